@@ -1,0 +1,242 @@
+"""The drawing as plain data: strokes with stable ids, and CLIPDraw's random init.
+
+A :class:`Stroke` is one open path of ``k`` cubic Bézier segments, stored as
+``3k + 1`` control points in canvas pixel units (x right, y down, pixel ``(i, j)``
+covering ``[i, i+1] x [j, j+1]``, the SVG convention). Widths are *half*-widths, as in
+diffvg and the original CLIPDraw code (a half-width of 1.0 is a 2 px line); the SVG
+exporter writes the full width. Colours are straight (non-premultiplied) RGBA in [0, 1].
+
+Everything here is immutable (frozen dataclasses, read-only numpy arrays) so a
+:class:`Drawing` can be handed across threads (engine -> GUI) without copies or locks.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError, FileFormatError
+
+#: Upper bound on strokes in one drawing: beyond this the optimisation is useless
+#: and memory grows without bound; the front ends report it as a clear error.
+MAX_STROKES = 5000
+#: Upper bound on cubic segments in one stroke (fitted freehand strokes included).
+MAX_SEGMENTS_PER_STROKE = 512
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+def as_points(points: Any) -> np.ndarray:
+    """Validate control points: shape ``(3k+1, 2)``, finite; return a read-only float32 copy."""
+    arr = np.array(points, dtype=np.float32, copy=True)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ConfigError(f"stroke points must have shape (3k+1, 2), got {arr.shape}")
+    n = arr.shape[0]
+    if n < 4 or (n - 1) % 3 != 0:
+        raise ConfigError(f"a cubic stroke needs 3k+1 control points (k >= 1), got {n}")
+    if (n - 1) // 3 > MAX_SEGMENTS_PER_STROKE:
+        raise ConfigError(f"a stroke may have at most {MAX_SEGMENTS_PER_STROKE} segments")
+    if not np.isfinite(arr).all():
+        raise ConfigError("stroke points contain NaN or infinity")
+    return _readonly(arr)
+
+
+def _as_color(color: Sequence[float]) -> tuple[float, float, float, float]:
+    values = tuple(float(c) for c in color)
+    if len(values) == 3:
+        values = (*values, 1.0)
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise ConfigError(f"colour must be 3 or 4 finite numbers, got {color!r}")
+    return tuple(min(1.0, max(0.0, v)) for v in values)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, eq=False)
+class Stroke:
+    """One open cubic Bézier path with colour and width (see module docstring)."""
+
+    id: int
+    points: np.ndarray
+    half_width: float = 1.0
+    color: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)
+    frozen: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "points", as_points(self.points))
+        object.__setattr__(self, "color", _as_color(self.color))
+        hw = float(self.half_width)
+        if not math.isfinite(hw) or hw < 0:
+            raise ConfigError(f"stroke width must be a finite number >= 0, got {self.half_width!r}")
+        object.__setattr__(self, "half_width", hw)
+        object.__setattr__(self, "id", int(self.id))
+        object.__setattr__(self, "frozen", bool(self.frozen))
+
+    @property
+    def num_segments(self) -> int:
+        return (self.points.shape[0] - 1) // 3
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Stroke):
+            return NotImplemented
+        return (
+            self.id == other.id
+            and self.half_width == other.half_width
+            and self.color == other.color
+            and self.frozen == other.frozen
+            and np.array_equal(self.points, other.points)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "points": [[float(x), float(y)] for x, y in self.points],
+            "half_width": self.half_width,
+            "color": list(self.color),
+            "frozen": self.frozen,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Stroke:
+        try:
+            return cls(
+                id=int(data["id"]),
+                points=data["points"],
+                half_width=float(data.get("half_width", 1.0)),
+                color=data.get("color", (0, 0, 0, 1)),
+                frozen=bool(data.get("frozen", False)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FileFormatError(f"invalid stroke record: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A canvas size, a background colour and strokes in paint order (first = bottom)."""
+
+    width: int = 224
+    height: int = 224
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    strokes: tuple[Stroke, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "strokes", tuple(self.strokes))
+        bg = _as_color(self.background)[:3]
+        object.__setattr__(self, "background", bg)
+        check_canvas_size(self.width, self.height)
+        ids = [s.id for s in self.strokes]
+        if len(set(ids)) != len(ids):
+            raise ConfigError("stroke ids must be unique within a drawing")
+
+    @property
+    def ids(self) -> list[int]:
+        return [s.id for s in self.strokes]
+
+    def stroke(self, stroke_id: int) -> Stroke:
+        for s in self.strokes:
+            if s.id == stroke_id:
+                return s
+        raise KeyError(stroke_id)
+
+    def with_strokes(self, strokes: Iterable[Stroke]) -> Drawing:
+        return replace(self, strokes=tuple(strokes))
+
+    def next_id(self) -> int:
+        return max((s.id for s in self.strokes), default=-1) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "width": self.width,
+            "height": self.height,
+            "background": list(self.background),
+            "strokes": [s.to_dict() for s in self.strokes],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Drawing:
+        try:
+            strokes = data.get("strokes", [])
+            if not isinstance(strokes, list):
+                raise TypeError("'strokes' must be a list")
+            if len(strokes) > MAX_STROKES:
+                raise ConfigError(f"too many strokes ({len(strokes)} > {MAX_STROKES})")
+            return cls(
+                width=int(data["width"]),
+                height=int(data["height"]),
+                background=tuple(data.get("background", (1.0, 1.0, 1.0))),
+                strokes=tuple(Stroke.from_dict(s) for s in strokes),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, FileFormatError):
+                raise
+            raise FileFormatError(f"invalid drawing record: {exc}") from exc
+
+
+def check_canvas_size(width: int, height: int) -> None:
+    """Reject canvas sizes that cannot be rendered sensibly."""
+    for name, v in (("width", width), ("height", height)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+            raise ConfigError(f"canvas {name} must be an integer, got {v!r}")
+        if not 16 <= int(v) <= 4096:
+            raise ConfigError(f"canvas {name} must be between 16 and 4096 px, got {v}")
+
+
+def check_stroke_count(n: int, *, allow_zero: bool = False) -> int:
+    """Validate a requested number of strokes (``--paths``)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise ConfigError(f"stroke count must be an integer, got {n!r}")
+    low = 0 if allow_zero else 1
+    if not low <= int(n) <= MAX_STROKES:
+        raise ConfigError(f"stroke count must be between {low} and {MAX_STROKES}, got {n}")
+    return int(n)
+
+
+def random_walk_strokes(
+    count: int,
+    width: int,
+    height: int,
+    rng: random.Random,
+    *,
+    first_id: int = 0,
+    min_segments: int = 1,
+    max_segments: int = 3,
+    half_width: float = 1.0,
+    radius: float = 0.1,
+) -> list[Stroke]:
+    """CLIPDraw's initial strokes, drawn exactly as the original notebook draws them.
+
+    Each path gets ``randint(min_segments, max_segments)`` cubic segments; ``p0`` is
+    uniform in the unit square and every next control point is the previous one plus
+    ``radius * (rand() - 0.5)`` per coordinate; the points are then scaled to the
+    canvas. Colours are four uniform randoms (RGBA). Python's ``random`` module is
+    used, in the original's call order, so a seed reproduces the original scene.
+    """
+    strokes: list[Stroke] = []
+    for i in range(count):
+        num_segments = rng.randint(min_segments, max_segments)
+        p0 = (rng.random(), rng.random())
+        pts = [p0]
+        for _ in range(num_segments):
+            p1 = (p0[0] + radius * (rng.random() - 0.5), p0[1] + radius * (rng.random() - 0.5))
+            p2 = (p1[0] + radius * (rng.random() - 0.5), p1[1] + radius * (rng.random() - 0.5))
+            p3 = (p2[0] + radius * (rng.random() - 0.5), p2[1] + radius * (rng.random() - 0.5))
+            pts += [p1, p2, p3]
+            p0 = p3
+        arr = np.asarray(pts, dtype=np.float64) * np.array([width, height], dtype=np.float64)
+        color = (rng.random(), rng.random(), rng.random(), rng.random())
+        strokes.append(Stroke(first_id + i, arr, half_width, color))
+    return strokes
+
+
+def default_scene(seed: int = 0, num_paths: int = 256, size: int = 224) -> Drawing:
+    """The default CLIPDraw scene (used by tests and benchmarks)."""
+    rng = random.Random(seed)
+    return Drawing(size, size, (1.0, 1.0, 1.0), tuple(random_walk_strokes(num_paths, size, size, rng)))
