@@ -58,7 +58,7 @@ def _num(value: float, precision: int) -> str:
 
 
 def _hex(rgb: tuple[float, ...]) -> str:
-    return "#" + "".join(f"{int(round(min(1.0, max(0.0, c)) * 255)):02x}" for c in rgb[:3])
+    return "#" + "".join(f"{round(min(1.0, max(0.0, c)) * 255):02x}" for c in rgb[:3])
 
 
 def _text(value: str) -> str:
@@ -119,8 +119,10 @@ def drawing_to_svg(
     w, h = int(drawing.width), int(drawing.height)
     lines = [
         '<?xml version="1.0" encoding="UTF-8" standalone="no"?>',
-        f'<svg xmlns="{SVG_NS}" xmlns:inkscape="{INKSCAPE_NS}" xmlns:clipdraw="{CLIPDRAW_NS}" '
-        f'version="1.1" width="{w}px" height="{h}px" viewBox="0 0 {w} {h}">',
+        (
+            f'<svg xmlns="{SVG_NS}" xmlns:inkscape="{INKSCAPE_NS}" xmlns:clipdraw="{CLIPDRAW_NS}" '
+            f'version="1.1" width="{w}px" height="{h}px" viewBox="0 0 {w} {h}">'
+        ),
         f"  <title>{_text(title if title is not None else 'CLIPDraw Studio drawing')}</title>",
     ]
     if description is not None:
