@@ -1,0 +1,195 @@
+"""Differentiable rasterisation of open cubic Bézier strokes.
+
+One function, :func:`render`, with two interchangeable implementations:
+
+* ``"torch"`` (default, what ``"auto"`` picks): a sparse pure-PyTorch renderer
+  (:mod:`.torch_renderer`) that runs wherever torch runs (CPU, CUDA, MPS) and needs
+  no compiled extension -- installing diffvg is the most common complaint of
+  CLIPDraw users.
+* ``"diffvg"``: pydiffvg, when it imports (:mod:`.diffvg_backend`), for comparison.
+
+Conventions (shared with :mod:`clipdraw_core.strokes` and the SVG exporter): canvas
+pixel units, pixel ``(i, j)`` covers ``[i, i+1] x [j, j+1]`` (centre at
+``(i + .5, j + .5)``), half-widths (diffvg's ``stroke_width``), straight RGBA,
+round caps and joins, "over" compositing in stroke order (index 0 at the bottom) onto
+an opaque background.
+
+The scene is passed packed -- one flat ``points`` tensor plus a static
+:class:`StrokeLayout` -- so the optimiser holds three leaf tensors regardless of the
+number of strokes and the renderer needs no per-stroke Python loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..errors import ConfigError
+from .torch_renderer import render_torch
+
+if TYPE_CHECKING:
+    from ..strokes import Drawing
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "StrokeLayout",
+    "available_backends",
+    "pack_drawing",
+    "render",
+    "render_drawing",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class StrokeLayout:
+    """Static structure of a packed scene (no grad): rebuilt when strokes are added/removed.
+
+    ``seg_index [C, 4]`` (long) holds, for every cubic segment, the indices of its four
+    control points in the flat points tensor; ``seg_stroke [C]`` (long) the stroke (paint
+    order) it belongs to.  Consecutive segments of a stroke share their end point.
+    """
+
+    seg_index: Tensor
+    seg_stroke: Tensor
+    num_strokes: int
+
+    @classmethod
+    def from_segment_counts(cls, counts: Sequence[int], device: torch.device | str = "cpu") -> StrokeLayout:
+        """Layout of strokes with ``counts[i]`` cubic segments each.
+
+        Stroke ``i`` owns the flat points ``[off_i, off_i + 3 * counts[i] + 1)`` with
+        ``off_i = sum_{j<i} (3 * counts[j] + 1)``.
+        """
+        c = np.asarray(list(counts), dtype=np.int64).reshape(-1)
+        if (c < 1).any():
+            raise ConfigError("every stroke needs at least one cubic segment")
+        n_pts = 3 * c + 1
+        offsets = np.concatenate([[0], np.cumsum(n_pts)[:-1]]) if c.size else np.zeros(0, np.int64)
+        seg_stroke = np.repeat(np.arange(c.size, dtype=np.int64), c)
+        seg_start = np.concatenate([[0], np.cumsum(c)[:-1]]) if c.size else np.zeros(0, np.int64)
+        local = np.arange(seg_stroke.size, dtype=np.int64) - seg_start[seg_stroke]
+        first = offsets[seg_stroke] + 3 * local
+        seg_index = first[:, None] + np.arange(4, dtype=np.int64)[None, :]
+        return cls(
+            seg_index=torch.as_tensor(seg_index.reshape(-1, 4), device=device),
+            seg_stroke=torch.as_tensor(seg_stroke, device=device),
+            num_strokes=int(c.size),
+        )
+
+    @property
+    def num_segments(self) -> int:
+        return int(self.seg_index.shape[0])
+
+    @property
+    def num_points(self) -> int:
+        """Length of the flat points tensor this layout indexes."""
+        return 0 if self.num_segments == 0 else int(self.seg_index.max().item()) + 1
+
+    def to(self, device: torch.device | str) -> StrokeLayout:
+        return StrokeLayout(self.seg_index.to(device), self.seg_stroke.to(device), self.num_strokes)
+
+
+def available_backends() -> list[str]:
+    """``["torch"]``, plus ``"diffvg"`` when ``import pydiffvg`` works."""
+    from . import diffvg_backend
+
+    return ["torch", "diffvg"] if diffvg_backend.is_available() else ["torch"]
+
+
+def render(
+    points: Tensor,
+    half_widths: Tensor,
+    colors: Tensor,
+    layout: StrokeLayout,
+    width: int,
+    height: int,
+    background: Sequence[float] | Tensor = (1.0, 1.0, 1.0),
+    *,
+    samples: int = 1,
+    backend: str = "auto",
+) -> Tensor:
+    """Rasterise the packed strokes; returns ``[3, H, W]`` float32 in [0, 1].
+
+    Differentiable w.r.t. ``points [P, 2]`` (canvas pixels), ``half_widths [S]`` and
+    ``colors [S, 4]`` (straight RGBA).  ``samples=k`` supersamples ``k x k`` on top of
+    the analytic box-filter coverage.  ``backend``: ``"auto"``/``"torch"``/``"diffvg"``.
+    """
+    if layout.num_strokes != half_widths.shape[0] or layout.num_strokes != colors.shape[0]:
+        raise ConfigError(
+            f"layout has {layout.num_strokes} strokes but got {half_widths.shape[0]} widths "
+            f"and {colors.shape[0]} colours"
+        )
+    if backend in ("auto", "torch"):
+        return render_torch(
+            points,
+            half_widths,
+            colors,
+            layout.seg_index,
+            layout.seg_stroke,
+            layout.num_strokes,
+            int(width),
+            int(height),
+            background,
+            samples,
+        )
+    if backend == "diffvg":
+        from . import diffvg_backend
+
+        return diffvg_backend.render_diffvg(
+            points, half_widths, colors, layout, int(width), int(height), background, samples=samples
+        )
+    raise ConfigError(f"unknown renderer {backend!r}: choose 'auto', 'torch' or 'diffvg'")
+
+
+def pack_drawing(
+    drawing: Drawing, device: torch.device | str = "cpu"
+) -> tuple[Tensor, Tensor, Tensor, StrokeLayout]:
+    """Flatten a :class:`~clipdraw_core.strokes.Drawing` into ``points, half_widths, colors, layout``.
+
+    The returned tensors are fresh float32 leaves (callers may ``requires_grad_()`` them).
+    """
+    strokes = drawing.strokes
+    if strokes:
+        pts = np.concatenate([s.points for s in strokes], axis=0).astype(np.float32)
+        hws = np.array([s.half_width for s in strokes], dtype=np.float32)
+        cols = np.array([s.color for s in strokes], dtype=np.float32)
+    else:
+        pts = np.zeros((0, 2), np.float32)
+        hws = np.zeros((0,), np.float32)
+        cols = np.zeros((0, 4), np.float32)
+    layout = StrokeLayout.from_segment_counts([s.num_segments for s in strokes], device=device)
+    return (
+        torch.tensor(pts, device=device),
+        torch.tensor(hws, device=device),
+        torch.tensor(cols, device=device),
+        layout,
+    )
+
+
+def render_drawing(
+    drawing: Drawing, *, samples: int = 1, device: torch.device | str = "cpu", backend: str = "auto"
+) -> np.ndarray:
+    """Render a drawing to a ``uint8 [H, W, 3]`` array (no grad), e.g. for PNG export."""
+    points, half_widths, colors, layout = pack_drawing(drawing, device=device)
+    with torch.no_grad():
+        img = render(
+            points,
+            half_widths,
+            colors,
+            layout,
+            drawing.width,
+            drawing.height,
+            drawing.background,
+            samples=samples,
+            backend=backend,
+        )
+    arr = (img.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).permute(1, 2, 0).contiguous()
+    return arr.cpu().numpy()
+

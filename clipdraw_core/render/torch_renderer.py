@@ -1,0 +1,319 @@
+"""Sparse differentiable stroke renderer in pure PyTorch (the default backend).
+
+Why this design
+---------------
+A dense renderer (every stroke at every pixel) costs ``strokes x pixels`` and was
+measured at 7.7 s / 2.8 GB for only 32 strokes.  CLIPDraw strokes are thin and
+short, so the work that matters is proportional to the *covered* pixels.  The
+renderer therefore works on sparse (pixel, stroke) pairs in five phases:
+
+1. **Gather** the cubic segments ``[C, 4, 2]`` from the flat points tensor through
+   ``layout.seg_index`` (a differentiable gather; the layout is static).
+2. **Pair search, no grad.**  Each cubic is flattened into ``n_c`` chords, ``n_c``
+   chosen *per cubic* from its second differences (chord error
+   ``<= 0.75 * max|dd| / n^2``) and from its length relative to the search radius
+   (``n ~ L / 2r`` minimises the summed bounding-box area).  Every chord enumerates
+   the pixels whose centres lie in its bounding box grown by
+   ``r = half_width + 0.5 + chord_error`` (a vectorised variable-size enumeration:
+   counts, ``repeat_interleave``, ``arange`` minus offsets), keeps those within
+   ``r`` of the chord, and packs ``(pixel * S + stroke) << 18 | quantised_distance``
+   into one int64 key.  ONE sort then orders the pairs pixel-major, stroke-minor
+   (which is exactly the compositing order) with the nearest chord first in each
+   (pixel, stroke) run; the first element of every run is kept.  The curve
+   parameter ``t`` of the kept chord's projection is refined by two Newton steps on
+   the true cubic (clamped to ``[0, 1]``).
+3. **Distance, with grad, only on the unique pairs**: ``B(t*)`` from the control
+   points with Bernstein weights at *fixed* ``t*``.  By the envelope theorem the
+   gradient of the minimum distance equals the gradient at fixed ``t*``, so the
+   search itself never needs to be differentiated.
+4. **Anti-aliasing** by the analytic box-filter coverage of the pixel by the band
+   ``|d| <= hw``: ``cov = clamp(min(d + .5, hw) - max(d - .5, -hw), 0, 1)``.  It is
+   exact for an axis-aligned straight edge, handles strokes thinner than a pixel,
+   and gives smooth gradients for positions and widths.  ``samples=k`` renders at
+   ``k x`` resolution and box-filters down (real supersampling on top).
+5. **Compositing** ("over", stroke 0 at the bottom): per pixel, the exclusive
+   suffix product of ``(1 - alpha)`` is computed as a suffix sum of
+   ``log1p(-alpha)`` in a dense padded ``[pixels_with_pairs, max_depth]`` layout so
+   each row's sum stays small and float32 stays exact (a global cumulative sum
+   over all pairs would lose precision, and MPS has no float64).
+   ``pixel = sum_k alpha_k T_after_k rgb_k + background * T_all``.
+
+The hot path has no per-stroke Python loops and no float64, so it runs unchanged on
+CPU, CUDA and MPS.  A handful of ``.item()`` calls size the sparse buffers (host
+syncs on GPUs, negligible next to the work).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+logger = logging.getLogger(__name__)
+
+#: Bits of the sort key that hold the quantised chord distance (1/64 px steps, up to 4096 px).
+_DIST_BITS = 18
+_DIST_SCALE = 64.0
+#: Chord error tolerated when flattening, as a fraction of the search radius (and a floor in px).
+_CHORD_TOL_REL = 0.25
+_CHORD_TOL_MIN = 0.1
+_MAX_PIECES = 128
+#: Guards sqrt(0) and log(0): alpha is clamped to 1 - _ALPHA_EPS inside the log only.
+_DIST_EPS = 1e-8
+_ALPHA_EPS = 1e-6
+
+
+def _background_tensor(background: Sequence[float] | Tensor, device: torch.device) -> Tensor:
+    if isinstance(background, Tensor):
+        bg = background.to(device=device, dtype=torch.float32).reshape(-1)
+    else:
+        bg = torch.tensor([float(c) for c in background], dtype=torch.float32, device=device)
+    if bg.numel() == 4:  # an RGBA background: the canvas is opaque, ignore its alpha
+        bg = bg[:3]
+    if bg.numel() != 3:
+        raise ValueError(f"background must have 3 components, got {bg.numel()}")
+    return bg
+
+
+def _bezier(cp: Tensor, t: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Point, first and second derivative of cubics ``cp [N, 4, 2]`` at ``t [N]``."""
+    t = t[:, None]
+    s = 1.0 - t
+    p0, p1, p2, p3 = cp[:, 0], cp[:, 1], cp[:, 2], cp[:, 3]
+    b = s * s * s * p0 + 3.0 * s * s * t * p1 + 3.0 * s * t * t * p2 + t * t * t * p3
+    d1 = 3.0 * (s * s * (p1 - p0) + 2.0 * s * t * (p2 - p1) + t * t * (p3 - p2))
+    d2 = 6.0 * (s * (p2 - 2.0 * p1 + p0) + t * (p3 - 2.0 * p2 + p1))
+    return b, d1, d2
+
+
+def _find_pairs(
+    cubics: Tensor, seg_stroke: Tensor, half_widths: Tensor, num_strokes: int, width: int, height: int
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Pair search (no grad): unique (pixel, stroke) pairs sorted pixel-major, stroke-minor.
+
+    Returns ``pixel [M] long``, ``stroke [M] long``, ``cubic [M] long`` (the cubic of the
+    stroke nearest to the pixel centre) and ``t [M]`` (its curve parameter).
+    """
+    device = cubics.device
+    num_cubics = cubics.shape[0]
+    hw = half_widths.clamp(min=0.0)[seg_stroke]  # [C]
+    radius = hw + 0.5
+
+    # --- flatten: pieces per cubic from chord error and bbox efficiency --------------
+    dd = torch.maximum(
+        (cubics[:, 0] - 2 * cubics[:, 1] + cubics[:, 2]).norm(dim=1),
+        (cubics[:, 1] - 2 * cubics[:, 2] + cubics[:, 3]).norm(dim=1),
+    )
+    poly_len = (cubics[:, 1:] - cubics[:, :-1]).norm(dim=2).sum(dim=1)
+    tol = torch.clamp(radius * _CHORD_TOL_REL, min=_CHORD_TOL_MIN)
+    n_err = torch.sqrt(0.75 * dd / tol)
+    n_len = poly_len / (2.0 * radius)
+    n_pieces = torch.maximum(n_err, n_len).nan_to_num(nan=1.0).ceil().clamp(1, _MAX_PIECES).long()
+    chord_err = 0.75 * dd / n_pieces.float() ** 2
+    search_r = radius + chord_err  # [C]
+
+    piece_cubic = torch.repeat_interleave(torch.arange(num_cubics, device=device), n_pieces)
+    piece_start = torch.cumsum(n_pieces, 0) - n_pieces
+    k = torch.arange(piece_cubic.shape[0], device=device) - piece_start[piece_cubic]
+    n_of_piece = n_pieces[piece_cubic].float()
+    t0 = k.float() / n_of_piece
+    t1 = (k + 1).float() / n_of_piece
+    cp = cubics[piece_cubic]
+    a, _, _ = _bezier(cp, t0)
+    b, _, _ = _bezier(cp, t1)
+    r = search_r[piece_cubic]
+
+    # --- variable-size bounding-box enumeration --------------------------------------
+    lo = torch.minimum(a, b) - r[:, None] - 0.5
+    hi = torch.maximum(a, b) + r[:, None] - 0.5
+    size = torch.tensor([width, height], device=device, dtype=lo.dtype)
+    lo_i = lo.clamp(min=-1.0).minimum(size + 1.0).ceil().clamp(min=0.0)
+    hi_i = hi.minimum(size + 1.0).clamp(min=-1.0).floor().minimum(size - 1.0)
+    ext = (hi_i - lo_i + 1.0).clamp(min=0.0).long()  # [Q, 2]
+    counts = ext[:, 0] * ext[:, 1]
+    live = torch.nonzero(counts > 0).squeeze(1)
+    empty = (
+        torch.empty(0, dtype=torch.long, device=device),
+        torch.empty(0, dtype=torch.long, device=device),
+        torch.empty(0, dtype=torch.long, device=device),
+        torch.empty(0, dtype=cubics.dtype, device=device),
+    )
+    if live.numel() == 0:
+        return empty
+    counts = counts[live]
+    cx = ext[live, 0]
+    x0 = lo_i[live, 0].long()
+    y0 = lo_i[live, 1].long()
+    ab = b[live] - a[live]
+    # per-live-piece parameters gathered once per candidate: ax, ay, abx, aby, 1/|ab|^2, r^2
+    inv_len2 = 1.0 / ((ab * ab).sum(1) + 1e-12)
+    params = torch.stack([a[live, 0], a[live, 1], ab[:, 0], ab[:, 1], inv_len2, r[live] ** 2], dim=1)
+    geo = torch.stack([cx, x0, y0], dim=1)
+
+    total = int(counts.sum().item())
+    cand_piece = torch.repeat_interleave(counts)  # [T] index into live pieces
+    offsets = torch.cumsum(counts, 0) - counts
+    local = torch.arange(total, device=device) - offsets[cand_piece]
+    g = geo[cand_piece]
+    ly = torch.div(local, g[:, 0], rounding_mode="floor")
+    ix = g[:, 1] + (local - ly * g[:, 0])
+    iy = g[:, 2] + ly
+    pp = params[cand_piece]
+    dx = ix.to(pp.dtype) + 0.5 - pp[:, 0]
+    dy = iy.to(pp.dtype) + 0.5 - pp[:, 1]
+    u = ((dx * pp[:, 2] + dy * pp[:, 3]) * pp[:, 4]).clamp(0.0, 1.0)
+    ex = dx - u * pp[:, 2]
+    ey = dy - u * pp[:, 3]
+    d2 = ex * ex + ey * ey
+    keep = torch.nonzero(d2 < pp[:, 5]).squeeze(1)
+    if keep.numel() == 0:
+        return empty
+    del pp, g, local, dx, dy, ex, ey
+
+    # --- one sort: pixel-major, stroke-minor, nearest chord first --------------------
+    kept_piece = live[cand_piece[keep]]
+    stroke = seg_stroke[piece_cubic[kept_piece]]
+    pixel = iy[keep] * width + ix[keep]
+    qd = (d2[keep].sqrt() * _DIST_SCALE).clamp(max=float((1 << _DIST_BITS) - 1)).long()
+    key = ((pixel * num_strokes + stroke) << _DIST_BITS) | qd
+    key, order = torch.sort(key)
+    hi_key = key >> _DIST_BITS
+    first = torch.ones_like(hi_key, dtype=torch.bool)
+    first[1:] = hi_key[1:] != hi_key[:-1]
+    sel = order[first]
+    pair_key = hi_key[first]
+    pair_pixel = torch.div(pair_key, num_strokes, rounding_mode="floor")
+    pair_stroke = pair_key - pair_pixel * num_strokes
+    sel_piece = kept_piece[sel]
+    pair_cubic = piece_cubic[sel_piece]
+    pair_t = (t0[sel_piece] + u[keep[sel]] * (t1[sel_piece] - t0[sel_piece])).clamp(0.0, 1.0)
+
+    # --- refine t on the true cubic: two clamped Newton steps on (B - p) . B' = 0 -----
+    pcp = cubics[pair_cubic]
+    px = torch.stack(
+        [(pair_pixel % width).to(pcp.dtype) + 0.5, torch.div(pair_pixel, width, rounding_mode="floor") + 0.5],
+        dim=1,
+    ).to(pcp.dtype)
+    for _ in range(2):
+        bt, d1, dd2 = _bezier(pcp, pair_t)
+        diff = bt - px
+        f = (diff * d1).sum(1)
+        fp = (d1 * d1).sum(1) + (diff * dd2).sum(1)
+        step = torch.where(fp > 1e-6, f / fp.clamp(min=1e-6), torch.zeros_like(f))
+        pair_t = (pair_t - step).clamp(0.0, 1.0)
+    return pair_pixel, pair_stroke, pair_cubic, pair_t
+
+
+def _composite(
+    pair_pixel: Tensor, alpha: Tensor, rgb: Tensor, bg: Tensor, num_pixels: int
+) -> tuple[Tensor, Tensor]:
+    """Premultiplied colour sum ``[HW, 3]`` and transmittance ``[HW]`` of sorted pairs."""
+    device = alpha.device
+    m = pair_pixel.shape[0]
+    with torch.no_grad():
+        start = torch.ones(m, dtype=torch.bool, device=device)
+        start[1:] = pair_pixel[1:] != pair_pixel[:-1]
+        group = torch.cumsum(start.long(), 0) - 1
+        group_start = torch.nonzero(start).squeeze(1)
+        rank = torch.arange(m, device=device) - group_start[group]
+        num_groups = group_start.shape[0]
+        depth = int(rank.max().item()) + 1
+        group_pixel = pair_pixel[group_start]
+    log_t = torch.log1p(-alpha.clamp(max=1.0 - _ALPHA_EPS))
+    dense = alpha.new_zeros(num_groups, depth).index_put((group, rank), log_t)
+    suffix = dense.flip(1).cumsum(1).flip(1)  # inclusive suffix sums per pixel row
+    t_after = torch.exp(suffix[group, rank] - log_t)  # exclusive: strokes above this one
+    t_all = torch.exp(suffix[:, 0])
+    weight = alpha * t_after
+    color = alpha.new_zeros(num_pixels, 3).index_add(0, pair_pixel, weight[:, None] * rgb)
+    trans = alpha.new_ones(num_pixels).index_put((group_pixel,), t_all)
+    return color, trans
+
+
+def render_torch(
+    points: Tensor,
+    half_widths: Tensor,
+    colors: Tensor,
+    seg_index: Tensor,
+    seg_stroke: Tensor,
+    num_strokes: int,
+    width: int,
+    height: int,
+    background: Sequence[float] | Tensor = (1.0, 1.0, 1.0),
+    samples: int = 1,
+) -> Tensor:
+    """Render to ``[3, H, W]`` in [0, 1]; see the module docstring for the method."""
+    device = points.device
+    bg = _background_tensor(background, device)
+    if samples < 1 or int(samples) != samples:
+        raise ValueError(f"samples must be a positive integer, got {samples!r}")
+    samples = int(samples)
+    if samples > 1:
+        hi = render_torch(
+            points * samples,
+            half_widths * samples,
+            colors,
+            seg_index,
+            seg_stroke,
+            num_strokes,
+            width * samples,
+            height * samples,
+            bg,
+            1,
+        )
+        return F.avg_pool2d(hi[None], samples)[0]
+
+    num_pixels = width * height
+    image = bg[:, None].expand(3, num_pixels)
+    if num_strokes == 0 or seg_index.shape[0] == 0:
+        # keep the graph connected so callers can always call backward()
+        zero = points.sum() * 0.0 + half_widths.sum() * 0.0 + colors.sum() * 0.0
+        return (image + zero).reshape(3, height, width)
+
+    cubics = points[seg_index]  # [C, 4, 2], differentiable gather
+    with torch.no_grad():
+        pair_pixel, pair_stroke, pair_cubic, pair_t = _find_pairs(
+            cubics.detach(), seg_stroke, half_widths.detach(), num_strokes, width, height
+        )
+    if pair_pixel.numel() == 0:
+        zero = points.sum() * 0.0 + half_widths.sum() * 0.0 + colors.sum() * 0.0
+        return (image + zero).reshape(3, height, width)
+
+    # --- with grad, on the unique pairs only: distance at fixed t* (envelope theorem)
+    t = pair_t[:, None]
+    s = 1.0 - t
+    bern = torch.cat([s * s * s, 3.0 * s * s * t, 3.0 * s * t * t, t * t * t], dim=1)  # [M, 4]
+    idx = seg_index[pair_cubic]  # [M, 4]
+    curve = (points[idx] * bern[:, :, None]).sum(1)  # [M, 2]
+    centre = torch.stack(
+        [
+            (pair_pixel % width).to(points.dtype) + 0.5,
+            torch.div(pair_pixel, width, rounding_mode="floor").to(points.dtype) + 0.5,
+        ],
+        dim=1,
+    )
+    diff = centre - curve
+    dist = torch.sqrt((diff * diff).sum(1) + _DIST_EPS)
+    hw = half_widths[pair_stroke]
+    cov = (torch.minimum(dist + 0.5, hw) - torch.maximum(dist - 0.5, -hw)).clamp(0.0, 1.0)
+    col = colors[pair_stroke]
+    alpha = cov * col[:, 3]
+    color, trans = _composite(pair_pixel, alpha, col[:, :3], bg, num_pixels)
+    out = color.t() + bg[:, None] * trans[None, :]
+    return out.reshape(3, height, width)
+
+
+def estimate_pairs(points: Tensor, half_widths: Tensor, layout_seg_index: Tensor, layout_seg_stroke: Tensor,
+                   num_strokes: int, width: int, height: int) -> int:
+    """Number of unique (pixel, stroke) pairs a render would touch (diagnostics, benchmarks)."""
+    with torch.no_grad():
+        pix, _, _, _ = _find_pairs(
+            points[layout_seg_index], layout_seg_stroke, half_widths, num_strokes, width, height
+        )
+    return int(pix.numel())
+
+
+__all__ = ["estimate_pairs", "render_torch"]
