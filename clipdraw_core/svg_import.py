@@ -1,0 +1,449 @@
+"""SVG sketch -> our cubic strokes, parsed defensively.
+
+An SVG dropped on the window may come from anywhere, so the file is checked *before*
+svgelements (the well-kept SVG parser we use for the geometry) sees it:
+
+* size: at most :data:`MAX_SVG_BYTES` (also after gunzipping ``.svgz``);
+* XML: parsed once with expat; a document type with an internal subset (``<!DOCTYPE
+  svg [ ... ]>``) or any ``<!ENTITY>`` is rejected outright — that closes XXE
+  (``file:///etc/passwd``) and entity-expansion bombs ("billion laughs"). A plain
+  external ``<!DOCTYPE svg PUBLIC ...>`` line (Illustrator writes one) is accepted and
+  never fetched. Nesting deeper than :data:`MAX_SVG_DEPTH` is rejected;
+* work: the element count *after* ``<use>`` expansion (:data:`MAX_SVG_ELEMENTS`) and the
+  number of path coordinates (:data:`MAX_SVG_NUMBERS`) are bounded, and circular
+  ``<use>`` references are rejected, so a small hostile file cannot make svgelements
+  run for minutes;
+* no network or file access: ``<image>`` and ``<text>`` are ignored, ``<use>`` resolves
+  only ``#id`` references inside the same document (svgelements never fetches).
+
+Conversion rules (documented for the UI text):
+
+* every drawable shape (path, line, polyline, polygon, rect, circle, ellipse, also via
+  ``<use>``) with transforms, ``viewBox``/units, CSS ``<style>``, inherited attributes;
+  each subpath (each ``M``) becomes its own stroke; lines/quadratics/arcs become exact
+  or close cubics; closed shapes get their closing segment;
+* stroked shapes keep stroke colour, ``stroke-opacity`` x ``opacity`` and width (scaled
+  by the transforms); *filled-only* shapes become their outline, drawn in the fill
+  colour with :data:`OUTLINE_HALF_WIDTH`; a filled-only rectangle covering the whole
+  document is taken as a background and skipped; ``display:none``/``visibility:hidden``
+  shapes are skipped;
+* the document is scaled to fit the canvas (aspect preserved, centred) when its size
+  differs from the canvas;
+* files we exported ourselves keep their stroke ids (``clipdraw:id``) and frozen flags
+  (``clipdraw:frozen``, or an Inkscape layer whose label contains "frozen");
+  our background rectangle is skipped;
+* more than ``max_strokes`` strokes: the first ``max_strokes`` in paint order are kept
+  and a warning is logged (truncation, not an error, so a big sketch still seeds).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import math
+import os
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+from xml.parsers import expat
+
+import numpy as np
+
+from .errors import ClipDrawError, FileFormatError
+from .strokes import MAX_SEGMENTS_PER_STROKE, MAX_STROKES, Stroke, check_canvas_size
+from .svg_export import CLIPDRAW_NS, INKSCAPE_NS
+
+logger = logging.getLogger(__name__)
+
+MAX_SVG_BYTES = 10 * 1024 * 1024
+MAX_SVG_ELEMENTS = 50_000
+MAX_SVG_NUMBERS = 400_000
+MAX_SVG_DEPTH = 200
+MAX_USE_DEPTH = 32
+#: Half-width (canvas px) of the outline drawn for a filled-only shape.
+OUTLINE_HALF_WIDTH = 1.0
+
+_NUMBER = re.compile(rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_CD_ID = f"{{{CLIPDRAW_NS}}}id"
+_CD_FROZEN = f"{{{CLIPDRAW_NS}}}frozen"
+_CD_ROLE = f"{{{CLIPDRAW_NS}}}role"
+_INK_LABEL = f"{{{INKSCAPE_NS}}}label"
+_INK_MODE = f"{{{INKSCAPE_NS}}}groupmode"
+_XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+
+
+# --------------------------------------------------------------------------- reading
+def _read_source(source: str | os.PathLike[str] | bytes) -> tuple[bytes, str]:
+    """Return (bytes, name for messages); gunzip .svgz; enforce the size limit."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data, name = bytes(source), "SVG data"
+    elif isinstance(source, str) and source.lstrip().startswith("<"):
+        data, name = source.encode("utf-8"), "SVG text"
+    else:
+        path = Path(source)
+        name = str(path)
+        try:
+            size = path.stat().st_size
+            if size > MAX_SVG_BYTES:
+                raise FileFormatError(
+                    f"{name}: SVG is too large ({size / 1e6:.1f} MB > {MAX_SVG_BYTES / 1e6:.0f} MB); "
+                    "simplify it in your vector editor first"
+                )
+            with path.open("rb") as handle:
+                data = handle.read(MAX_SVG_BYTES + 1)
+        except OSError as exc:
+            raise FileFormatError(f"cannot read {name}: {exc.strerror or exc}") from exc
+    if data[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+                data = gz.read(MAX_SVG_BYTES + 1)
+        except (OSError, EOFError) as exc:
+            raise FileFormatError(f"{name}: damaged compressed SVG (.svgz): {exc}") from exc
+    if len(data) > MAX_SVG_BYTES:
+        raise FileFormatError(
+            f"{name}: SVG is too large (> {MAX_SVG_BYTES / 1e6:.0f} MB); simplify it in your vector editor first"
+        )
+    if not data.strip():
+        raise FileFormatError(f"{name}: the SVG file is empty")
+    return data, name
+
+
+class _Rejected(Exception):
+    """Raised from expat callbacks to stop parsing a hostile document."""
+
+
+def _check_xml(data: bytes, name: str) -> None:
+    """Safety pass with expat: no DTD internal subset/entities, bounded depth, SVG root."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    state = {"depth": 0, "root": None}
+
+    def doctype(_name: str, _sysid: Any, _pubid: Any, has_internal_subset: int) -> None:
+        if has_internal_subset:
+            raise _Rejected(
+                "SVG files with an internal DTD (<!DOCTYPE ... [ ... ]>) are not accepted because "
+                "entity declarations can read local files or explode in size; re-save it as plain SVG"
+            )
+
+    def entity(*_args: Any) -> None:
+        raise _Rejected(
+            "SVG files declaring XML entities (<!ENTITY>) are not accepted; re-save it as plain SVG"
+        )
+
+    def external(*_args: Any) -> int:
+        raise _Rejected(
+            "SVG files referring to external XML entities are not accepted; re-save it as plain SVG"
+        )
+
+    def start(tag: str, _attrs: Any) -> None:
+        if state["root"] is None:
+            state["root"] = tag
+        state["depth"] += 1
+        if state["depth"] > MAX_SVG_DEPTH:
+            raise _Rejected(f"SVG nests elements deeper than {MAX_SVG_DEPTH} levels; flatten its groups")
+
+    def end(_tag: str) -> None:
+        state["depth"] -= 1
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = entity
+    parser.UnparsedEntityDeclHandler = entity
+    parser.ExternalEntityRefHandler = external
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(data, True)
+    except _Rejected as exc:
+        raise FileFormatError(f"{name}: {exc}") from None
+    except expat.ExpatError as exc:
+        raise FileFormatError(
+            f"{name}: not well-formed XML ({expat.ErrorString(exc.code)} at line {exc.lineno}, "
+            f"column {exc.offset}); is it really an SVG file?"
+        ) from None
+    root = state["root"] or ""
+    if root.rsplit(" ", 1)[-1] != "svg":
+        raise FileFormatError(f"{name}: not an SVG file (the root element is <{root.rsplit(' ', 1)[-1]}>)")
+
+
+def _check_work(data: bytes, name: str) -> None:
+    """Bound the work svgelements will do: elements and path numbers after <use> expansion."""
+    root = ET.fromstring(data)  # safe: _check_xml rejected entities and DTD subsets
+    by_id: dict[str, ET.Element] = {}
+    for el in root.iter():
+        el_id = el.get("id")
+        if el_id is not None:
+            by_id.setdefault(el_id, el)
+    memo: dict[int, tuple[int, int]] = {}
+    visiting: set[int] = set()
+
+    def cost(el: ET.Element, depth: int) -> tuple[int, int]:
+        key = id(el)
+        if key in memo:
+            return memo[key]
+        if key in visiting:
+            raise FileFormatError(f"{name}: circular <use> reference (an element uses itself)")
+        if depth > MAX_SVG_DEPTH + MAX_USE_DEPTH:
+            raise FileFormatError(f"{name}: <use> references are nested too deeply")
+        visiting.add(key)
+        elements = 1
+        numbers = 0
+        for attr in ("d", "points"):
+            value = el.get(attr)
+            if value:
+                numbers += len(_NUMBER.findall(value.encode("utf-8", "replace")))
+        for child in el:
+            e, n = cost(child, depth + 1)
+            elements += e
+            numbers += n
+        if el.tag.rsplit("}", 1)[-1] == "use":
+            href = el.get("href") or el.get(_XLINK_HREF)
+            target = by_id.get(href[1:]) if href else None
+            if target is not None:
+                e, n = cost(target, depth + 1)
+                elements += e
+                numbers += n
+        visiting.discard(key)
+        if elements > MAX_SVG_ELEMENTS:
+            raise FileFormatError(
+                f"{name}: too many SVG elements (more than {MAX_SVG_ELEMENTS} after expanding <use>); "
+                "simplify the drawing first"
+            )
+        if numbers > MAX_SVG_NUMBERS:
+            raise FileFormatError(
+                f"{name}: paths are too complex (more than {MAX_SVG_NUMBERS} coordinates); simplify the drawing first"
+            )
+        memo[key] = (elements, numbers)
+        return memo[key]
+
+    cost(root, 0)
+
+
+# --------------------------------------------------------------------------- geometry
+def _pt(p: Any) -> np.ndarray:
+    return np.array([float(p.x), float(p.y)], dtype=np.float64)
+
+
+def _line(a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+    return [a + (b - a) / 3.0, a + 2.0 * (b - a) / 3.0, b]
+
+
+def _subpaths(shape: Any) -> list[np.ndarray]:
+    """Cubic control point chains [3k+1, 2], one per subpath, in user units (reified)."""
+    import svgelements as se
+
+    path = shape if isinstance(shape, se.Path) else se.Path(shape)
+    chains: list[list[np.ndarray]] = []
+    current: list[np.ndarray] | None = None
+    start: np.ndarray | None = None
+
+    def begin(at: np.ndarray) -> list[np.ndarray]:
+        chain = [at]
+        chains.append(chain)
+        return chain
+
+    for seg in path.segments():
+        if isinstance(seg, se.Move):
+            start = _pt(seg.end)
+            current = begin(start)
+            continue
+        if isinstance(seg, se.Close):
+            closing = current is not None and start is not None and len(current) > 1
+            if closing and np.linalg.norm(current[-1] - start) > 1e-9:  # type: ignore[index,operator]
+                current.extend(_line(current[-1], start))  # type: ignore[union-attr,index,arg-type]
+            current = None
+            continue
+        seg_start = _pt(seg.start) if seg.start is not None else None
+        if current is None:
+            if seg_start is None:
+                continue
+            start = seg_start
+            current = begin(seg_start)
+        here = current[-1]
+        if isinstance(seg, se.Line):
+            current.extend(_line(here, _pt(seg.end)))
+        elif isinstance(seg, se.QuadraticBezier):
+            q, end = _pt(seg.control), _pt(seg.end)
+            current.extend([here + 2.0 / 3.0 * (q - here), end + 2.0 / 3.0 * (q - end), end])
+        elif isinstance(seg, se.CubicBezier):
+            current.extend([_pt(seg.control1), _pt(seg.control2), _pt(seg.end)])
+        elif isinstance(seg, se.Arc):
+            for cub in seg.as_cubic_curves():
+                current.extend([_pt(cub.control1), _pt(cub.control2), _pt(cub.end)])
+        else:  # pragma: no cover - svgelements has no other segment types
+            logger.debug("ignoring unknown path segment %r", seg)
+    return [np.asarray(c) for c in chains if len(c) >= 4]
+
+
+def _split_long(chain: np.ndarray) -> list[np.ndarray]:
+    """Split a chain with more than MAX_SEGMENTS_PER_STROKE cubics into several strokes."""
+    n = (len(chain) - 1) // 3
+    if n <= MAX_SEGMENTS_PER_STROKE:
+        return [chain]
+    step = MAX_SEGMENTS_PER_STROKE
+    return [chain[3 * k : 3 * min(k + step, n) + 1] for k in range(0, n, step)]
+
+
+def _float(value: Any, default: float) -> float:
+    try:
+        v = float(str(value).strip().rstrip("%")) / (100.0 if str(value).strip().endswith("%") else 1.0)
+    except (TypeError, ValueError):
+        return default
+    return v if math.isfinite(v) else default
+
+
+def _paint(shape: Any) -> tuple[tuple[float, float, float, float], float | None] | None:
+    """(RGBA, stroke width in user px or None for outline of a fill) or None if invisible."""
+    values = shape.values
+    opacity = min(1.0, max(0.0, _float(values.get("opacity", 1.0), 1.0)))
+    stroke = shape.stroke
+    width = float(shape.stroke_width or 0.0) if shape.stroke_width is not None else 1.0
+    if stroke is not None and stroke.value is not None and stroke.alpha > 0 and width > 0:
+        alpha = stroke.opacity
+        exact = _float(values.get("stroke-opacity", ""), -1.0)
+        if exact >= 0 and abs(exact - alpha) <= 1.0 / 255 + 1e-9:
+            alpha = exact  # 8-bit Color quantised it; keep the file's exact value
+        rgba = (stroke.red / 255.0, stroke.green / 255.0, stroke.blue / 255.0, alpha * opacity)
+        return rgba, width
+    fill = shape.fill
+    if fill is not None and fill.value is not None and fill.alpha > 0:
+        alpha = fill.opacity
+        exact = _float(values.get("fill-opacity", ""), -1.0)
+        if exact >= 0 and abs(exact - alpha) <= 1.0 / 255 + 1e-9:
+            alpha = exact
+        return (fill.red / 255.0, fill.green / 255.0, fill.blue / 255.0, alpha * opacity), None
+    return None
+
+
+def _is_frozen(values: dict[str, Any]) -> bool:
+    flag = values.get(_CD_FROZEN)
+    if flag is not None:
+        return str(flag).strip().lower() in ("true", "1", "yes")
+    label = values.get(_INK_LABEL)
+    return values.get(_INK_MODE) == "layer" and label is not None and "frozen" in str(label).lower()
+
+
+def _clipdraw_id(values: dict[str, Any]) -> int | None:
+    raw = values.get(_CD_ID)
+    try:
+        return int(str(raw)) if raw is not None else None
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- public API
+def load_svg_strokes(
+    source: str | os.PathLike[str] | bytes,
+    canvas_width: int,
+    canvas_height: int,
+    *,
+    first_id: int = 0,
+    frozen: bool = False,
+    max_strokes: int = 5000,
+) -> list[Stroke]:
+    """Read an SVG sketch and return its shapes as strokes on a canvas of the given size.
+
+    ``source`` is a file path, SVG bytes, or SVG text (a ``str`` starting with ``<``).
+    Ids: a file we exported keeps its stroke ids when they are all present, unique and
+    ``>= first_id``; otherwise strokes are numbered ``first_id, first_id + 1, ...`` in paint
+    order. ``frozen=True`` freezes every stroke; otherwise the file's frozen flags/layers
+    decide. Raises :class:`~clipdraw_core.errors.FileFormatError` for malformed, hostile,
+    oversized or empty input (see the module docstring for all rules and limits).
+    """
+    check_canvas_size(canvas_width, canvas_height)
+    max_strokes = max(1, min(int(max_strokes), MAX_STROKES))
+    data, name = _read_source(source)
+    _check_xml(data, name)
+    _check_work(data, name)
+
+    import svgelements as se
+
+    try:
+        svg = se.SVG.parse(io.BytesIO(data), reify=True, width=canvas_width, height=canvas_height)
+        elements = list(svg.elements())
+    except (ClipDrawError, MemoryError):
+        raise
+    except Exception as exc:  # svgelements raises many kinds on odd input
+        raise FileFormatError(f"{name}: could not interpret the SVG ({type(exc).__name__}: {exc})") from exc
+
+    doc_w = float(getattr(svg, "width", 0.0) or 0.0)
+    doc_h = float(getattr(svg, "height", 0.0) or 0.0)
+
+    raw: list[tuple[np.ndarray, tuple[float, float, float, float], float | None, bool, int | None]] = []
+    truncated = False
+    for el in elements:
+        if not isinstance(el, se.Shape) or isinstance(el, se.Image):
+            continue
+        values = el.values
+        if str(values.get("visibility", "visible")).strip().lower() in ("hidden", "collapse"):
+            continue
+        if values.get(_CD_ROLE) == "background":
+            continue
+        paint = _paint(el)
+        if paint is None:
+            continue
+        rgba, width = paint
+        if width is None and isinstance(el, se.Rect) and doc_w > 0 and doc_h > 0:
+            x0, y0, x1, y1 = el.bbox() or (0, 0, 0, 0)
+            if x0 <= 0.01 * doc_w and y0 <= 0.01 * doc_h and x1 >= 0.99 * doc_w and y1 >= 0.99 * doc_h:
+                logger.debug("skipping a filled rectangle covering the page (background)")
+                continue
+        try:
+            chains = _subpaths(el)
+        except Exception as exc:  # noqa: BLE001 - one odd shape must not sink the whole file
+            logger.warning("%s: skipping a shape that could not be converted: %s", name, exc)
+            continue
+        for chain in chains:
+            for part in _split_long(chain):
+                raw.append((part, rgba, width, _is_frozen(values), _clipdraw_id(values)))
+        if len(raw) > max_strokes:
+            truncated = True
+            break
+    if truncated:
+        logger.warning("%s: more than %d strokes; keeping the first %d", name, max_strokes, max_strokes)
+        raw = raw[:max_strokes]
+    if not raw:
+        raise FileFormatError(
+            f"{name}: no drawable shapes found (text, images and invisible shapes are not imported)"
+        )
+
+    # Fit the document into the canvas: aspect preserved, centred.
+    scale, offset = 1.0, np.zeros(2)
+    if doc_w <= 0 or doc_h <= 0:
+        allpts = np.concatenate([r[0] for r in raw])
+        lo, hi = allpts.min(axis=0), allpts.max(axis=0)
+        doc_origin, doc_w, doc_h = lo, max(float(hi[0] - lo[0]), 1e-6), max(float(hi[1] - lo[1]), 1e-6)
+    else:
+        doc_origin = np.zeros(2)
+    if abs(doc_w - canvas_width) > 1e-6 or abs(doc_h - canvas_height) > 1e-6 or doc_origin.any():
+        scale = min(canvas_width / doc_w, canvas_height / doc_h)
+        offset = (np.array([canvas_width, canvas_height]) - scale * np.array([doc_w, doc_h])) / 2.0
+        offset = offset - scale * doc_origin
+        logger.debug(
+            "scaling SVG %.4gx%.4g by %.4g into the %dx%d canvas",
+            doc_w,
+            doc_h,
+            scale,
+            canvas_width,
+            canvas_height,
+        )
+
+    ids = [r[4] for r in raw]
+    keep_ids = (
+        all(i is not None for i in ids) and len(set(ids)) == len(ids) and all(i >= first_id for i in ids)  # type: ignore[operator]
+    )
+    strokes: list[Stroke] = []
+    for k, (chain, rgba, width, is_frozen, cid) in enumerate(raw):
+        pts = chain * scale + offset if scale != 1.0 or offset.any() else chain
+        half = OUTLINE_HALF_WIDTH if width is None else 0.5 * width * scale
+        try:
+            strokes.append(
+                Stroke(cid if keep_ids else first_id + k, pts, half, rgba, frozen or is_frozen)  # type: ignore[arg-type]
+            )
+        except ClipDrawError as exc:
+            logger.warning("%s: skipping an invalid shape: %s", name, exc)
+    if not strokes:
+        raise FileFormatError(f"{name}: no valid drawable shapes found")
+    logger.info("imported %d strokes from %s", len(strokes), name)
+    return strokes
