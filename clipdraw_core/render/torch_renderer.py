@@ -32,11 +32,14 @@ renderer therefore works on sparse (pixel, stroke) pairs in five phases:
    and gives smooth gradients for positions and widths.  ``samples=k`` renders at
    ``k x`` resolution and box-filters down (real supersampling on top).
 5. **Compositing** ("over", stroke 0 at the bottom): per pixel, the exclusive
-   suffix product of ``(1 - alpha)`` is computed as a suffix sum of
-   ``log1p(-alpha)`` in a dense padded ``[pixels_with_pairs, max_depth]`` layout so
-   each row's sum stays small and float32 stays exact (a global cumulative sum
-   over all pairs would lose precision, and MPS has no float64).
-   ``pixel = sum_k alpha_k T_after_k rgb_k + background * T_all``.
+   suffix product of ``(1 - alpha)`` (the transmittance of the strokes above) is a
+   flipped ``cumprod`` over a dense padded ``[pixels_with_pairs, max_depth]`` layout
+   (pairs scattered in by their rank within the pixel).  A product rather than a sum
+   of ``log1p(-alpha)``: the log needs ``alpha`` clamped below 1, and that clamp would
+   drop the ``- below`` part of ``d pixel / d alpha`` for opaque strokes, exactly where
+   the optimiser's colour clamp leaves many of them.  Products of at most
+   ``max_depth`` factors in [0, 1] are accurate in float32, so no float64 is needed
+   (MPS has none).  ``pixel = sum_k alpha_k T_after_k rgb_k + background * T_all``.
 
 The hot path has no per-stroke Python loops and no float64, so it runs unchanged on
 CPU, CUDA and MPS.  A handful of ``.item()`` calls size the sparse buffers (host
@@ -61,9 +64,8 @@ _DIST_SCALE = 64.0
 _CHORD_TOL_REL = 0.25
 _CHORD_TOL_MIN = 0.1
 _MAX_PIECES = 128
-#: Guards sqrt(0) and log(0): alpha is clamped to 1 - _ALPHA_EPS inside the log only.
+#: Guards the gradient of sqrt at 0 (a pixel centre exactly on the curve).
 _DIST_EPS = 1e-8
-_ALPHA_EPS = 1e-6
 
 
 def _background_tensor(background: Sequence[float] | Tensor, device: torch.device) -> Tensor:
@@ -168,7 +170,7 @@ def _find_pairs(
     ex = dx - u * pp[:, 2]
     ey = dy - u * pp[:, 3]
     d2 = ex * ex + ey * ey
-    keep = torch.nonzero(d2 < pp[:, 5]).squeeze(1)
+    keep = torch.nonzero(d2 <= pp[:, 5]).squeeze(1)
     if keep.numel() == 0:
         return empty
     del pp, g, local, dx, dy, ex, ey
@@ -222,11 +224,14 @@ def _composite(
         num_groups = group_start.shape[0]
         depth = int(rank.max().item()) + 1
         group_pixel = pair_pixel[group_start]
-    log_t = torch.log1p(-alpha.clamp(max=1.0 - _ALPHA_EPS))
-    dense = alpha.new_zeros(num_groups, depth).index_put((group, rank), log_t)
-    suffix = dense.flip(1).cumsum(1).flip(1)  # inclusive suffix sums per pixel row
-    t_after = torch.exp(suffix[group, rank] - log_t)  # exclusive: strokes above this one
-    t_all = torch.exp(suffix[:, 0])
+    # (1 - alpha) padded with ones; inclusive suffix products per pixel row by a flipped cumprod.
+    # cumprod (not a log-space sum) keeps alpha == 1 exact, gradients included: with a clamp
+    # inside log1p an opaque stroke would lose the "- below" part of d pixel / d alpha.
+    keep = alpha.new_ones(num_groups, depth).index_put((group, rank), 1.0 - alpha)
+    suffix = keep.flip(1).cumprod(1).flip(1)  # suffix[g, k] = prod_{j >= k} (1 - alpha_j)
+    after = torch.cat([suffix[:, 1:], suffix.new_ones(num_groups, 1)], dim=1)
+    t_after = after[group, rank]  # exclusive: transmittance of the strokes above this one
+    t_all = suffix[:, 0]
     weight = alpha * t_after
     color = alpha.new_zeros(num_pixels, 3).index_add(0, pair_pixel, weight[:, None] * rgb)
     trans = alpha.new_ones(num_pixels).index_put((group_pixel,), t_all)
