@@ -1,0 +1,138 @@
+"""Undoable edits: each QUndoCommand sends engine commands (and their inverses).
+
+Why through the engine's command objects: the same edit then works while the
+optimisation runs (queued, lands within one step), while it is paused (applied at
+once) and with no session at all (applied locally, see :mod:`app.local_edits`); the
+:class:`EditTarget` hides which. Strokes are addressed by stable id, so undo finds
+them again even after other strokes were added or removed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+from PySide6.QtGui import QUndoCommand
+
+from clipdraw_core.commands import AddFreehand, AddStrokes, DeleteStrokes, SetFrozen, SetPrompt
+from clipdraw_core.strokes import Drawing, Stroke
+
+logger = logging.getLogger(__name__)
+
+
+class EditTarget(Protocol):
+    """What the undo commands need: submit an engine command, see the current drawing."""
+
+    def submit(self, cmd: object) -> None: ...
+
+    def drawing(self) -> Drawing | None: ...
+
+
+class FreezeCommand(QUndoCommand):
+    """Freeze or unfreeze strokes; undo restores each stroke's previous flag."""
+
+    def __init__(self, target: EditTarget, ids: Sequence[int], frozen: bool) -> None:
+        super().__init__(f"{'Freeze' if frozen else 'Unfreeze'} {len(ids)} stroke(s)")
+        self.target = target
+        self.ids = tuple(int(i) for i in ids)
+        self.frozen = frozen
+        drawing = target.drawing()
+        flags = {s.id: s.frozen for s in drawing.strokes} if drawing is not None else {}
+        self.changed = tuple(i for i in self.ids if flags.get(i, not frozen) != frozen)
+
+    def redo(self) -> None:
+        if self.changed:
+            self.target.submit(SetFrozen(self.changed, self.frozen))
+
+    def undo(self) -> None:
+        if self.changed:
+            self.target.submit(SetFrozen(self.changed, not self.frozen))
+
+
+class DeleteCommand(QUndoCommand):
+    """Delete strokes; undo puts the same strokes (same ids) back at their old places."""
+
+    def __init__(self, target: EditTarget, ids: Sequence[int]) -> None:
+        super().__init__(f"Delete {len(ids)} stroke(s)")
+        self.target = target
+        wanted = {int(i) for i in ids}
+        drawing = target.drawing()
+        kept: list[tuple[int, Stroke]] = []
+        if drawing is not None:
+            kept = [(pos, s) for pos, s in enumerate(drawing.strokes) if s.id in wanted]
+        self.positions = tuple(p for p, _ in kept)
+        self.strokes = tuple(s for _, s in kept)
+        self.ids = tuple(s.id for s in self.strokes)
+
+    def redo(self) -> None:
+        if self.ids:
+            self.target.submit(DeleteStrokes(self.ids))
+
+    def undo(self) -> None:
+        if self.ids:  # ascending positions: each insert lands where the stroke was
+            self.target.submit(AddStrokes(self.strokes, self.positions))
+
+
+class DrawStrokeCommand(QUndoCommand):
+    """A freehand stroke; the engine fits it. Undo deletes it by id, redo re-adds it."""
+
+    def __init__(self, target: EditTarget, stroke_id: int, polyline: np.ndarray, half_width: float,
+                 color: tuple[float, float, float, float], frozen: bool) -> None:
+        super().__init__("Draw frozen stroke" if frozen else "Draw stroke")
+        self.target = target
+        self.stroke_id = int(stroke_id)
+        self.freehand = AddFreehand(self.stroke_id, np.asarray(polyline, dtype=np.float64), half_width,
+                                    color, frozen)
+        self.fitted: Stroke | None = None
+
+    def redo(self) -> None:
+        if self.fitted is not None:  # exactly the stroke that was undone, as it was then
+            self.target.submit(AddStrokes((self.fitted,)))
+        else:
+            self.target.submit(self.freehand)
+
+    def undo(self) -> None:
+        drawing = self.target.drawing()
+        if drawing is not None:
+            try:
+                self.fitted = drawing.stroke(self.stroke_id)
+            except KeyError:
+                pass  # not yet in a snapshot: redo will fit it again
+        self.target.submit(DeleteStrokes((self.stroke_id,)))
+
+
+class AddStrokesCommand(QUndoCommand):
+    """Add ready-made strokes (an imported SVG/sketch seed); undo deletes them."""
+
+    def __init__(self, target: EditTarget, strokes: Sequence[Stroke], text: str = "Add strokes") -> None:
+        super().__init__(text)
+        self.target = target
+        self.strokes = tuple(strokes)
+
+    def redo(self) -> None:
+        self.target.submit(AddStrokes(self.strokes))
+
+    def undo(self) -> None:
+        self.target.submit(DeleteStrokes(tuple(s.id for s in self.strokes)))
+
+
+class PromptCommand(QUndoCommand):
+    """Change the prompts mid-run; undo restores the old ones (engine and prompt box)."""
+
+    def __init__(self, target: EditTarget, old: SetPrompt, new: SetPrompt,
+                 show: Callable[[SetPrompt], None] | None = None) -> None:
+        super().__init__("Change prompt")
+        self.target, self.old, self.new, self.show = target, old, new, show
+
+    def _apply(self, cmd: SetPrompt) -> None:
+        self.target.submit(cmd)
+        if self.show is not None:
+            self.show(cmd)
+
+    def redo(self) -> None:
+        self._apply(self.new)
+
+    def undo(self) -> None:
+        self._apply(self.old)

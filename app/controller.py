@@ -1,0 +1,267 @@
+"""The run controller: one place that knows whether a session runs and what is shown.
+
+It owns the model loader and the session worker thread, holds the drawing on the
+canvas (the latest snapshot's, or a locally edited one when no session runs) and is
+the :class:`~app.commands_undo.EditTarget` of every undoable edit. Widgets talk to
+it with plain calls and listen to its signals; it never touches a widget, so it can
+be driven from tests without a window.
+
+"Draw" continues the drawing on the canvas when it came from the engine or from a
+project (the artist stopped, or reopened yesterday's work); on an empty canvas the
+strokes the artist sketched become seed strokes next to the random ones. Reset / New
+clears the canvas.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from clipdraw_core.config import SessionConfig
+from clipdraw_core.strokes import Drawing
+
+from .loader import ModelLoader
+from .local_edits import apply_command
+from .worker import STATE_STOPPED, SessionWorker, WorkerHandle, error_message
+
+logger = logging.getLogger(__name__)
+
+STATE_IDLE = "idle"
+STATE_LOADING = "loading"
+
+
+class RunController(QObject):
+    drawingChanged = Signal(object)  # Drawing | None
+    snapshotApplied = Signal(object)  # Snapshot (GUI thread, coalesced)
+    historyAppended = Signal(list)  # [(step, loss, score)]
+    historyReset = Signal()
+    stateChanged = Signal(str)
+    errorOccurred = Signal(str, object)  # message, exception (or None)
+
+    def __init__(self, parent: QObject | None = None, *, clip: Any = None,
+                 min_step_interval: float = 0.0) -> None:
+        super().__init__(parent)
+        self.loader = ModelLoader(self)
+        self.loader.loaded.connect(self._on_model_loaded)
+        self.loader.failed.connect(self._on_model_failed)
+        self._preloaded = clip
+        self._handle: WorkerHandle | None = None
+        self._old_handles: list[WorkerHandle] = []
+        self._drawing: Drawing | None = None
+        self._snapshot: Any = None
+        self._step = 0
+        self._continuable = False
+        self._pending_config: SessionConfig | None = None
+        self._config: SessionConfig | None = None
+        self._state = STATE_IDLE
+        self._local_next_id = 0
+        self.min_step_interval = min_step_interval
+
+    # ------------------------------------------------------------ queries
+    def drawing(self) -> Drawing | None:
+        return self._drawing
+
+    def snapshot(self) -> Any:
+        return self._snapshot
+
+    def step(self) -> int:
+        return self._step
+
+    def state(self) -> str:
+        return self._state
+
+    def config(self) -> SessionConfig | None:
+        """The running session's config (prompt changes included), else the last used one."""
+        worker = self.worker()
+        session = worker.session() if worker is not None else None
+        if session is not None:
+            return getattr(session, "config", None) or self._config
+        return self._config
+
+    def worker(self) -> SessionWorker | None:
+        return self._handle.worker if self._handle is not None else None
+
+    def is_active(self) -> bool:
+        """True while a session thread runs (running, paused or finished but steerable)."""
+        return self._handle is not None and self._handle.is_running()
+
+    # ------------------------------------------------------------ edits (EditTarget)
+    def submit(self, cmd: object) -> None:
+        """Send an edit to the session, or apply it locally when none runs."""
+        worker = self.worker()
+        if worker is not None and self._handle.is_running() and self._state != STATE_STOPPED:
+            worker.submit(cmd)
+            return
+        base = self._drawing
+        if base is None:
+            cfg = self._config or SessionConfig()
+            base = Drawing(cfg.width, cfg.height, cfg.background, ())
+        try:
+            self._drawing = apply_command(base, cmd)
+        except Exception as exc:  # noqa: BLE001 - a bad edit must not take the window down
+            self.errorOccurred.emit(error_message(exc), exc)
+            return
+        self.drawingChanged.emit(self._drawing)
+
+    def allocate_ids(self, n: int = 1) -> list[int]:
+        """Fresh stroke ids (the session's when one runs, else unique in the local drawing)."""
+        worker = self.worker()
+        if worker is not None and self.is_active():
+            ids = worker.allocate_ids(n)
+            if ids is not None:
+                return ids
+        start = max(self._local_next_id, self._drawing.next_id() if self._drawing else 0)
+        self._local_next_id = start + n
+        return list(range(start, start + n))
+
+    # ------------------------------------------------------------ run control
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.stateChanged.emit(state)
+
+    def set_blank(self, width: int, height: int, background: tuple[float, float, float]) -> None:
+        """Show an empty sheet of this size (idle canvas, after Reset / New)."""
+        self._drawing = Drawing(width, height, background, ())
+        self.drawingChanged.emit(self._drawing)
+
+    def start(self, config: SessionConfig) -> None:
+        """Draw: load the model if needed (off-thread), then start the session thread."""
+        try:
+            config = config.validate()
+        except Exception as exc:  # noqa: BLE001
+            self.errorOccurred.emit(error_message(exc), exc)
+            return
+        self.stop()
+        clip = self._preloaded or self.loader.cached(config.model_name, config.weights, config.device)
+        if clip is None:
+            self._pending_config = config
+            self._set_state(STATE_LOADING)
+            self.loader.load(config.model_name, config.weights, config.device)
+            return
+        self._start_session(config, clip)
+
+    def cancel_loading(self) -> None:
+        self.loader.cancel()
+        self._pending_config = None
+        if self._state == STATE_LOADING:
+            self._set_state(STATE_IDLE)
+
+    def _on_model_loaded(self, clip: Any) -> None:
+        config, self._pending_config = self._pending_config, None
+        if config is not None:
+            self._start_session(config, clip)
+
+    def _on_model_failed(self, message: str, exc: object) -> None:
+        self._pending_config = None
+        self._set_state(STATE_IDLE)
+        self.errorOccurred.emit(message, exc)
+
+    def _start_session(self, config: SessionConfig, clip: Any) -> None:
+        from clipdraw_core.session import Session
+
+        drawing, step = self._drawing, self._step
+        if drawing is not None and self._continuable and drawing.strokes:
+            config = config.replace(width=drawing.width, height=drawing.height,
+                                    background=drawing.background)
+            start = step if step < config.num_steps else 0
+            kwargs: dict[str, Any] = {"drawing": drawing, "start_step": start}
+        else:
+            seeds = drawing.strokes if drawing is not None else ()
+            kwargs = {"initial_strokes": tuple(seeds)}
+            self.historyReset.emit()
+        self._config = config
+
+        def factory() -> Any:
+            return Session(config, clip, **kwargs)
+
+        worker = SessionWorker(factory, min_step_interval=self.min_step_interval)
+        handle = WorkerHandle(worker, self)
+        worker.snapshotReady.connect(self._on_snapshot)
+        worker.stateChanged.connect(self._on_worker_state)
+        worker.errorOccurred.connect(self.errorOccurred)
+        self._handle = handle
+        self._continuable = True
+        self._set_state("starting")
+        handle.start()
+
+    def _on_worker_state(self, state: str) -> None:
+        if self.sender() is self.worker():
+            self._set_state(state)
+
+    def _on_snapshot(self) -> None:
+        worker = self.sender()
+        if not isinstance(worker, SessionWorker):
+            return
+        snap, history = worker.take_latest()
+        if snap is None or worker is not self.worker():
+            return
+        self._snapshot = snap
+        self._drawing = snap.drawing
+        self._step = snap.step
+        self.drawingChanged.emit(snap.drawing)
+        if history:
+            self.historyAppended.emit(history)
+        self.snapshotApplied.emit(snap)
+
+    def pause(self) -> None:
+        if (w := self.worker()) is not None and self.is_active():
+            w.pause()
+
+    def resume(self) -> None:
+        if (w := self.worker()) is not None and self.is_active():
+            w.resume()
+
+    def toggle_pause(self) -> None:
+        w = self.worker()
+        if w is None or not self.is_active():
+            return
+        w.resume() if w.is_paused() else w.pause()
+
+    def is_paused(self) -> bool:
+        w = self.worker()
+        return bool(w is not None and self.is_active() and w.is_paused())
+
+    def stop(self) -> None:
+        """End the session after its current step and join its thread; keep the drawing."""
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        handle.worker.snapshotReady.disconnect(self._on_snapshot)
+        handle.stop()
+        snap, _ = handle.worker.take_latest()
+        if snap is not None:
+            self._snapshot, self._drawing, self._step = snap, snap.drawing, snap.step
+            self.drawingChanged.emit(snap.drawing)
+        handle.deleteLater()
+        self._set_state(STATE_STOPPED)
+
+    def reset(self, config: SessionConfig) -> None:
+        """Stop and clear the canvas to an empty sheet (New / Reset)."""
+        self.cancel_loading()
+        self.stop()
+        self._snapshot, self._step, self._continuable = None, 0, False
+        self._config = config
+        self._local_next_id = 0
+        self.historyReset.emit()
+        self.set_blank(config.width, config.height, config.background)
+        self._set_state(STATE_IDLE)
+
+    def load_drawing(self, drawing: Drawing, step: int, config: SessionConfig) -> None:
+        """Show a drawing from a project; Draw will continue it."""
+        self.cancel_loading()
+        self.stop()
+        self._snapshot, self._step, self._continuable = None, int(step), True
+        self._config = config
+        self._drawing = drawing
+        self.historyReset.emit()
+        self.drawingChanged.emit(drawing)
+        self._set_state(STATE_IDLE)
+
+    def shutdown(self) -> None:
+        """Join every thread (window close / app quit)."""
+        self.cancel_loading()
+        self.stop()
+        self.loader.shutdown()

@@ -1,0 +1,537 @@
+"""First run: get the CLIP weights onto the machine, visibly and cancellably; pick a model.
+
+An artist's first Draw needs a ~600 MB download. Done inside ``open_clip.create_model``
+it would be a frozen window for minutes, and on a plane a traceback. So before the
+model is loaded, :func:`ensure_weights` checks the Hugging Face cache and, when the
+weights are missing, downloads them with :func:`clipdraw_core.weights.download_weights`
+on a QThread while a dialog shows bytes, speed and a Cancel button. The window keeps
+repainting (the dialog runs its own event loop; the work is off the GUI thread).
+
+When the download fails (offline, hub unreachable, disk full) a dialog says what is
+missing and offers the ways forward: load a weights file, retry, run with random
+weights (test mode), or cancel.
+
+:class:`ModelPickerDialog` lists open_clip's models with size and speed hints from
+:mod:`clipdraw_core.model_catalog` and remembers the choice in a QSettings the caller
+passes (tests point it at a temporary INI file).
+
+Only the GUI imports this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from clipdraw_core import model_catalog
+from clipdraw_core import weights as cd_weights
+
+logger = logging.getLogger(__name__)
+
+RANDOM_WEIGHTS = "random"
+WEIGHTS_FILE_FILTER = "open_clip checkpoints (*.safetensors *.bin *.pt *.pth *.ckpt);;All files (*)"
+
+# What the offline dialog returns, besides a file path.
+CHOICE_RETRY = "retry"
+CHOICE_RANDOM = "random"
+CHOICE_FILE = "file"
+CHOICE_CANCEL = "cancel"
+
+
+def format_bytes(n: float | None) -> str:
+    """Human-readable size: '512 B', '12.3 MB', '1.20 GB'."""
+    if n is None:
+        return "?"
+    if n < 1000:
+        return f"{int(n)} B"
+    if n < 1e6:
+        return f"{n / 1e3:.0f} kB"
+    if n < 1e9:
+        return f"{n / 1e6:.1f} MB"
+    return f"{n / 1e9:.2f} GB"
+
+
+def format_eta(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+class _DownloadThread(QThread):
+    """Runs download_weights off the GUI thread; reports through (queued) signals."""
+
+    progressed = Signal(object, object)  # done bytes, total bytes or None (Python ints: >2 GB safe)
+    succeeded = Signal(str)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(
+        self, model_name: str, pretrained: str, cache_dir: str | None, endpoint: str | None, timeout: float
+    ) -> None:
+        super().__init__()
+        self.setObjectName("clipdraw-weights-download")
+        self.args = (model_name, pretrained)
+        self.kwargs = {"cache_dir": cache_dir, "endpoint": endpoint, "timeout": timeout}
+        self.cancel_event = threading.Event()
+        self._last_emit = 0.0
+
+    def _progress(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        # At most ~20 updates per second reach the GUI, and always the last one.
+        if now - self._last_emit >= 0.05 or (total is not None and done >= total):
+            self._last_emit = now
+            self.progressed.emit(done, total)
+
+    def run(self) -> None:
+        try:
+            path = cd_weights.download_weights(
+                *self.args, progress=self._progress, cancel=self.cancel_event, **self.kwargs
+            )
+        except cd_weights.DownloadCancelled:
+            self.cancelled.emit()
+        except Exception as exc:  # noqa: BLE001 - every failure is shown to the user
+            logger.warning("weights download failed: %s", exc)
+            self.failed.emit(str(exc))
+        else:
+            self.succeeded.emit(str(path))
+
+
+class DownloadDialog(QDialog):
+    """Modal progress dialog around one download: bytes, speed, time left, Cancel.
+
+    After ``exec()``: ``path`` is set on success, ``error`` holds the message on failure,
+    ``was_cancelled`` is True when the user cancelled. Closing the window cancels too; the
+    dialog only closes once the worker thread has stopped (within one chunk).
+    """
+
+    def __init__(
+        self,
+        parent: QWidget | None,
+        model_name: str,
+        pretrained: str,
+        *,
+        cache_dir: str | os.PathLike | None = None,
+        endpoint: str | None = None,
+        timeout: float = 30,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("clipdraw-download-dialog")
+        self.setWindowTitle("Downloading CLIP weights")
+        self.setModal(True)
+        self.path: str | None = None
+        self.error: str | None = None
+        self.was_cancelled = False
+        self._closing = False
+        source = cd_weights.weights_source(model_name, pretrained)
+        approx = f" (about {format_bytes(source.approx_size_bytes)})" if source.approx_size_bytes else ""
+
+        self.title = QLabel(
+            f"<b>First run: downloading the CLIP model {model_name} ({pretrained}){approx}.</b><br>"
+            "This happens once; the file is kept in your Hugging Face cache."
+        )
+        self.title.setWordWrap(True)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)  # busy until the size is known
+        self.bar.setTextVisible(True)
+        self.bar.setToolTip("Download progress")
+        self.status = QLabel("Connecting…")
+        self.status.setObjectName("download-status")
+        self.status.setToolTip("Downloaded so far, download speed and estimated time left")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("download-cancel")
+        self.cancel_button.setToolTip("Stop the download; nothing half-downloaded is kept")
+        self.cancel_button.clicked.connect(self.reject)
+
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        self.setMinimumWidth(460)
+
+        self._start = time.monotonic()
+        self._speed_samples: list[tuple[float, int]] = []
+        self.last_progress: tuple[int, int | None] = (0, None)
+        self.thread_ = _DownloadThread(
+            model_name, pretrained, None if cache_dir is None else os.fspath(cache_dir), endpoint, timeout
+        )
+        self.thread_.progressed.connect(self._on_progress)
+        self.thread_.succeeded.connect(self._on_succeeded)
+        self.thread_.failed.connect(self._on_failed)
+        self.thread_.cancelled.connect(self._on_cancelled)
+        self.thread_.finished.connect(self._on_finished)
+        QTimer.singleShot(0, self.thread_.start)
+
+    # -- progress ---------------------------------------------------------------------------
+    def _speed(self, done: int) -> float | None:
+        now = time.monotonic()
+        self._speed_samples.append((now, done))
+        # Speed over the last ~3 s: smooth but responsive.
+        while len(self._speed_samples) > 2 and now - self._speed_samples[0][0] > 3.0:
+            self._speed_samples.pop(0)
+        t0, d0 = self._speed_samples[0]
+        return (done - d0) / (now - t0) if now - t0 > 0.2 else None
+
+    def _on_progress(self, done: int, total: int | None) -> None:
+        self.last_progress = (done, total)
+        if self._closing:
+            return
+        speed = self._speed(done)
+        if total:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(1000 * min(done, total) / total))
+            text = f"{format_bytes(done)} of {format_bytes(total)}"
+        else:
+            text = f"{format_bytes(done)}"
+        if speed:
+            text += f" · {format_bytes(speed)}/s"
+            if total and done < total:
+                text += f" · about {format_eta((total - done) / speed)} left"
+        self.status.setText(text)
+
+    def _on_succeeded(self, path: str) -> None:
+        self.path = path
+
+    def _on_failed(self, message: str) -> None:
+        self.error = message
+
+    def _on_cancelled(self) -> None:
+        self.was_cancelled = True
+
+    def _on_finished(self) -> None:
+        if self.path is not None:
+            self.done(QDialog.DialogCode.Accepted)
+        else:
+            super().reject()
+
+    # -- cancel -----------------------------------------------------------------------------
+    def reject(self) -> None:
+        """Cancel button, Esc or window close: ask the worker to stop, close when it has."""
+        if not self.thread_.isRunning() and self.thread_.isFinished():
+            super().reject()
+            return
+        self._closing = True
+        self.was_cancelled = True
+        self.thread_.cancel_event.set()
+        self.cancel_button.setEnabled(False)
+        self.status.setText("Cancelling…")
+
+    def closeEvent(self, event) -> None:
+        if self.thread_.isRunning():
+            event.ignore()
+            self.reject()
+        else:
+            super().closeEvent(event)
+
+    def wait_for_worker(self, timeout_ms: int = 60_000) -> bool:
+        """Block until the worker thread has stopped (used after exec())."""
+        return self.thread_.wait(timeout_ms)
+
+
+def _ask_what_to_do(parent: QWidget | None, model_name: str, pretrained: str, message: str) -> str:
+    """The offline/failed dialog. Returns one of the CHOICE_* constants."""
+    box = QMessageBox(parent)
+    box.setObjectName("clipdraw-weights-missing")
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("CLIP weights missing")
+    box.setText(
+        f"The CLIP model {model_name} ({pretrained}) is not on this computer and could not be downloaded."
+    )
+    box.setInformativeText(
+        f"{message}\n\nYou can load an open_clip checkpoint file you already have, retry the download, "
+        "or run with random weights to try the app (the drawings will be meaningless)."
+    )
+    load = box.addButton("Load weights file…", QMessageBox.ButtonRole.AcceptRole)
+    load.setObjectName("choice-file")
+    load.setToolTip("Pick an open_clip checkpoint (.safetensors, .bin, .pt) for this model")
+    retry = box.addButton("Retry", QMessageBox.ButtonRole.ActionRole)
+    retry.setObjectName("choice-retry")
+    retry.setToolTip("Try the download again")
+    random_ = box.addButton("Use random weights (test mode)", QMessageBox.ButtonRole.ActionRole)
+    random_.setObjectName("choice-random")
+    random_.setToolTip("Run the full pipeline on an untrained model: meaningless drawings, no download")
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    cancel.setObjectName("choice-cancel")
+    box.setDefaultButton(retry)
+    box.setEscapeButton(cancel)
+    box.exec()
+    clicked = box.clickedButton()
+    box.deleteLater()
+    return {id(load): CHOICE_FILE, id(retry): CHOICE_RETRY, id(random_): CHOICE_RANDOM}.get(
+        id(clicked), CHOICE_CANCEL
+    )
+
+
+def _pick_weights_file(parent: QWidget | None, model_name: str) -> str | None:
+    path, _ = QFileDialog.getOpenFileName(
+        parent, f"Load CLIP weights for {model_name}", str(Path.home()), WEIGHTS_FILE_FILTER
+    )
+    if not path:
+        return None
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        QMessageBox.warning(parent, "Cannot read file", f"{path} is not a readable file.")
+        return None
+    return path
+
+
+def ensure_weights(
+    parent: QWidget | None,
+    model_name: str,
+    weights: str,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    endpoint: str | None = None,
+    timeout: float = 30,
+    max_attempts: int = 20,
+) -> str | None:
+    """Make sure ``weights`` can be loaded; return the weights argument for load_clip, or None.
+
+    * a file path or ``"random"``: returned unchanged (nothing to download);
+    * a pretrained tag already in the HF cache: returned unchanged (open_clip finds it);
+    * a pretrained tag not cached: a progress dialog downloads it (Cancel -> None); on
+      failure a dialog offers "Load weights file…" (returns the path), "Retry",
+      "Use random weights (test mode)" (returns ``"random"``) and Cancel (None).
+
+    ``cache_dir``/``endpoint`` are for tests and mirrors; by default the standard HF cache
+    and hub (``HF_ENDPOINT`` is honoured).
+    """
+    weights_value = (weights or "").strip()
+    if not weights_value or weights_value == RANDOM_WEIGHTS or os.path.exists(weights_value):
+        return weights_value or None
+    try:
+        if not cd_weights.is_pretrained_tag(model_name, weights_value):
+            return weights_value  # not ours to judge: load_clip reports a clear error
+        if cd_weights.cached_weights_path(model_name, weights_value, cache_dir) is not None:
+            return weights_value
+    except Exception as exc:  # noqa: BLE001 - unknown model etc.: let load_clip explain
+        logger.info("cannot check weights %s/%s: %s", model_name, weights_value, exc)
+        return weights_value
+
+    for _attempt in range(max_attempts):
+        dialog = DownloadDialog(
+            parent, model_name, weights_value, cache_dir=cache_dir, endpoint=endpoint, timeout=timeout
+        )
+        dialog.exec()
+        dialog.wait_for_worker()
+        path, error, cancelled = dialog.path, dialog.error, dialog.was_cancelled
+        dialog.deleteLater()
+        if path is not None:
+            logger.info("weights ready at %s", path)
+            return weights_value
+        if cancelled and error is None:
+            return None
+        while True:
+            choice = _ask_what_to_do(parent, model_name, weights_value, error or "The download failed.")
+            if choice == CHOICE_FILE:
+                picked = _pick_weights_file(parent, model_name)
+                if picked:
+                    return picked
+                continue  # file dialog cancelled: ask again
+            if choice == CHOICE_RANDOM:
+                return RANDOM_WEIGHTS
+            if choice == CHOICE_RETRY:
+                break
+            return None
+    return None
+
+
+# ------------------------------------------------------------------------------ model picker
+
+
+def load_model_choice(settings: QSettings, key_prefix: str = "") -> tuple[str, str]:
+    """The remembered (model_name, weights), defaulting to ViT-B-32 / openai."""
+    model = settings.value(f"{key_prefix}model_name", model_catalog.DEFAULT_MODEL)
+    tag = settings.value(f"{key_prefix}weights", model_catalog.DEFAULT_PRETRAINED)
+    return str(model or model_catalog.DEFAULT_MODEL), str(tag or model_catalog.DEFAULT_PRETRAINED)
+
+
+def save_model_choice(settings: QSettings, model_name: str, weights_value: str, key_prefix: str = "") -> None:
+    settings.setValue(f"{key_prefix}model_name", model_name)
+    settings.setValue(f"{key_prefix}weights", weights_value)
+    settings.sync()
+
+
+class ModelPickerDialog(QDialog):
+    """Choose a CLIP model and its pretrained weights, with size and speed hints.
+
+    ``settings`` is where the choice is remembered under ``{key_prefix}model_name`` and
+    ``{key_prefix}weights`` (the app's own keys with the default empty prefix). After
+    ``exec()`` returns Accepted, ``model_name`` and ``pretrained`` hold the choice.
+    """
+
+    COLUMNS = ("Model", "Size", "Speed", "Input", "Notes")
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        settings: QSettings | None = None,
+        key_prefix: str = "",
+        *,
+        cache_dir: str | os.PathLike | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("clipdraw-model-picker")
+        self.setWindowTitle("Choose a CLIP model")
+        self.settings = settings
+        self.key_prefix = key_prefix
+        self.cache_dir = cache_dir
+        self.entries = model_catalog.list_catalog()
+        self._by_name = {e.model_name: e for e in self.entries}
+        if settings is not None:
+            self.model_name, self.pretrained = load_model_choice(settings, key_prefix)
+        else:
+            self.model_name, self.pretrained = model_catalog.DEFAULT_MODEL, model_catalog.DEFAULT_PRETRAINED
+
+        intro = QLabel(
+            "The model that judges the drawing. ViT-B-32 (openai) is what CLIPDraw used and the "
+            "fastest good choice; bigger models see more but are slower and need a GPU. Speeds are "
+            "relative to ViT-B-32; sizes are the one-time download."
+        )
+        intro.setWordWrap(True)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter models…")
+        self.filter.setToolTip("Show only models whose name contains this text")
+        self.filter.textChanged.connect(self._apply_filter)
+
+        self.table = QTableWidget(len(self.entries), len(self.COLUMNS))
+        self.table.setObjectName("model-table")
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setToolTip("open_clip models; those without hints show 'unknown'")
+        for row, entry in enumerate(self.entries):
+            name = entry.model_name + (" (default)" if entry.is_default else "")
+            cells = (
+                name,
+                entry.size_text(),
+                entry.speed_text(),
+                f"{entry.image_size} px" if entry.image_size else "?",
+                entry.hint.note if entry.hint else "",
+            )
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, entry.model_name)
+                item.setToolTip(entry.summary())
+                self.table.setItem(row, col, item)
+        self.table.itemSelectionChanged.connect(self._on_selection)
+
+        self.tag = QComboBox()
+        self.tag.setObjectName("pretrained-tag")
+        self.tag.setToolTip("Which training run's weights to use; 'openai' is the original CLIP")
+        self.tag.currentTextChanged.connect(self._update_details)
+        self.details = QLabel()
+        self.details.setObjectName("model-details")
+        self.details.setWordWrap(True)
+        tag_row = QHBoxLayout()
+        tag_row.addWidget(QLabel("Weights:"))
+        tag_row.addWidget(self.tag, 1)
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(tag_row)
+        layout.addWidget(self.details)
+        layout.addWidget(self.buttons)
+        self.resize(760, 520)
+        self.select(self.model_name, self.pretrained)
+
+    # -- selection --------------------------------------------------------------------------
+    def select(self, model_name: str, pretrained: str | None = None) -> None:
+        """Select a model row (falls back to the default model) and a tag."""
+        if model_name not in self._by_name:
+            model_name = model_catalog.DEFAULT_MODEL
+        for row in range(self.table.rowCount()):
+            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == model_name:
+                self.table.selectRow(row)
+                self.table.scrollToItem(self.table.item(row, 0))
+                break
+        if pretrained and self.tag.findText(pretrained) >= 0:
+            self.tag.setCurrentText(pretrained)
+
+    def selected_entry(self) -> model_catalog.CatalogEntry | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self._by_name[self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)]
+
+    def _on_selection(self) -> None:
+        entry = self.selected_entry()
+        self.tag.blockSignals(True)
+        self.tag.clear()
+        if entry is not None:
+            self.tag.addItems(list(entry.pretrained_tags))
+            if entry.recommended_tag:
+                self.tag.setCurrentText(entry.recommended_tag)
+        self.tag.blockSignals(False)
+        self._update_details()
+
+    def _update_details(self) -> None:
+        entry = self.selected_entry()
+        if entry is None:
+            self.details.setText("")
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+            return
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(self.tag.currentText()))
+        tag = self.tag.currentText()
+        cached = False
+        if tag:
+            try:
+                cached = cd_weights.cached_weights_path(entry.model_name, tag, self.cache_dir) is not None
+            except Exception:  # noqa: BLE001 - purely informative
+                cached = False
+        state = "already downloaded" if cached else "will be downloaded on first Draw"
+        self.details.setText(f"{entry.summary()}<br><i>{entry.model_name} / {tag or '?'}: {state}</i>")
+
+    def _apply_filter(self, text: str) -> None:
+        text = text.strip().lower()
+        for row in range(self.table.rowCount()):
+            name = str(self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)).lower()
+            self.table.setRowHidden(row, bool(text) and text not in name)
+
+    def accept(self) -> None:
+        entry = self.selected_entry()
+        if entry is None or not self.tag.currentText():
+            return
+        self.model_name, self.pretrained = entry.model_name, self.tag.currentText()
+        if self.settings is not None:
+            save_model_choice(self.settings, self.model_name, self.pretrained, self.key_prefix)
+        super().accept()

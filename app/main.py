@@ -1,0 +1,79 @@
+"""Entry point: ``clipdraw`` (gui-script) and ``python -m app``.
+
+Qt is imported inside :func:`main` so ``clipdraw --version`` and ``--help`` answer
+instantly and work on machines without a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clipdraw", description="CLIPDraw Studio: steer a drawing while CLIP draws it.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--model", help="open_clip model name, or a model-config JSON path (e.g. ViT-B-32)")
+    parser.add_argument("--weights", help="pretrained tag, checkpoint path, or 'random' (offline test mode)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where to optimise")
+    parser.add_argument("--prompt", help="start with this prompt in the prompt box")
+    parser.add_argument("--settings", help="use this settings file (INI) instead of the user's")
+    parser.add_argument("--no-recover", action="store_true", help="do not offer to recover an autosave")
+    parser.add_argument("--draw", action="store_true", help="press Draw at start-up")
+    parser.add_argument("--log-level", default=os.environ.get("CLIPDRAW_LOG", "WARNING"),
+                        help="logging level (DEBUG, INFO, WARNING)")
+    parser.add_argument("project", nargs="?", help="a project file to open")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the window; returns the process exit status."""
+    args, qt_args = build_parser().parse_known_args(sys.argv[1:] if argv is None else argv)
+    if args.version:
+        import clipdraw_core
+
+        print(f"CLIPDraw Studio {clipdraw_core.__version__}")
+        return 0
+    logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
+                        format="%(levelname)s %(name)s: %(message)s")
+    # Environment overrides for test mode (e.g. CLIPDRAW_WEIGHTS=random clipdraw)
+    model = args.model or os.environ.get("CLIPDRAW_MODEL")
+    weights = args.weights or os.environ.get("CLIPDRAW_WEIGHTS")
+
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from . import settings
+
+    if args.settings:
+        settings.use_settings_file(args.settings)
+    # Qt 6 is high-DPI aware by default; keep fractional scale factors crisp (e.g. 150 %).
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    QCoreApplication.setOrganizationName(settings.ORGANIZATION)
+    QCoreApplication.setApplicationName(settings.APPLICATION)
+    app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
+    app.setApplicationDisplayName(settings.APPLICATION)
+    app.setDesktopFileName("clipdraw-studio")
+
+    from .main_window import MainWindow
+
+    window = MainWindow(model_name=model, weights=weights, device=args.device,
+                        offer_recovery=not args.no_recover)
+    app.aboutToQuit.connect(window.shutdown)
+    if args.prompt:
+        window.controls.prompt.setPlainText(args.prompt)
+    window.show()
+    if args.project:
+        window.files.open_project(args.project)
+    if args.draw:
+        window.start_drawing()
+    return int(app.exec())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,362 @@
+"""The main window: assembles canvas, controls, status bar, banner and actions.
+
+Assembly only: drawing logic lives in :mod:`app.canvas`, the run in
+:mod:`app.controller` / :mod:`app.worker`, edits in :mod:`app.commands_undo`, files
+in :mod:`app.files`, menus in :mod:`app.actions`. The few methods here translate a
+user intention (canvas signal, button) into an undoable command or controller call.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QUndoStack
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+import clipdraw_core
+from clipdraw_core.config import SessionConfig
+from clipdraw_core.errors import WeightsError
+from clipdraw_core.strokes import Drawing, Stroke
+
+from . import settings
+from .actions import Actions
+from .canvas import Canvas
+from .commands_undo import AddStrokesCommand, DeleteCommand, DrawStrokeCommand, FreezeCommand, PromptCommand
+from .controller import RunController
+from .controls import ControlPanel
+from .errors import ErrorBanner
+from .files import FileActions
+from .status import StatusPanel
+
+logger = logging.getLogger(__name__)
+
+APP_TITLE = "CLIPDraw Studio"
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+class MainWindow(QMainWindow):
+    """CLIPDraw Studio's window. ``clip`` (a loaded ClipModel) skips model loading (tests)."""
+
+    snapshotShown = Signal(object)
+
+    def __init__(self, *, clip: Any = None, model_name: str | None = None, weights: str | None = None,
+                 device: str | None = None, offer_recovery: bool = True, threaded_canvas: bool = True) -> None:
+        super().__init__()
+        self.setWindowTitle(APP_TITLE)
+        self.setObjectName("mainWindow")
+        #: Ask to save unsaved work on close (tests turn it off).
+        self.confirm_close = True
+        self.undo_stack = QUndoStack(self)
+        self.controller = RunController(self, clip=clip)
+        self.canvas = Canvas(self, threaded=threaded_canvas)
+        self.banner = ErrorBanner(self)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
+
+        self.controls = ControlPanel(self)
+        scroll = QScrollArea(self)
+        scroll.setWidget(self.controls)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.dock = QDockWidget("Controls", self)
+        self.dock.setObjectName("controlsDock")
+        self.dock.setWidget(scroll)
+        self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.dock.setMinimumWidth(self.controls.sizeHint().width() + 24)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
+
+        self.status = StatusPanel(self)
+        self.statusBar().addPermanentWidget(self.status)
+        self.files = FileActions(self)
+        self.actions_ = Actions(self)
+
+        self.controls.load_settings()
+        for value, widget in ((model_name, self.controls.model), (weights, self.controls.weights)):
+            if value:
+                widget.setCurrentText(value)
+        if device:
+            self.controls.device.setCurrentText(device)
+        self._apply_brush()
+        self._wire()
+        self._restore_geometry()
+        cfg = self.current_config()
+        self.controller.set_blank(cfg.width, cfg.height, cfg.background)
+        self.update_recent_menu()
+        self.update_title()
+        if offer_recovery:
+            QTimer.singleShot(0, self.files.offer_recovery)
+
+    # ------------------------------------------------------------ wiring
+    def _wire(self) -> None:
+        c, ctl, cv = self.controller, self.controls, self.canvas
+        c.drawingChanged.connect(self._on_drawing)
+        c.snapshotApplied.connect(self._on_snapshot)
+        c.historyAppended.connect(self.status.plot.add_points)
+        c.historyReset.connect(self.status.clear)
+        c.stateChanged.connect(self._on_state)
+        c.errorOccurred.connect(self.show_error)
+        c.loader.busyChanged.connect(self.status.set_busy)
+        self.status.cancel.clicked.connect(c.cancel_loading)
+        ctl.drawRequested.connect(self.start_drawing)
+        ctl.pauseRequested.connect(c.toggle_pause)
+        ctl.stopRequested.connect(self._stop)
+        ctl.resetRequested.connect(self.new_drawing)
+        ctl.applyPromptRequested.connect(self.apply_prompt)
+        ctl.brushChanged.connect(self._apply_brush)
+        ctl.canvas_size.valueChanged.connect(self._on_canvas_size)
+        cv.freehandFinished.connect(self.add_freehand)
+        cv.selectionChanged.connect(self._on_selection)
+        cv.filesDropped.connect(self.files.import_files)
+        self.undo_stack.cleanChanged.connect(lambda _clean: self.update_title())
+        self.undo_stack.indexChanged.connect(self._mark_dirty)
+        self._on_selection([])
+
+    def _apply_brush(self) -> None:
+        self.canvas.brush_color = self.controls.brush_rgba()
+        self.canvas.brush_half_width = self.controls.brush_width.value() / 2
+        self.canvas.draw_frozen = self.controls.draw_frozen.isChecked()
+
+    def _mark_dirty(self, *_: object) -> None:
+        self.files.dirty = True
+        self.update_title()
+
+    # ------------------------------------------------------------ state
+    def current_config(self) -> SessionConfig:
+        """The running session's config if any (prompt edits included), else the controls'."""
+        running = self.controller.config() if self.controller.is_active() else None
+        return running if running is not None else self.controls.config(self.controller.config())
+
+    def _on_drawing(self, drawing: Drawing | None) -> None:
+        self.canvas.set_drawing(drawing)
+
+    def _on_snapshot(self, snap: Any) -> None:
+        self.status.update_snapshot(snap)
+        for message in snap.messages:
+            self.statusBar().showMessage(message, 4000)
+        self.snapshotShown.emit(snap)
+
+    def _on_state(self, state: str) -> None:
+        self.controls.set_state(state)
+        self.actions_.pause.setEnabled(state in ("running", "paused"))
+        self.actions_.stop.setEnabled(state in ("starting", "running", "paused", "done", "loading"))
+        self.actions_.draw.setEnabled(self.controls.draw.isEnabled())
+        text = {"loading": "Loading CLIP model…", "starting": "Starting…", "running": "Drawing…",
+                "paused": "Paused – edits still apply", "done": "Finished – you can keep editing",
+                "stopped": "Stopped"}.get(state)
+        if text:
+            self.statusBar().showMessage(text, 0 if state in ("paused", "loading") else 3000)
+        self._mark_dirty() if state == "running" else None
+
+    def _on_selection(self, ids: list[int]) -> None:
+        has = bool(ids)
+        for a in (self.actions_.freeze, self.actions_.unfreeze, self.actions_.delete):
+            a.setEnabled(has)
+        if has:
+            self.statusBar().showMessage(f"{len(ids)} stroke(s) selected", 2000)
+
+    def _on_canvas_size(self, size: int) -> None:
+        d = self.controller.drawing()
+        if not self.controller.is_active() and (d is None or not d.strokes):
+            cfg = self.current_config()
+            self.controller.set_blank(size, size, cfg.background)
+
+    def update_title(self) -> None:
+        name = self.files.project_path.name if self.files.project_path else "Untitled"
+        self.setWindowTitle(f"{name}{' •' if self.files.dirty else ''} — {APP_TITLE}")
+
+    # ------------------------------------------------------------ run
+    def start_drawing(self) -> None:
+        """Draw: validate the options, fetch weights if needed, start the run."""
+        self.banner.dismiss()
+        self.controls.save_settings()
+        cfg = self.controls.config(self.controller.config())
+        if self.controller._preloaded is None:
+            cfg = self._ensure_weights(cfg)
+            if cfg is None:
+                return
+        self.controller.start(cfg)
+
+    def _ensure_weights(self, cfg: SessionConfig) -> SessionConfig | None:
+        """Let app.first_run (if present) download pretrained weights with progress first."""
+        w = cfg.weights
+        if w.lower() in ("random", "none") or "/" in w or "\\" in w or Path(w).suffix:
+            return cfg
+        if self.controller.loader.cached(cfg.model_name, w, cfg.device) is not None:
+            return cfg
+        if importlib.util.find_spec("app.first_run") is None:
+            return cfg
+        try:
+            from .first_run import ensure_weights
+
+            resolved = ensure_weights(self, cfg.model_name, w)
+        except Exception as exc:  # noqa: BLE001 - fall back to load_clip's own message
+            logger.warning("first-run weights check failed: %s", exc)
+            return cfg
+        return None if resolved is None else cfg.replace(weights=resolved)
+
+    def _stop(self) -> None:
+        if self.controller.state() == "loading":
+            self.controller.cancel_loading()
+        else:
+            self.controller.stop()
+
+    def new_drawing(self) -> None:
+        """New / Reset: stop and clear to an empty sheet; undo history starts over."""
+        self.controller.reset(self.controls.config(self.controller.config()))
+        self.undo_stack.clear()
+        self.files.project_path = None
+        self.files.dirty = False
+        self.canvas.set_selection([])
+        self.update_title()
+
+    def load_project_data(self, config: SessionConfig, drawing: Drawing, step: int) -> None:
+        self.controller.load_drawing(drawing, step, config)
+        self.controls.set_config(config)
+        self.undo_stack.clear()
+        self.canvas.set_selection([])
+        self.canvas.zoom_fit()
+
+    # ------------------------------------------------------------ edits
+    def freeze_selected(self, frozen: bool = True) -> None:
+        ids = self.canvas.selected_ids()
+        if ids:
+            self.undo_stack.push(FreezeCommand(self.controller, ids, frozen))
+
+    def delete_selected(self) -> None:
+        ids = self.canvas.selected_ids()
+        if ids:
+            self.undo_stack.push(DeleteCommand(self.controller, ids))
+            self.canvas.set_selection([])
+
+    def add_freehand(self, polyline: np.ndarray, frozen: bool) -> None:
+        if self.controller.state() in ("loading", "starting"):
+            self.statusBar().showMessage("Wait until the drawing has started", 3000)
+            return
+        stroke_id = self.controller.allocate_ids(1)[0]
+        self.undo_stack.push(DrawStrokeCommand(self.controller, stroke_id, polyline,
+                                               self.canvas.brush_half_width, self.canvas.brush_color, frozen))
+
+    def add_seed_strokes(self, strokes: list[Stroke], text: str) -> None:
+        self.undo_stack.push(AddStrokesCommand(self.controller, strokes, text))
+
+    def apply_prompt(self) -> None:
+        """Steer with the edited prompts (undoable); before a run they simply apply at Draw."""
+        new = self.controls.prompt_command()
+        if not new.prompt:
+            self.show_error("The prompt is empty: describe what to draw.", None)
+            return
+        cfg = self.controller.config()
+        if not self.controller.is_active() or cfg is None:
+            return
+        from clipdraw_core.commands import SetPrompt
+
+        old = SetPrompt(cfg.prompt, tuple(cfg.negative_prompts))
+        if (old.prompt, old.negative_prompts) != (new.prompt, new.negative_prompts):
+            self.undo_stack.push(PromptCommand(self.controller, old, new, self.controls.show_prompt))
+
+    # ------------------------------------------------------------ errors
+    def show_error(self, message: str, exc: object = None) -> None:
+        """Non-modal banner; missing weights get actions to pick a file or random weights."""
+        actions = []
+        if isinstance(exc, WeightsError):
+            actions = [("Use a weights file…", self._choose_weights_file),
+                       ("Random weights (test mode)", self._use_random_weights)]
+        self.banner.show_message(message, actions=actions)
+
+    def _choose_weights_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose CLIP weights", settings.read("last_dir"),
+                                              "Checkpoints (*.pt *.pth *.bin *.safetensors *.ckpt);;All files (*)")
+        if path:
+            self.controls.weights.setCurrentText(path)
+            self.start_drawing()
+
+    def _use_random_weights(self) -> None:
+        self.controls.weights.setCurrentText("random")
+        self.start_drawing()
+
+    # ------------------------------------------------------------ help
+    def open_manual(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(README)))
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self, f"About {APP_TITLE}",
+            f"<h3>{APP_TITLE} {clipdraw_core.__version__}</h3>"
+            "<p>Steer a drawing while CLIP draws it: freeze, delete and add strokes, change the prompt.</p>"
+            "<p>Based on <i>CLIPDraw: Exploring Text-to-Drawing Synthesis through Language-Image "
+            "Encoders</i> by Kevin Frans, L. B. Soros and Olaf Witkowski (NeurIPS 2022).</p>"
+            f"<p>Settings: {settings.settings_file()}</p>")
+
+    def update_recent_menu(self) -> None:
+        menu = self.actions_.recent_menu
+        menu.clear()
+        files = settings.recent_files()
+        for path in files:
+            action = menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.files.open_project(p))
+        menu.setEnabled(bool(files))
+
+    # ------------------------------------------------------------ lifetime
+    def _restore_geometry(self) -> None:
+        geometry = settings.read("window_geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1180, 780)
+        state = settings.read("window_state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+
+    def shutdown(self) -> None:
+        """Stop every thread; safe to call twice (closeEvent and aboutToQuit)."""
+        self.controller.shutdown()
+        self.canvas.shutdown()
+        self.files.autosave_timer.stop()
+
+    def _confirm_close(self) -> bool:
+        """Ask before throwing away unsaved work (skipped when ``confirm_close`` is off)."""
+        drawing = self.controller.drawing()
+        if not self.confirm_close or not self.files.dirty or drawing is None or not drawing.strokes:
+            return True
+        answer = QMessageBox.question(
+            self, APP_TITLE, "Save the drawing before closing?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.files.save_project() is not None
+        return answer == QMessageBox.StandardButton.Discard
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._confirm_close():
+            event.ignore()
+            return
+        try:
+            settings.write("window_geometry", self.saveGeometry())
+            settings.write("window_state", self.saveState())
+            self.controls.save_settings()
+        except Exception:
+            logger.exception("could not save settings")
+        self.shutdown()
+        self.files.discard_autosave()
+        super().closeEvent(event)
+

@@ -1,0 +1,156 @@
+"""Turning a :class:`~clipdraw_core.strokes.Drawing` into QPainter paths and images.
+
+Why a separate module: the same code paints the canvas layer (off the GUI thread, see
+:mod:`app.layer_renderer`), the benchmark and the PNG fallback. Everything here uses
+only QImage/QPainter/QPainterPath, which Qt allows in any thread (never QPixmap or
+fonts), so it is safe to call from the layer-rendering thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPainterPathStroker, QPen
+
+from clipdraw_core.strokes import Drawing, Stroke
+
+logger = logging.getLogger(__name__)
+
+#: Accent used to mark frozen strokes (dashed outline + lock badge).
+FROZEN_ACCENT = QColor(0, 120, 215)
+#: Largest layer image side, in device pixels; beyond it the canvas is upscaled.
+MAX_LAYER_SIDE = 4096
+
+
+def stroke_path(stroke: Stroke) -> QPainterPath:
+    """The stroke's cubic Béziers as a QPainterPath in canvas pixel coordinates."""
+    pts = stroke.points.tolist()
+    path = QPainterPath(QPointF(*pts[0]))
+    for i in range(1, len(pts) - 2, 3):
+        path.cubicTo(QPointF(*pts[i]), QPointF(*pts[i + 1]), QPointF(*pts[i + 2]))
+    return path
+
+
+def stroke_pen(stroke: Stroke) -> QPen:
+    """Round-capped pen of the stroke's full width (2 x half-width) and RGBA colour."""
+    r, g, b, a = stroke.color
+    pen = QPen(QColor.fromRgbF(r, g, b, a))
+    pen.setWidthF(max(2.0 * stroke.half_width, 0.01))
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    return pen
+
+
+def background_color(drawing: Drawing) -> QColor:
+    return QColor.fromRgbF(*drawing.background)
+
+
+def paint_strokes(painter: QPainter, drawing: Drawing, *, mark_frozen: bool = True,
+                  view_scale: float = 1.0) -> None:
+    """Paint all strokes in paint order; the painter maps canvas pixels already.
+
+    Frozen strokes get a dashed accent outline and a small lock badge on top, drawn at
+    a constant on-screen size (``view_scale`` = device pixels per canvas pixel) so they
+    read at any zoom without hiding the stroke itself.
+    """
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    frozen: list[tuple[Stroke, QPainterPath]] = []
+    for stroke in drawing.strokes:
+        path = stroke_path(stroke)
+        painter.setPen(stroke_pen(stroke))
+        painter.drawPath(path)
+        if stroke.frozen and mark_frozen:
+            frozen.append((stroke, path))
+    if frozen:
+        paint_frozen_marks(painter, frozen, view_scale)
+
+
+def paint_frozen_marks(painter: QPainter, frozen: list[tuple[Stroke, QPainterPath]],
+                       view_scale: float) -> None:
+    """Dashed outline around each frozen stroke and a lock badge at its start."""
+    px = 1.0 / max(view_scale, 1e-6)  # one device pixel in canvas units
+    stroker = QPainterPathStroker()
+    stroker.setCapStyle(Qt.PenCapStyle.RoundCap)
+    stroker.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    outline_pen = QPen(FROZEN_ACCENT, 1.2)
+    outline_pen.setCosmetic(True)
+    outline_pen.setStyle(Qt.PenStyle.DashLine)
+    for stroke, path in frozen:
+        stroker.setWidth(2.0 * stroke.half_width + 5.0 * px)
+        painter.setPen(outline_pen)
+        painter.drawPath(stroker.createStroke(path))
+    for stroke, _path in frozen:
+        x, y = (float(v) for v in stroke.points[0])
+        paint_lock_badge(painter, QPointF(x, y), px)
+
+
+def paint_lock_badge(painter: QPainter, at: QPointF, px: float) -> None:
+    """A 9x11 device-pixel padlock (body + shackle) drawn with paths, no fonts."""
+    w, h = 8.0 * px, 6.0 * px
+    body = QRectF(at.x() - w / 2, at.y() - h / 2, w, h)
+    painter.save()
+    painter.setPen(QPen(QColor(255, 255, 255), 1.0 * px))
+    painter.setBrush(FROZEN_ACCENT)
+    painter.drawRoundedRect(body, 1.2 * px, 1.2 * px)
+    shackle = QPainterPath()
+    shackle.moveTo(body.left() + 1.8 * px, body.top())
+    shackle.cubicTo(body.left() + 1.8 * px, body.top() - 4.5 * px,
+                    body.right() - 1.8 * px, body.top() - 4.5 * px,
+                    body.right() - 1.8 * px, body.top())
+    pen = QPen(FROZEN_ACCENT, 1.6 * px)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawPath(shackle)
+    painter.restore()
+
+
+def layer_scale(drawing: Drawing, scale: float) -> float:
+    """The device-pixel scale a layer image is rendered at (capped at MAX_LAYER_SIDE)."""
+    side = max(drawing.width, drawing.height)
+    return max(min(scale, MAX_LAYER_SIDE / side), 1e-3)
+
+
+def render_layer(drawing: Drawing, scale: float, *, mark_frozen: bool = True) -> QImage:
+    """Render background + strokes at ``scale`` device pixels per canvas pixel.
+
+    The result is an opaque RGB32 image (cheapest to blit). Safe in any thread.
+    """
+    s = layer_scale(drawing, scale)
+    w = max(1, math.ceil(drawing.width * s))
+    h = max(1, math.ceil(drawing.height * s))
+    image = QImage(w, h, QImage.Format.Format_RGB32)
+    image.fill(background_color(drawing))
+    painter = QPainter(image)
+    try:
+        painter.scale(s, s)
+        paint_strokes(painter, drawing, mark_frozen=mark_frozen, view_scale=s)
+    finally:
+        painter.end()
+    return image
+
+
+def image_to_rgb_array(image: QImage) -> np.ndarray:
+    """Copy a QImage into an ``H x W x 3`` uint8 array (tests and PNG export)."""
+    img = image.convertToFormat(QImage.Format.Format_RGB888)
+    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
+    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
+    return buf[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def sample_strokes(drawing: Drawing, samples_per_segment: int = 12) -> list[np.ndarray]:
+    """Points along each stroke (canvas pixels), for hit tests and lasso selection."""
+    t = np.linspace(0.0, 1.0, samples_per_segment, dtype=np.float64)[:, None]
+    basis = np.stack([(1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t ** 2, t ** 3], axis=0)
+    out = []
+    for stroke in drawing.strokes:
+        p = stroke.points.astype(np.float64)
+        k = (p.shape[0] - 1) // 3
+        idx = np.arange(k)[:, None] * 3 + np.arange(4)[None, :]
+        seg = p[idx]  # (k, 4, 2)
+        pts = np.einsum("jt,kjd->ktd", basis[..., 0], seg)
+        out.append(pts.reshape(-1, 2))
+    return out
