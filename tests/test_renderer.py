@@ -89,7 +89,8 @@ def test_zero_strokes_is_background() -> None:
 
 
 def test_strokes_outside_canvas_are_background() -> None:
-    pts, hw, col, layout = scene([(line(-100, -50, -20, -30), 3.0, BLACK), (line(200, 10, 300, 20), 3.0, BLACK)])
+    outside = [(line(-100, -50, -20, -30), 3.0, BLACK), (line(200, 10, 300, 20), 3.0, BLACK)]
+    pts, hw, col, layout = scene(outside)
     img = render(pts, hw, col, layout, 64, 32)
     assert torch.equal(img, torch.ones(3, 32, 64))
 
@@ -126,8 +127,11 @@ def test_self_overlap_is_painted_once() -> None:
 def _loss_fn(dtype: torch.dtype):
     torch.manual_seed(0)
     strokes = [
-        ([[5.3, 6.1], [12.2, 20.7], [20.4, 3.3], [27.1, 14.2], [30.0, 22.0], [18.0, 28.0], [8.0, 24.0]],
-         1.7, (0.9, 0.2, 0.1, 0.8)),
+        (
+            [[5.3, 6.1], [12.2, 20.7], [20.4, 3.3], [27.1, 14.2], [30.0, 22.0], [18.0, 28.0], [8.0, 24.0]],
+            1.7,
+            (0.9, 0.2, 0.1, 0.8),
+        ),
         (line(3.7, 25.2, 28.9, 9.6), 2.3, (0.1, 0.3, 0.9, 0.6)),
         ([[16.2, 15.1], [17.0, 16.5], [18.4, 14.1], [19.3, 15.8]], 0.8, (0.2, 0.8, 0.3, 0.9)),
     ]
@@ -169,7 +173,7 @@ def test_float32_gradients_close_to_float64() -> None:
         xs = [t.to(dt).clone().requires_grad_(True) for t in (pts, hw, col)]
         lf(*xs).backward()
         grads.append([x.grad.double() for x in xs])
-    for g64, g32 in zip(*grads):
+    for g64, g32 in zip(*grads, strict=True):
         assert torch.allclose(g32, g64, rtol=1e-3, atol=1e-3)
 
 

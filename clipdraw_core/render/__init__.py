@@ -192,4 +192,3 @@ def render_drawing(
         )
     arr = (img.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).permute(1, 2, 0).contiguous()
     return arr.cpu().numpy()
-

@@ -52,7 +52,6 @@ import logging
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 logger = logging.getLogger(__name__)
@@ -269,7 +268,7 @@ def render_torch(
             bg,
             1,
         )
-        return F.avg_pool2d(hi[None], samples)[0]
+        return torch.nn.functional.avg_pool2d(hi[None], samples)[0]
 
     num_pixels = width * height
     image = bg[:, None].expand(3, num_pixels)
@@ -311,8 +310,15 @@ def render_torch(
     return out.reshape(3, height, width)
 
 
-def estimate_pairs(points: Tensor, half_widths: Tensor, layout_seg_index: Tensor, layout_seg_stroke: Tensor,
-                   num_strokes: int, width: int, height: int) -> int:
+def estimate_pairs(
+    points: Tensor,
+    half_widths: Tensor,
+    layout_seg_index: Tensor,
+    layout_seg_stroke: Tensor,
+    num_strokes: int,
+    width: int,
+    height: int,
+) -> int:
     """Number of unique (pixel, stroke) pairs a render would touch (diagnostics, benchmarks)."""
     with torch.no_grad():
         pix, _, _, _ = _find_pairs(
