@@ -114,7 +114,7 @@ class _DownloadThread(QThread):
             )
         except cd_weights.DownloadCancelled:
             self.cancelled.emit()
-        except Exception as exc:  # noqa: BLE001 - every failure is shown to the user
+        except Exception as exc:
             logger.warning("weights download failed: %s", exc)
             self.failed.emit(str(exc))
         else:
@@ -244,7 +244,7 @@ class DownloadDialog(QDialog):
         self.cancel_button.setEnabled(False)
         self.status.setText("Cancelling…")
 
-    def closeEvent(self, event) -> None:
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         if self.thread_.isRunning():
             event.ignore()
             self.reject()
@@ -331,7 +331,7 @@ def ensure_weights(
             return weights_value  # not ours to judge: load_clip reports a clear error
         if cd_weights.cached_weights_path(model_name, weights_value, cache_dir) is not None:
             return weights_value
-    except Exception as exc:  # noqa: BLE001 - unknown model etc.: let load_clip explain
+    except Exception as exc:
         logger.info("cannot check weights %s/%s: %s", model_name, weights_value, exc)
         return weights_value
 
@@ -516,7 +516,7 @@ class ModelPickerDialog(QDialog):
         if tag:
             try:
                 cached = cd_weights.cached_weights_path(entry.model_name, tag, self.cache_dir) is not None
-            except Exception:  # noqa: BLE001 - purely informative
+            except Exception:
                 cached = False
         state = "already downloaded" if cached else "will be downloaded on first Draw"
         self.details.setText(f"{entry.summary()}<br><i>{entry.model_name} / {tag or '?'}: {state}</i>")

@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from clipdraw_core.errors import ClipDrawError, WeightsError
 from clipdraw_core.model_catalog import approx_download_bytes
@@ -184,7 +184,7 @@ def _make_progress_class(progress: ProgressCallback | None, cancel: threading.Ev
             self.n = max(0, self.n + int(n or 0))
             self._report()
 
-        def __enter__(self) -> Self:
+        def __enter__(self) -> _Progress:
             return self
 
         def __exit__(self, *exc: object) -> None:

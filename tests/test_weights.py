@@ -21,11 +21,10 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Self
 
 import pytest
 
-from clipdraw_core import weights as W
+from clipdraw_core import weights as cdw
 from clipdraw_core.errors import ClipDrawError, WeightsError
 
 TINY_MODEL = "ClipDrawTest-Tiny"
@@ -120,7 +119,7 @@ class FakeHub:
     def gets(self) -> int:
         return sum(1 for method, _ in self.requests if method == "GET")
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> FakeHub:
         self.thread.start()
         return self
 
@@ -166,15 +165,25 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return tiny_checkpoint(tmp_path_factory.mktemp("tiny-model"))
 
 
+def allow_local_hub(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/conftest.py sets HF_HUB_OFFLINE=1 so nothing reaches the internet; these tests
+    talk to the fake hub on 127.0.0.1 only, so they switch it back off (for this test only)."""
+    from huggingface_hub import constants as hf_constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
+
+
 @pytest.fixture
 def tiny(monkeypatch: pytest.MonkeyPatch, checkpoint: bytes) -> bytes:
     register_tiny_tag(monkeypatch)
+    allow_local_hub(monkeypatch)
     return checkpoint
 
 
 @pytest.fixture
 def hub(tiny: bytes):
-    with FakeHub({(TINY_REPO, W.HF_WEIGHTS_NAME): tiny}) as h:
+    with FakeHub({(TINY_REPO, cdw.HF_WEIGHTS_NAME): tiny}) as h:
         yield h
 
 
@@ -203,9 +212,9 @@ def test_weights_source_matches_open_clip_download_order(monkeypatch: pytest.Mon
         calls.clear()
         with pytest.raises(FileNotFoundError):
             op.download_pretrained(open_clip.get_pretrained_cfg(model, tag))
-        src = W.weights_source(model, tag)
+        src = cdw.weights_source(model, tag)
         assert calls == [(src.repo_id, f) for f in src.filenames]
-    src = W.weights_source("ViT-B-32", "openai")
+    src = cdw.weights_source("ViT-B-32", "openai")
     assert src.repo_id == "timm/vit_base_patch32_clip_224.openai"
     assert src.filename == "open_clip_model.safetensors"
     assert src.approx_size_bytes and 500e6 < src.approx_size_bytes < 700e6
@@ -213,13 +222,13 @@ def test_weights_source_matches_open_clip_download_order(monkeypatch: pytest.Mon
 
 def test_unknown_tag_is_a_weights_error() -> None:
     with pytest.raises(WeightsError, match="no pretrained weights 'nope'"):
-        W.weights_source("ViT-B-32", "nope")
-    assert not W.is_pretrained_tag("ViT-B-32", "random")
-    assert W.is_pretrained_tag("ViT-B-32", "openai")
+        cdw.weights_source("ViT-B-32", "nope")
+    assert not cdw.is_pretrained_tag("ViT-B-32", "random")
+    assert cdw.is_pretrained_tag("ViT-B-32", "openai")
 
 
 def test_nothing_cached_in_an_empty_cache(tmp_path: Path) -> None:
-    assert W.cached_weights_path("ViT-B-32", "openai", cache_dir=tmp_path) is None
+    assert cdw.cached_weights_path("ViT-B-32", "openai", cache_dir=tmp_path) is None
 
 
 # ------------------------------------------------------------------------ download
@@ -234,7 +243,7 @@ def test_download_reports_progress_and_open_clip_loads_it_offline(
 
     cache = tmp_path / "hf-cache"
     seen: list[tuple[int, int | None]] = []
-    path = W.download_weights(
+    path = cdw.download_weights(
         TINY_MODEL,
         TINY_TAG,
         progress=lambda d, t: seen.append((d, t)),
@@ -243,7 +252,7 @@ def test_download_reports_progress_and_open_clip_loads_it_offline(
     )
     assert path.is_file() and path.read_bytes() == tiny
     # open_clip tries safetensors first: the fake hub 404s it, we fall back to the .bin like open_clip does.
-    assert ("HEAD", f"/{TINY_REPO}/resolve/main/{W.HF_SAFE_WEIGHTS_NAME}") in hub.requests
+    assert ("HEAD", f"/{TINY_REPO}/resolve/main/{cdw.HF_SAFE_WEIGHTS_NAME}") in hub.requests
     done = [d for d, _ in seen]
     assert len(seen) >= 3, "expected several progress reports for a multi-chunk file"
     assert done == sorted(done), "progress must be monotonic"
@@ -253,24 +262,24 @@ def test_download_reports_progress_and_open_clip_loads_it_offline(
     # Offline afterwards: found in the cache, and open_clip itself loads the very same weights.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
-    assert W.cached_weights_path(TINY_MODEL, TINY_TAG, cache_dir=cache) == path
+    assert cdw.cached_weights_path(TINY_MODEL, TINY_TAG, cache_dir=cache) == path
     gets_before = hub.gets()
     model = open_clip.create_model(TINY_MODEL, pretrained=TINY_TAG, cache_dir=str(cache))
     expected = torch.load(io.BytesIO(tiny), weights_only=True)
     got = model.state_dict()
     assert all(torch.equal(got[k], expected[k]) for k in expected)
     # A second download_weights is a cache hit: no request at all.
-    assert W.download_weights(TINY_MODEL, TINY_TAG, cache_dir=cache, endpoint=hub.endpoint) == path
+    assert cdw.download_weights(TINY_MODEL, TINY_TAG, cache_dir=cache, endpoint=hub.endpoint) == path
     assert hub.gets() == gets_before
 
 
 def test_safetensors_preferred_when_the_hub_has_it(tiny: bytes, tmp_path: Path) -> None:
     with FakeHub(
-        {(TINY_REPO, W.HF_SAFE_WEIGHTS_NAME): b"st" * 1000, (TINY_REPO, W.HF_WEIGHTS_NAME): tiny}
+        {(TINY_REPO, cdw.HF_SAFE_WEIGHTS_NAME): b"st" * 1000, (TINY_REPO, cdw.HF_WEIGHTS_NAME): tiny}
     ) as hub:
-        path = W.download_weights(TINY_MODEL, TINY_TAG, cache_dir=tmp_path, endpoint=hub.endpoint)
-    assert path.name == W.HF_SAFE_WEIGHTS_NAME
-    assert W.cached_weights_path(TINY_MODEL, TINY_TAG, cache_dir=tmp_path) == path
+        path = cdw.download_weights(TINY_MODEL, TINY_TAG, cache_dir=tmp_path, endpoint=hub.endpoint)
+    assert path.name == cdw.HF_SAFE_WEIGHTS_NAME
+    assert cdw.cached_weights_path(TINY_MODEL, TINY_TAG, cache_dir=tmp_path) == path
 
 
 def test_cancel_midway_leaves_nothing_in_the_cache(hub: FakeHub, tiny: bytes, tmp_path: Path) -> None:
@@ -284,29 +293,29 @@ def test_cancel_midway_leaves_nothing_in_the_cache(hub: FakeHub, tiny: bytes, tm
             cancel.set()
 
     t0 = time.monotonic()
-    with pytest.raises(W.DownloadCancelled):
-        W.download_weights(
+    with pytest.raises(cdw.DownloadCancelled):
+        cdw.download_weights(
             TINY_MODEL, TINY_TAG, progress=progress, cancel=cancel, cache_dir=tmp_path, endpoint=hub.endpoint
         )
     assert time.monotonic() - t0 < 10
     assert 0 < max(seen) < len(tiny), "cancelled part-way, not before or after"
-    assert isinstance(W.DownloadCancelled("x"), ClipDrawError)
-    assert W.cached_weights_path(TINY_MODEL, TINY_TAG, cache_dir=tmp_path) is None
+    assert isinstance(cdw.DownloadCancelled("x"), ClipDrawError)
+    assert cdw.cached_weights_path(TINY_MODEL, TINY_TAG, cache_dir=tmp_path) is None
     assert _no_partial_files(tmp_path)
 
 
 def test_cancel_before_start_makes_no_request(hub: FakeHub, tmp_path: Path) -> None:
     cancel = threading.Event()
     cancel.set()
-    with pytest.raises(W.DownloadCancelled):
-        W.download_weights(TINY_MODEL, TINY_TAG, cancel=cancel, cache_dir=tmp_path, endpoint=hub.endpoint)
+    with pytest.raises(cdw.DownloadCancelled):
+        cdw.download_weights(TINY_MODEL, TINY_TAG, cancel=cancel, cache_dir=tmp_path, endpoint=hub.endpoint)
     assert hub.requests == []
 
 
 def test_404_is_a_readable_weights_error(hub: FakeHub, tmp_path: Path) -> None:
     hub.mode = "404"
     with pytest.raises(WeightsError, match=r"was not found on http://127\.0\.0\.1") as info:
-        W.download_weights(TINY_MODEL, TINY_TAG, cache_dir=tmp_path, endpoint=hub.endpoint)
+        cdw.download_weights(TINY_MODEL, TINY_TAG, cache_dir=tmp_path, endpoint=hub.endpoint)
     assert TINY_REPO in str(info.value)
     assert hub.gets() == 0
     assert _no_partial_files(tmp_path)
@@ -316,7 +325,7 @@ def test_server_error_is_a_readable_weights_error(hub: FakeHub, tmp_path: Path) 
     hub.mode = "500"
     t0 = time.monotonic()
     with pytest.raises(WeightsError, match="answered HTTP 500"):
-        W.download_weights(TINY_MODEL, TINY_TAG, cache_dir=tmp_path, endpoint=hub.endpoint)
+        cdw.download_weights(TINY_MODEL, TINY_TAG, cache_dir=tmp_path, endpoint=hub.endpoint)
     assert time.monotonic() - t0 < 10
 
 
@@ -324,7 +333,7 @@ def test_unreachable_endpoint_is_a_quick_readable_weights_error(tiny: bytes, tmp
     endpoint = closed_port_endpoint()
     t0 = time.monotonic()
     with pytest.raises(WeightsError, match="unreachable") as info:
-        W.download_weights(TINY_MODEL, TINY_TAG, cache_dir=tmp_path, endpoint=endpoint, timeout=5)
+        cdw.download_weights(TINY_MODEL, TINY_TAG, cache_dir=tmp_path, endpoint=endpoint, timeout=5)
     assert time.monotonic() - t0 < 10, "offline must fail fast, not retry for minutes"
     assert "load a weights file" in str(info.value)
     assert "Traceback" not in str(info.value)
@@ -335,7 +344,7 @@ def test_offline_mode_is_explained(hub: FakeHub, tmp_path: Path, monkeypatch: py
 
     monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(WeightsError, match="offline mode is on"):
-        W.download_weights(TINY_MODEL, TINY_TAG, cache_dir=tmp_path, endpoint=hub.endpoint)
+        cdw.download_weights(TINY_MODEL, TINY_TAG, cache_dir=tmp_path, endpoint=hub.endpoint)
     assert hub.requests == []
 
 
@@ -348,15 +357,17 @@ def test_not_enough_disk_space(hub: FakeHub, tmp_path: Path, monkeypatch: pytest
         usage = real(path)
         return type(usage)(usage.total, usage.total - 10, 10)
 
-    monkeypatch.setattr(W.shutil, "disk_usage", tiny_disk)
+    monkeypatch.setattr(cdw.shutil, "disk_usage", tiny_disk)
     with pytest.raises(WeightsError, match="Not enough disk space"):
-        W.download_weights(TINY_MODEL, TINY_TAG, cache_dir=tmp_path, endpoint=hub.endpoint)
+        cdw.download_weights(TINY_MODEL, TINY_TAG, cache_dir=tmp_path, endpoint=hub.endpoint)
     assert hub.gets() == 0
 
 
 def test_disk_full_while_writing_is_explained(tmp_path: Path) -> None:
     import errno
 
-    src = W.WeightsSource("ViT-B-32", "openai", "timm/x", ("a.bin",))
-    err = W._describe_failure(OSError(errno.ENOSPC, "No space left on device"), src, "https://hub", tmp_path)
+    src = cdw.WeightsSource("ViT-B-32", "openai", "timm/x", ("a.bin",))
+    err = cdw._describe_failure(
+        OSError(errno.ENOSPC, "No space left on device"), src, "https://hub", tmp_path
+    )
     assert "disk holding" in str(err) and "full" in str(err)
