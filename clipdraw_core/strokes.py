@@ -240,3 +240,21 @@ def default_scene(seed: int = 0, num_paths: int = 256, size: int = 224) -> Drawi
     """The default CLIPDraw scene (used by tests and benchmarks)."""
     rng = random.Random(seed)
     return Drawing(size, size, (1.0, 1.0, 1.0), tuple(random_walk_strokes(num_paths, size, size, rng)))
+
+
+def trusted_stroke(
+    stroke_id: int, points: np.ndarray, half_width: float, color: tuple[float, ...], frozen: bool
+) -> Stroke:
+    """Build a :class:`Stroke` from values the engine already validated (no copies, no checks).
+
+    The session makes a snapshot of every stroke after every step; validating
+    thousands of strokes each time would cost more than the step's bookkeeping is
+    worth. ``points`` must be a fresh float32 ``(3k+1, 2)`` array nobody else holds.
+    """
+    stroke = object.__new__(Stroke)
+    object.__setattr__(stroke, "id", stroke_id)
+    object.__setattr__(stroke, "points", _readonly(points))
+    object.__setattr__(stroke, "half_width", half_width)
+    object.__setattr__(stroke, "color", color)
+    object.__setattr__(stroke, "frozen", frozen)
+    return stroke

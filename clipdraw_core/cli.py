@@ -1,0 +1,236 @@
+"""``clipdraw-cli``: run CLIPDraw headless and write SVG/PNG/project files.
+
+Errors are one line on stderr and a non-zero exit status (no traceback): every
+problem a user can cause is a :class:`~clipdraw_core.errors.ClipDrawError`. Outputs
+are checked for writability *before* the (possibly long) run and written atomically,
+so a run never leaves a half-written file. Ctrl-C stops between steps and still
+writes the drawing so far.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import ClipDrawError, ConfigError, OutputError
+
+logger = logging.getLogger(__name__)
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clipdraw-cli",
+        description="Draw a prompt with coloured Bézier strokes steered by CLIP (CLIPDraw), headless.",
+    )
+    parser.add_argument("prompt", help="what to draw, e.g. 'Watercolor painting of an underwater submarine.'")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.svg", help="SVG file to write")
+    parser.add_argument("--png", metavar="OUT.png", help="also write our renderer's PNG at the canvas size")
+    parser.add_argument("--project", metavar="OUT.json", help="also save a project file (reopen in the app)")
+    parser.add_argument(
+        "--steps", type=int, default=1000, help="optimisation steps (default 1000; 0 = initial)"
+    )
+    parser.add_argument(
+        "--paths", type=int, default=None, help="random strokes (default 256; with a seed: 0)"
+    )
+    parser.add_argument("--size", type=int, default=224, help="canvas width and height in px (default 224)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--negative", nargs="+", action="extend", default=[], metavar="TEXT", help="negative prompt(s)"
+    )
+    parser.add_argument(
+        "--default-negatives",
+        action="store_true",
+        help="add the original CLIPDraw negatives ('A badly drawn sketch.', 'Many ugly, messy drawings.')",
+    )
+    parser.add_argument(
+        "--negative-weight", type=float, default=0.3, help="weight of negatives (default 0.3)"
+    )
+    parser.add_argument("--model", default="ViT-B-32", help="open_clip model name or config JSON (ViT-B-32)")
+    parser.add_argument(
+        "--weights",
+        default="openai",
+        metavar="TAG|PATH|random",
+        help="pretrained tag (openai), a local checkpoint file, or 'random' to test offline",
+    )
+    parser.add_argument(
+        "--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="compute device"
+    )
+    parser.add_argument("--augs", type=int, default=4, help="augmented views per step (default 4)")
+    parser.add_argument("--samples", type=int, default=1, help="renderer supersampling per axis (default 1)")
+    parser.add_argument("--lr-schedule", choices=["step", "cosine", "constant"], default="step")
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--grad-clip", type=float, default=None, metavar="NORM")
+    parser.add_argument("--seed-svg", metavar="FILE", help="start from the strokes of an SVG sketch")
+    parser.add_argument("--seed-image", metavar="FILE", help="start from a scanned/photographed line sketch")
+    parser.add_argument("--seed-frozen", action="store_true", help="keep seeded strokes fixed (frozen)")
+    parser.add_argument(
+        "--seed-max-strokes", type=int, default=256, help="cap on strokes traced from an image"
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log details")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _check_writable(path: str | None) -> None:
+    if not path:
+        return
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {target}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"cannot write {target}: folder {folder} is not writable")
+    if target.is_dir():
+        raise OutputError(f"cannot write {target}: it is a folder")
+
+
+def _load_seed(args: argparse.Namespace) -> list:
+    strokes: list = []
+    if args.seed_svg:
+        from .svg_import import load_svg_strokes
+
+        strokes += load_svg_strokes(args.seed_svg, args.size, args.size, first_id=0, frozen=args.seed_frozen)
+    if args.seed_image:
+        from .raster_import import load_image_strokes
+
+        strokes += load_image_strokes(
+            args.seed_image,
+            args.size,
+            args.size,
+            first_id=len(strokes),
+            frozen=args.seed_frozen,
+            max_strokes=args.seed_max_strokes,
+        )
+    return strokes
+
+
+def _write_outputs(args: argparse.Namespace, session, prompt_desc: str) -> None:
+    from PIL import Image
+
+    from .project import save_project
+    from .render import render_drawing
+    from .svg_export import save_svg
+
+    snap = session.snapshot()
+    drawing = snap.drawing
+    save_svg(args.output, drawing, title=session.config.prompt, description=prompt_desc)
+    if args.png:
+        pixels = render_drawing(drawing, samples=max(2, session.config.render_samples))
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG")
+        from .fileio import atomic_write_bytes
+
+        atomic_write_bytes(args.png, buffer.getvalue())
+    if args.project:
+        save_project(args.project, session.config, drawing, snap.step)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch  # noqa: F401 - imported here so --help stays fast
+
+    from .clip_model import load_clip
+    from .config import DEFAULT_NEGATIVE_PROMPTS, SessionConfig
+    from .session import Session
+    from .strokes import check_stroke_count
+
+    for path in (args.output, args.png, args.project):
+        _check_writable(path)
+    seeded = _load_seed(args)
+    if (args.seed_svg or args.seed_image) and not seeded:
+        raise ConfigError("the seed sketch contains no strokes")
+    paths = args.paths if args.paths is not None else (0 if seeded else 256)
+    check_stroke_count(paths, allow_zero=True)
+    if paths + len(seeded) == 0:
+        raise ConfigError("nothing to draw: --paths must be at least 1 (or give a seed sketch)")
+    negatives = list(args.negative) + (list(DEFAULT_NEGATIVE_PROMPTS) if args.default_negatives else [])
+    config = SessionConfig(
+        prompt=args.prompt,
+        negative_prompts=tuple(negatives),
+        negative_weight=args.negative_weight,
+        num_paths=paths,
+        width=args.size,
+        height=args.size,
+        num_steps=args.steps,
+        num_augs=args.augs,
+        seed=args.seed,
+        render_samples=args.samples,
+        lr_schedule=args.lr_schedule,
+        temperature=args.temperature,
+        grad_clip=args.grad_clip,
+        model_name=args.model,
+        weights=args.weights,
+        device=args.device,
+    ).validate()
+    clip = load_clip(args.model, args.weights, args.device)
+    session = Session(config, clip, initial_strokes=seeded)
+    description = (
+        f"CLIPDraw Studio {__version__}: prompt {args.prompt!r}; negatives {negatives}; "
+        f"{len(session.snapshot().drawing.strokes)} strokes; {args.steps} steps; seed {args.seed}; "
+        f"model {args.model} ({args.weights})"
+    )
+    interrupted = False
+    bar = None
+    try:
+        if not args.quiet and args.steps > 0:
+            from tqdm import tqdm
+
+            bar = tqdm(total=args.steps, unit="step", dynamic_ncols=True, file=sys.stderr)
+        for snap in session.run():
+            if bar is not None:
+                bar.set_postfix(
+                    loss=f"{snap.loss:.4f}" if snap.loss is not None else "nan",
+                    score=f"{snap.score:.4f}" if snap.score is not None else "nan",
+                )
+                bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if bar is not None:
+            bar.close()
+    _write_outputs(args, session, description)
+    step = session.step_count
+    if interrupted:
+        print(
+            f"clipdraw-cli: interrupted at step {step}; wrote the drawing so far to {args.output}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    logger.info("wrote %s after %d steps", args.output, step)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``clipdraw-cli``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("clipdraw_core").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    try:
+        return run(args)
+    except ClipDrawError as exc:
+        message = " ".join(str(exc).split())
+        print(f"clipdraw-cli: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("clipdraw-cli: interrupted before the run started; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        print(
+            "clipdraw-cli: error: out of memory; try fewer strokes, a smaller --size or --augs",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

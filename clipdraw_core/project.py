@@ -1,0 +1,105 @@
+"""Project files: a session saved as JSON so it can be reopened exactly.
+
+A project holds the settings (prompts included), the drawing (stroke ids, control
+points, widths, colours, frozen flags) and the step reached. The file is plain,
+versioned JSON so it diffs well and survives app upgrades; saving is atomic and
+deterministic (save -> load -> save gives the same bytes). Optimiser moments are not
+saved: a reopened project continues with fresh Adam state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import SessionConfig
+from .errors import ClipDrawError, FileFormatError
+from .fileio import atomic_write_text
+from .strokes import Drawing
+
+logger = logging.getLogger(__name__)
+
+FORMAT_NAME = "clipdraw-studio-project"
+FORMAT_VERSION = 1
+#: Projects are small (a few MB at most); refuse anything far larger before parsing.
+MAX_PROJECT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Project:
+    """What a project file holds."""
+
+    config: SessionConfig
+    drawing: Drawing
+    step: int = 0
+
+
+def project_to_json(config: SessionConfig, drawing: Drawing, step: int = 0) -> str:
+    """Serialise deterministically (no timestamps) so identical projects give identical files."""
+    data: dict[str, Any] = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "app_version": __version__,
+        "step": int(step),
+        "config": config.to_dict(),
+        "drawing": drawing.to_dict(),
+    }
+    return json.dumps(data, indent=1, allow_nan=False) + "\n"
+
+
+def save_project(
+    path: str | os.PathLike[str], config: SessionConfig, drawing: Drawing, step: int = 0
+) -> Path:
+    """Write a project file atomically; raise :class:`~clipdraw_core.errors.OutputError` on failure."""
+    text = project_to_json(config, drawing, step)
+    out = atomic_write_text(path, text)
+    logger.info("saved project %s (%d strokes, step %d)", out, len(drawing.strokes), step)
+    return out
+
+
+def project_from_json(text: str, source: str = "project") -> Project:
+    """Parse a project; any problem becomes one :class:`FileFormatError` line."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(f"{source} is not a CLIPDraw Studio project (invalid JSON: {exc.msg})") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise FileFormatError(f"{source} is not a CLIPDraw Studio project")
+    version = data.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise FileFormatError(
+            f"{source} was saved by a newer CLIPDraw Studio (format {version}); please update the app"
+        )
+    try:
+        config = SessionConfig.from_dict(dict(data.get("config", {}))).validate()
+        drawing = Drawing.from_dict(data["drawing"])
+        step = int(data.get("step", 0))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FileFormatError(f"{source} is damaged: {exc}") from exc
+    except ClipDrawError as exc:
+        raise FileFormatError(f"{source} is damaged: {exc}") from exc
+    if (drawing.width, drawing.height) != (config.width, config.height):
+        raise FileFormatError(f"{source} is damaged: canvas size disagrees with the settings")
+    if step < 0:
+        raise FileFormatError(f"{source} is damaged: negative step count")
+    return Project(config, drawing, step)
+
+
+def load_project(path: str | os.PathLike[str]) -> Project:
+    """Read a project file written by :func:`save_project`."""
+    file = Path(path)
+    try:
+        size = file.stat().st_size
+        if size > MAX_PROJECT_BYTES:
+            raise FileFormatError(f"{file} is too large to be a project ({size} bytes)")
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"{file} is not a CLIPDraw Studio project (not UTF-8 text)") from exc
+    except OSError as exc:
+        raise FileFormatError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    return project_from_json(text, str(file))

@@ -1,0 +1,625 @@
+"""The CLIPDraw optimisation loop, steppable and steerable between steps.
+
+A :class:`Session` owns the drawing's parameters as three packed leaf tensors
+(control points ``[P, 2]``, half-widths ``[S]``, RGBA colours ``[S, 4]``) plus a
+:class:`~clipdraw_core.render.StrokeLayout`, one Adam optimiser with the original's
+three learning-rate groups, and a queue of edit commands. Each :meth:`Session.step`:
+
+1. drains the command queue (freeze, delete, add, prompt changes...) in order;
+2. renders, augments, encodes with CLIP and computes the loss;
+3. back-propagates, updates with Adam, clamps widths/colours as the original does;
+4. returns an immutable :class:`~clipdraw_core.snapshot.Snapshot` (numpy copies).
+
+Structural edits (add/delete/resize) rebuild the packed tensors and carry the Adam
+moments of surviving strokes over, so an edit never resets the rest of the drawing's
+optimisation. Frozen strokes get zero gradient and are restored bit for bit after
+every update, because Adam's momentum would otherwise still move them.
+
+The session knows nothing of threads or Qt: :meth:`submit` and :meth:`allocate_ids`
+are the only methods meant to be called from another thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import queue
+import random
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .augment import augment
+from .clip_model import ClipModel
+from .commands import (
+    AddFreehand,
+    AddStrokes,
+    Command,
+    DeleteStrokes,
+    SetFrozen,
+    SetPrompt,
+    SetStrokeCount,
+    UpdateStrokes,
+)
+from .config import SessionConfig
+from .errors import ClipDrawError, ConfigError, NumericalError
+from .losses import clip_loss, diversity_penalty, l2_penalty, smoothness_penalty
+from .render import StrokeLayout, render
+from .snapshot import Snapshot
+from .strokes import MAX_STROKES, Drawing, Stroke, random_walk_strokes, trusted_stroke
+
+logger = logging.getLogger(__name__)
+
+#: Consecutive non-finite steps tolerated (each one is skipped) before giving up.
+MAX_NAN_STEPS = 5
+
+
+@dataclass
+class _Slot:
+    """Bookkeeping for one stroke in paint order (the tensors hold its numbers)."""
+
+    id: int
+    num_segments: int
+    frozen: bool
+
+
+def lr_factor(schedule: str, step: int, total: int) -> float:
+    """Multiplier of the points learning rate at ``step`` of ``total`` (0-based)."""
+    if schedule == "step":
+        if total > 0 and step >= int(total * 0.75):
+            return 0.1
+        if total > 0 and step >= int(total * 0.5):
+            return 0.4
+        return 1.0
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * min(step, total) / max(total, 1)))
+    return 1.0
+
+
+class Session:
+    """One drawing being optimised towards a prompt (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: SessionConfig,
+        clip: ClipModel,
+        *,
+        initial_strokes: Sequence[Stroke] = (),
+        drawing: Drawing | None = None,
+        start_step: int = 0,
+    ) -> None:
+        self._config = config.validate()
+        self.clip = clip
+        self.device = clip.device
+        self._rng = random.Random(config.seed)
+        self._gen = torch.Generator().manual_seed(config.seed)
+        self._queue: queue.Queue[Command] = queue.Queue()
+        self._id_lock = threading.Lock()
+        self._step = int(start_step)
+        self._nan_streak = 0
+        self._messages: list[str] = []
+        self._last_loss: float | None = None
+        self._last_score: float | None = None
+        self._timings: dict[str, float] = {}
+        if drawing is None:
+            strokes = list(initial_strokes)
+            first_id = max((s.id for s in strokes), default=-1) + 1
+            strokes += random_walk_strokes(
+                config.num_paths,
+                config.width,
+                config.height,
+                self._rng,
+                first_id=first_id,
+                min_segments=config.min_segments,
+                max_segments=config.max_segments,
+                half_width=config.init_half_width,
+            )
+            drawing = Drawing(config.width, config.height, config.background, tuple(strokes))
+        elif (drawing.width, drawing.height) != (config.width, config.height):
+            raise ConfigError(
+                f"drawing is {drawing.width}x{drawing.height} but the settings say "
+                f"{config.width}x{config.height}"
+            )
+        if len(drawing.strokes) > MAX_STROKES:
+            raise ConfigError(f"too many strokes: {len(drawing.strokes)} (at most {MAX_STROKES})")
+        self._background = tuple(drawing.background)
+        self._next_id = itertools.count(drawing.next_id())
+        self._slots: list[_Slot] = []
+        self._points = torch.zeros(0, 2, device=self.device)
+        self._widths = torch.zeros(0, device=self.device)
+        self._colors = torch.zeros(0, 4, device=self.device)
+        self._anchor_points = self._points.clone()
+        self._anchor_colors = self._colors.clone()
+        self._optimizer: torch.optim.Adam | None = None
+        self._rebuild([s for s in drawing.strokes])
+        self._prompt_features: torch.Tensor | None = None
+        self._prompt_weights: torch.Tensor | None = None
+        self._negative_features: torch.Tensor | None = None
+        self._encode_prompts()
+
+    # ------------------------------------------------------------------ threads
+    def submit(self, command: Command) -> None:
+        """Queue an edit; it is applied at the start of the next step (thread-safe)."""
+        self._queue.put(command)
+
+    def allocate_ids(self, n: int = 1) -> list[int]:
+        """Reserve ``n`` fresh stroke ids (thread-safe) for strokes a front end will add."""
+        with self._id_lock:
+            return [next(self._next_id) for _ in range(int(n))]
+
+    # ------------------------------------------------------------------ state
+    @property
+    def config(self) -> SessionConfig:
+        return self._config
+
+    @property
+    def step_count(self) -> int:
+        return self._step
+
+    @property
+    def done(self) -> bool:
+        return self._step >= self._config.num_steps
+
+    @property
+    def num_strokes(self) -> int:
+        return len(self._slots)
+
+    def drawing(self) -> Drawing:
+        """The current drawing as immutable data (copies of the tensors)."""
+        pts = self._points.detach().cpu().numpy()
+        widths = self._widths.detach().cpu().tolist()
+        colors = self._colors.detach().cpu().tolist()
+        strokes = []
+        offset = 0
+        for i, slot in enumerate(self._slots):
+            n = 3 * slot.num_segments + 1
+            points = pts[offset : offset + n].copy()
+            strokes.append(trusted_stroke(slot.id, points, widths[i], tuple(colors[i]), slot.frozen))
+            offset += n
+        return Drawing(self._config.width, self._config.height, self._background, tuple(strokes))
+
+    def snapshot(self) -> Snapshot:
+        """The current state, without stepping."""
+        return Snapshot(
+            step=self._step,
+            total_steps=self._config.num_steps,
+            drawing=self.drawing(),
+            prompt=self._config.prompt,
+            loss=self._last_loss,
+            score=self._last_score,
+            timings=dict(self._timings),
+            messages=tuple(self._messages),
+            device=str(self.device),
+        )
+
+    def render_image(self, samples: int | None = None) -> torch.Tensor:
+        """The drawing rendered at canvas size, ``[3, H, W]`` in [0, 1] (no grad)."""
+        with torch.no_grad():
+            return self._render(samples or self._config.render_samples)
+
+    # ------------------------------------------------------------------ loop
+    def apply_pending(self) -> Snapshot:
+        """Apply queued edits without optimising (e.g. while paused) and snapshot."""
+        self._messages = []
+        self._drain()
+        return self.snapshot()
+
+    def run(self, max_steps: int | None = None) -> Iterator[Snapshot]:
+        """Yield a snapshot after each step until ``num_steps`` (or ``max_steps`` more)."""
+        taken = 0
+        while not self.done and (max_steps is None or taken < max_steps):
+            yield self.step()
+            taken += 1
+
+    def step(self) -> Snapshot:
+        """Apply pending edits, then take one optimisation step."""
+        t_start = time.perf_counter()
+        self._messages = []
+        self._drain()
+        cfg = self._config
+        timings: dict[str, float] = {}
+        free_points = ~self._point_frozen
+        free_strokes = ~self._stroke_frozen
+        trainable = bool(free_strokes.any())
+        factor = lr_factor(cfg.lr_schedule, self._step, cfg.num_steps)
+        assert self._optimizer is not None
+        group_points, group_widths, group_colors = self._optimizer.param_groups
+        group_points["lr"] = cfg.lr_points * factor
+        if cfg.lr_schedule == "cosine":
+            group_widths["lr"] = cfg.lr_width * factor
+            group_colors["lr"] = cfg.lr_color * factor
+
+        with torch.set_grad_enabled(trainable):
+            t = time.perf_counter()
+            image = self._render(cfg.render_samples)
+            timings["render"] = time.perf_counter() - t
+            t = time.perf_counter()
+            views = augment(
+                image,
+                cfg.num_augs,
+                self.clip.image_size,
+                self._gen,
+                distortion=cfg.perspective_distortion,
+                crop_scale=tuple(cfg.crop_scale),
+            )
+            timings["augment"] = time.perf_counter() - t
+            t = time.perf_counter()
+            features = self.clip.encode_image(views)
+            assert self._prompt_features is not None and self._prompt_weights is not None
+            loss, score = clip_loss(
+                features,
+                self._prompt_features,
+                self._prompt_weights,
+                self._negative_features,
+                cfg.negative_weight,
+                cfg.temperature,
+            )
+            loss = loss + self._regularisers()
+            timings["clip"] = time.perf_counter() - t
+
+        loss_value = float(loss.detach())
+        score_value = float(score)
+        if trainable and math.isfinite(loss_value):
+            t = time.perf_counter()
+            self._optimizer.zero_grad(set_to_none=False)
+            loss.backward()
+            timings["backward"] = time.perf_counter() - t
+            t = time.perf_counter()
+            self._update(free_points, free_strokes)
+            timings["update"] = time.perf_counter() - t
+        elif not math.isfinite(loss_value):
+            self._nan_streak += 1
+            self._note(f"step {self._step + 1}: the loss was not a number; the update was skipped")
+            if self._nan_streak >= MAX_NAN_STEPS:
+                raise NumericalError(
+                    f"the loss was NaN/Inf for {MAX_NAN_STEPS} steps in a row; the drawing so far is kept. "
+                    "Try a lower learning rate or fewer extreme settings."
+                )
+        if not trainable:
+            self._note("every stroke is frozen: nothing to optimise")
+        self._step += 1
+        self._last_loss = loss_value if math.isfinite(loss_value) else None
+        self._last_score = score_value if math.isfinite(score_value) else None
+        timings["total"] = time.perf_counter() - t_start
+        self._timings = timings
+        return self.snapshot()
+
+    # ------------------------------------------------------------------ internals
+    def _render(self, samples: int) -> torch.Tensor:
+        cfg = self._config
+        return render(
+            self._points,
+            self._widths,
+            self._colors,
+            self._layout,
+            cfg.width,
+            cfg.height,
+            self._background,
+            samples=samples,
+            backend=cfg.renderer,
+        )
+
+    def _regularisers(self) -> torch.Tensor:
+        cfg = self._config
+        total = torch.zeros((), device=self.device)
+        scale = float(max(cfg.width, cfg.height))
+        if cfg.l2_points:
+            total = total + cfg.l2_points * l2_penalty(self._points, self._anchor_points, scale)
+        if cfg.l2_colors:
+            total = total + cfg.l2_colors * l2_penalty(self._colors, self._anchor_colors)
+        if cfg.smoothness or cfg.diversity:
+            cubics = self._points[self._layout.seg_index]
+            if cfg.smoothness:
+                total = total + cfg.smoothness * smoothness_penalty(cubics, scale)
+            if cfg.diversity:
+                total = total + cfg.diversity * diversity_penalty(
+                    cubics, self._layout.seg_stroke, self._colors, self.num_strokes, scale
+                )
+        return total
+
+    def _update(self, free_points: torch.Tensor, free_strokes: torch.Tensor) -> None:
+        cfg = self._config
+        params = (self._points, self._widths, self._colors)
+        masks = (free_points, free_strokes, free_strokes)
+        grads_ok = True
+        for p, m in zip(params, masks, strict=True):
+            if p.grad is None:
+                continue
+            p.grad.mul_(m.view(-1, *([1] * (p.dim() - 1))).to(p.grad.dtype))
+            grads_ok = grads_ok and bool(torch.isfinite(p.grad).all())
+        if not grads_ok:
+            self._nan_streak += 1
+            self._note(f"step {self._step + 1}: the gradient was not a number; the update was skipped")
+            if self._nan_streak >= MAX_NAN_STEPS:
+                raise NumericalError(f"gradients were NaN/Inf for {MAX_NAN_STEPS} steps in a row")
+            return
+        if cfg.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        before = [p.detach().clone() for p in params]
+        assert self._optimizer is not None
+        self._optimizer.step()
+        with torch.no_grad():
+            self._widths.clamp_(cfg.min_half_width, cfg.max_half_width)
+            self._colors.clamp_(0.0, 1.0)
+            finite = all(bool(torch.isfinite(p).all()) for p in params)
+            for p, old, m in zip(params, before, masks, strict=True):
+                if not finite:
+                    p.copy_(old)
+                else:
+                    # Frozen entries are put back exactly: Adam's momentum moves them otherwise.
+                    frozen = ~m
+                    if bool(frozen.any()):
+                        p[frozen] = old[frozen]
+        if not finite:
+            self._nan_streak += 1
+            self._note(f"step {self._step + 1}: the update produced NaN/Inf and was undone")
+            if self._nan_streak >= MAX_NAN_STEPS:
+                raise NumericalError(f"updates produced NaN/Inf for {MAX_NAN_STEPS} steps in a row")
+        else:
+            self._nan_streak = 0
+
+    def _note(self, message: str) -> None:
+        logger.info(message)
+        self._messages.append(message)
+
+    def _encode_prompts(self) -> None:
+        cfg = self._config
+        texts = [cfg.prompt, *cfg.extra_prompts]
+        weights = [1.0, *(cfg.extra_weights or [1.0] * len(cfg.extra_prompts))]
+        self._prompt_features = self.clip.encode_text(texts)
+        self._prompt_weights = torch.tensor(weights, device=self.device, dtype=torch.float32)
+        negatives = list(cfg.negative_prompts)
+        self._negative_features = self.clip.encode_text(negatives) if negatives else None
+
+    # ------------------------------------------------------------------ commands
+    def _drain(self) -> None:
+        while True:
+            try:
+                command = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self._apply(command)
+            except ClipDrawError as exc:
+                self._note(f"{type(command).__name__} ignored: {exc}")
+
+    def _apply(self, command: Command) -> None:
+        if isinstance(command, SetFrozen):
+            self._set_frozen(command.ids, command.frozen)
+        elif isinstance(command, DeleteStrokes):
+            self._delete(command.ids)
+        elif isinstance(command, AddStrokes):
+            self._add(list(command.strokes), command.positions)
+        elif isinstance(command, AddFreehand):
+            self._add([self._fit_freehand(command)], None)
+        elif isinstance(command, UpdateStrokes):
+            self._update_strokes(command.strokes)
+        elif isinstance(command, SetPrompt):
+            self._set_prompt(command)
+        elif isinstance(command, SetStrokeCount):
+            self._set_count(command.count)
+        else:
+            raise ConfigError(f"unknown command {command!r}")
+
+    def _index_of(self) -> dict[int, int]:
+        return {slot.id: i for i, slot in enumerate(self._slots)}
+
+    def _known(self, ids: Sequence[int]) -> list[int]:
+        index = self._index_of()
+        unknown = [i for i in ids if i not in index]
+        if unknown:
+            self._note(f"no stroke with id {', '.join(map(str, unknown))} (already deleted?)")
+        return [index[i] for i in ids if i in index]
+
+    def _set_frozen(self, ids: Sequence[int], frozen: bool) -> None:
+        for i in self._known(ids):
+            self._slots[i].frozen = frozen
+        self._refresh_masks()
+        if frozen and self._optimizer is not None:
+            # Forget the momentum of frozen strokes so that unfreezing starts afresh.
+            params = (self._points, self._widths, self._colors)
+            masks = (self._point_frozen, self._stroke_frozen, self._stroke_frozen)
+            for p, m in zip(params, masks, strict=True):
+                state = self._optimizer.state.get(p, {})
+                for key in ("exp_avg", "exp_avg_sq"):
+                    if key in state:
+                        state[key][m] = 0
+
+    def _delete(self, ids: Sequence[int]) -> None:
+        doomed = set(self._known(ids))
+        if doomed:
+            self._rebuild([i for i in range(len(self._slots)) if i not in doomed])
+
+    def _add(self, strokes: list[Stroke], positions: Sequence[int] | None) -> None:
+        index = self._index_of()
+        if positions is not None and len(positions) != len(strokes):
+            raise ConfigError("AddStrokes needs one position per stroke")
+        if len(self._slots) + len(strokes) > MAX_STROKES:
+            raise ConfigError(f"at most {MAX_STROKES} strokes")
+        order: list[int | Stroke] = list(range(len(self._slots)))
+        seen: set[int] = set()
+        placed: list[tuple[int, Stroke]] = []
+        for k, stroke in enumerate(strokes):
+            if stroke.id in index or stroke.id in seen:
+                self._note(f"a stroke with id {stroke.id} already exists; not added again")
+                continue
+            seen.add(stroke.id)
+            pos = len(self._slots) + k if positions is None else int(positions[k])
+            placed.append((pos, stroke))
+        # Insert in increasing position so each stroke lands at its requested index.
+        for pos, stroke in sorted(placed, key=lambda item: item[0]):
+            order.insert(max(0, min(pos, len(order))), stroke)
+        with self._id_lock:
+            top = max((s.id for _, s in placed), default=-1)
+            current = next(self._next_id)
+            self._next_id = itertools.count(max(current, top + 1))
+        if placed:
+            self._rebuild(order)
+
+    def _fit_freehand(self, command: AddFreehand) -> Stroke:
+        from .fitting import fit_freehand
+
+        polyline = np.asarray(command.polyline, dtype=np.float64)
+        if polyline.ndim != 2 or polyline.shape[1] != 2 or polyline.shape[0] < 1:
+            raise ConfigError("a freehand stroke needs at least one (x, y) point")
+        if not np.isfinite(polyline).all():
+            raise ConfigError("a freehand stroke contains NaN or infinity")
+        points, half_width = fit_freehand(
+            polyline, command.pressure, tolerance=command.tolerance, half_width=command.half_width
+        )
+        return Stroke(command.stroke_id, points, half_width, command.color, command.frozen)
+
+    def _update_strokes(self, strokes: Sequence[Stroke]) -> None:
+        index = self._index_of()
+        order: list[int | Stroke] = list(range(len(self._slots)))
+        changed = False
+        for stroke in strokes:
+            if stroke.id not in index:
+                self._note(f"no stroke with id {stroke.id} to update")
+                continue
+            order[index[stroke.id]] = stroke
+            changed = True
+        if changed:
+            self._rebuild(order)
+
+    def _set_prompt(self, command: SetPrompt) -> None:
+        weights = tuple(command.prompt_weights or ())
+        new = self._config.replace(
+            prompt=command.prompt,
+            negative_prompts=tuple(command.negative_prompts),
+            extra_prompts=tuple(command.extra_prompts),
+            extra_weights=weights if command.extra_prompts else (),
+        )
+        self._config = new.validate()
+        self._encode_prompts()
+
+    def _set_count(self, count: int) -> None:
+        if not 0 <= count <= MAX_STROKES:
+            raise ConfigError(f"stroke count must be between 0 and {MAX_STROKES}")
+        current = len(self._slots)
+        if count > current:
+            cfg = self._config
+            ids = self.allocate_ids(count - current)
+            fresh = random_walk_strokes(
+                count - current,
+                cfg.width,
+                cfg.height,
+                self._rng,
+                first_id=0,
+                min_segments=cfg.min_segments,
+                max_segments=cfg.max_segments,
+                half_width=cfg.init_half_width,
+            )
+            strokes = [Stroke(i, s.points, s.half_width, s.color) for i, s in zip(ids, fresh, strict=True)]
+            self._add(strokes, None)
+        elif count < current:
+            newest_first = [i for i in range(current - 1, -1, -1) if not self._slots[i].frozen]
+            removable = newest_first[: current - count]
+            if len(removable) < current - count:
+                self._note("frozen strokes are kept: the drawing has more strokes than asked for")
+            doomed = set(removable)
+            self._rebuild([i for i in range(current) if i not in doomed])
+        self._config = self._config.replace(num_paths=count)
+
+    # ------------------------------------------------------------------ packing
+    def _refresh_masks(self) -> None:
+        frozen = torch.tensor([s.frozen for s in self._slots], dtype=torch.bool, device=self.device)
+        self._stroke_frozen = frozen
+        self._point_frozen = frozen[self._point_owner] if self._point_owner.numel() else frozen.new_zeros(0)
+
+    def _rebuild(self, order: Sequence[int | Stroke]) -> None:
+        """Repack the tensors for a new stroke list.
+
+        ``order`` lists, in paint order, either the index of an existing slot (its
+        parameters, anchors and Adam moments are carried over) or a new
+        :class:`Stroke` (fresh values, zero moments).
+        """
+        old_counts = [3 * s.num_segments + 1 for s in self._slots]
+        old_offsets = np.concatenate([[0], np.cumsum(old_counts)]).astype(np.int64)
+        n_old_points = int(old_offsets[-1])
+        n_old_strokes = len(self._slots)
+        new_points: list[np.ndarray] = []
+        new_widths: list[float] = []
+        new_colors: list[tuple[float, ...]] = []
+        point_index: list[np.ndarray] = []
+        stroke_index: list[int] = []
+        slots: list[_Slot] = []
+        for item in order:
+            if isinstance(item, Stroke):
+                n = item.points.shape[0]
+                start = n_old_points + sum(len(p) for p in new_points)
+                point_index.append(np.arange(start, start + n))
+                stroke_index.append(n_old_strokes + len(new_widths))
+                new_points.append(np.asarray(item.points, dtype=np.float32))
+                new_widths.append(item.half_width)
+                new_colors.append(item.color)
+                slots.append(_Slot(item.id, item.num_segments, item.frozen))
+            else:
+                i = int(item)
+                point_index.append(np.arange(old_offsets[i], old_offsets[i + 1]))
+                stroke_index.append(i)
+                slots.append(_Slot(self._slots[i].id, self._slots[i].num_segments, self._slots[i].frozen))
+        dev = self.device
+        flat_index = np.concatenate(point_index) if point_index else np.zeros(0, np.int64)
+        p_idx = torch.as_tensor(flat_index, dtype=torch.long, device=dev)
+        s_idx = torch.as_tensor(np.asarray(stroke_index, dtype=np.int64), dtype=torch.long, device=dev)
+        add_pts = torch.as_tensor(
+            np.concatenate(new_points) if new_points else np.zeros((0, 2), np.float32), device=dev
+        )
+        add_w = torch.as_tensor(np.asarray(new_widths, dtype=np.float32).reshape(-1), device=dev)
+        add_c = torch.as_tensor(np.asarray(new_colors, dtype=np.float32).reshape(-1, 4), device=dev)
+
+        def take(old: torch.Tensor, fresh: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+            return torch.cat([old.detach(), fresh]).index_select(0, index).contiguous()
+
+        points = take(self._points, add_pts, p_idx)
+        widths = take(self._widths, add_w, s_idx)
+        colors = take(self._colors, add_c, s_idx)
+        self._anchor_points = take(self._anchor_points, add_pts, p_idx)
+        self._anchor_colors = take(self._anchor_colors, add_c, s_idx)
+
+        old_state: dict[int, dict[str, torch.Tensor]] = {}
+        if self._optimizer is not None:
+            pairs = (
+                (self._points, points, add_pts, p_idx),
+                (self._widths, widths, add_w, s_idx),
+                (self._colors, colors, add_c, s_idx),
+            )
+            for old_p, new_p, fresh, idx in pairs:
+                state = self._optimizer.state.get(old_p)
+                if state:
+                    carried = {"step": state["step"]}
+                    for key in ("exp_avg", "exp_avg_sq"):
+                        carried[key] = take(state[key], torch.zeros_like(fresh), idx)
+                    old_state[id(new_p)] = carried
+        self._points = points.requires_grad_(True)
+        self._widths = widths.requires_grad_(True)
+        self._colors = colors.requires_grad_(True)
+        self._slots = slots
+        counts = [s.num_segments for s in slots]
+        self._layout = StrokeLayout.from_segment_counts(counts, device=dev)
+        owner = np.repeat(np.arange(len(slots), dtype=np.int64), [3 * c + 1 for c in counts])
+        self._point_owner = torch.as_tensor(owner, dtype=torch.long, device=dev)
+        self._refresh_masks()
+        cfg = self._config
+        optimizer = torch.optim.Adam(
+            [
+                {"params": [self._points], "lr": cfg.lr_points},
+                {"params": [self._widths], "lr": cfg.lr_width},
+                {"params": [self._colors], "lr": cfg.lr_color},
+            ]
+        )
+        if self._optimizer is not None:
+            groups = zip(self._optimizer.param_groups, optimizer.param_groups, strict=True)
+            for old_group, new_group in groups:
+                new_group["lr"] = old_group["lr"]
+        for p in (self._points, self._widths, self._colors):
+            if id(p) in old_state:
+                optimizer.state[p] = old_state[id(p)]
+        self._optimizer = optimizer
+
