@@ -103,7 +103,8 @@ def _read_source(source: str | os.PathLike[str] | bytes) -> tuple[bytes, str]:
             raise FileFormatError(f"{name}: damaged compressed SVG (.svgz): {exc}") from exc
     if len(data) > MAX_SVG_BYTES:
         raise FileFormatError(
-            f"{name}: SVG is too large (> {MAX_SVG_BYTES / 1e6:.0f} MB); simplify it in your vector editor first"
+            f"{name}: SVG is too large (> {MAX_SVG_BYTES / 1e6:.0f} MB); "
+            "simplify it in your vector editor first"
         )
     if not data.strip():
         raise FileFormatError(f"{name}: the SVG file is empty")
@@ -212,7 +213,8 @@ def _check_work(data: bytes, name: str) -> None:
             )
         if numbers > MAX_SVG_NUMBERS:
             raise FileFormatError(
-                f"{name}: paths are too complex (more than {MAX_SVG_NUMBERS} coordinates); simplify the drawing first"
+                f"{name}: paths are too complex (more than {MAX_SVG_NUMBERS} coordinates); "
+                "simplify the drawing first"
             )
         memo[key] = (elements, numbers)
         return memo[key]
@@ -391,7 +393,7 @@ def load_svg_strokes(
                 continue
         try:
             chains = _subpaths(el)
-        except Exception as exc:  # noqa: BLE001 - one odd shape must not sink the whole file
+        except Exception as exc:
             logger.warning("%s: skipping a shape that could not be converted: %s", name, exc)
             continue
         for chain in chains:

@@ -92,7 +92,7 @@ def test_default_scene_counts() -> None:
     root = ET.fromstring(drawing_to_svg(drawing))
     paths = list(root.iter(f"{{{SVG_NS}}}path"))
     assert len(paths) == 256
-    for p, s in zip(paths, drawing.strokes):
+    for p, s in zip(paths, drawing.strokes, strict=True):
         assert p.get("d").count(" ") == 1 + 2 * len(s.points) + 0  # "M" "x y" "C" then pairs
         assert float(p.get("stroke-width")) == pytest.approx(2.0)
 

@@ -272,7 +272,8 @@ def test_external_references_are_ignored(tmp_path, open_spy) -> None:
     open_spy.watch.update({str(secret), str(png)})
     strokes = load(
         f'<use xlink:href="file://{secret}#p"/><use href="http://example.invalid/a.svg#p"/>'
-        f'<image href="file://{png}" width="10" height="10"/><image xlink:href="{png}" width="10" height="10"/>'
+        f'<image href="file://{png}" width="10" height="10"/>'
+        f'<image xlink:href="{png}" width="10" height="10"/>'
         '<style>@import url("http://example.invalid/x.css");</style>'
         '<line x1="0" y1="0" x2="5" y2="5" stroke="black"/>'
     )
@@ -347,7 +348,7 @@ def test_round_trip(tmp_path, layered: bool) -> None:
     path = save_svg(tmp_path / "rt.svg", drawing, title="a <b> & c", layered=layered)
     back = load_svg_strokes(path, drawing.width, drawing.height)
     assert len(back) == len(drawing.strokes)
-    for a, b in zip(drawing.strokes, back):
+    for a, b in zip(drawing.strokes, back, strict=True):
         assert b.id == a.id and b.frozen == a.frozen
         assert b.points.shape == a.points.shape
         assert np.abs(b.points - a.points).max() <= 0.01
