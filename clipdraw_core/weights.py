@@ -228,10 +228,35 @@ def _is_not_found(exc: BaseException) -> bool:
     return _status_code(exc) == 404
 
 
+def _network_error_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """(timeout types, connection types) of whichever HTTP client this huggingface_hub uses.
+
+    huggingface_hub 2.x uses httpx2, 1.x httpx, 0.x requests; we were tested with 2.4.
+    """
+    timeouts: list[type[BaseException]] = [TimeoutError]
+    network: list[type[BaseException]] = [ConnectionError]
+    for module_name in ("httpx2", "httpx"):
+        try:
+            module = __import__(module_name)
+        except ImportError:
+            continue
+        timeouts.append(module.TimeoutException)
+        network += [module.NetworkError, module.RemoteProtocolError]
+    try:
+        import requests
+    except ImportError:
+        pass
+    else:
+        timeouts.append(requests.Timeout)
+        network.append(requests.ConnectionError)
+    return tuple(timeouts), tuple(network)
+
+
 def _describe_failure(exc: BaseException, source: WeightsSource, where: str, cache_dir: Path) -> WeightsError:
     """Turn whatever huggingface_hub/httpx/OS raised into one sentence for the artist."""
-    import httpx2
     from huggingface_hub.errors import GatedRepoError, OfflineModeIsEnabled
+
+    timeout_types, network_types = _network_error_types()
 
     what = f"the CLIP weights for {source.model_name} ({source.pretrained})"
     for err in _walk_causes(exc):
@@ -248,12 +273,12 @@ def _describe_failure(exc: BaseException, source: WeightsSource, where: str, cac
             )
         if isinstance(err, PermissionError):
             return WeightsError(f"Cannot download {what}: no permission to write to {cache_dir}.")
-        if isinstance(err, (httpx2.TimeoutException,)):
+        if isinstance(err, timeout_types):
             return WeightsError(
                 f"Cannot download {what}: {where} did not answer in time. Check your connection and retry, "
                 "or load a weights file."
             )
-        if isinstance(err, (httpx2.NetworkError, httpx2.RemoteProtocolError, ConnectionError)):
+        if isinstance(err, network_types):
             return WeightsError(
                 f"Cannot download {what}: {where} is unreachable (no network?). Connect and retry, "
                 "or load a weights file."
