@@ -53,7 +53,7 @@ import numpy as np
 
 from .errors import ClipDrawError, FileFormatError
 from .strokes import MAX_SEGMENTS_PER_STROKE, MAX_STROKES, Stroke, check_canvas_size
-from .svg_export import CLIPDRAW_NS, INKSCAPE_NS
+from .svg_export import CLIPDRAW_NS, INKSCAPE_NS, SVG_NS
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,29 @@ _CD_ROLE = f"{{{CLIPDRAW_NS}}}role"
 _INK_LABEL = f"{{{INKSCAPE_NS}}}label"
 _INK_MODE = f"{{{INKSCAPE_NS}}}groupmode"
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+_SHAPES = frozenset({"path", "line", "polyline", "polygon", "rect", "circle", "ellipse"})
+_STYLE_OPACITY = re.compile(r"(?:^|(?<=;))\s*opacity\s*:\s*([^;]*);?")
+_STYLE_PAINT = re.compile(r"(fill|stroke)\s*:\s*([^;]*url\([^;]*)")
+#: Elements whose content is never drawn as strokes (removed before svgelements runs).
+_NOT_DRAWN = frozenset(
+    {
+        "clipPath",
+        "mask",
+        "marker",
+        "pattern",
+        "filter",
+        "linearGradient",
+        "radialGradient",
+        "meshgradient",
+        "text",
+        "image",
+        "foreignObject",
+        "script",
+        "metadata",
+        "title",
+        "desc",
+    }
+)
 
 
 # --------------------------------------------------------------------------- reading
@@ -119,7 +142,7 @@ def _check_xml(data: bytes, name: str) -> None:
     """Safety pass with expat: no DTD internal subset/entities, bounded depth, SVG root."""
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    state = {"depth": 0, "root": None}
+    state: dict[str, Any] = {"depth": 0, "root": None, "count": 0}
 
     def doctype(_name: str, _sysid: Any, _pubid: Any, has_internal_subset: int) -> None:
         if has_internal_subset:
@@ -142,6 +165,11 @@ def _check_xml(data: bytes, name: str) -> None:
         if state["root"] is None:
             state["root"] = tag
         state["depth"] += 1
+        state["count"] += 1
+        if state["count"] > MAX_SVG_ELEMENTS:
+            raise _Rejected(
+                f"too many SVG elements (more than {MAX_SVG_ELEMENTS}); simplify the drawing first"
+            )
         if state["depth"] > MAX_SVG_DEPTH:
             raise _Rejected(f"SVG nests elements deeper than {MAX_SVG_DEPTH} levels; flatten its groups")
 
@@ -168,9 +196,126 @@ def _check_xml(data: bytes, name: str) -> None:
         raise FileFormatError(f"{name}: not an SVG file (the root element is <{root.rsplit(' ', 1)[-1]}>)")
 
 
-def _check_work(data: bytes, name: str) -> None:
-    """Bound the work svgelements will do: elements and path numbers after <use> expansion."""
+def _local(tag: Any) -> str | None:
+    """Local name of an SVG (or un-namespaced) element; None for other namespaces/comments."""
+    if not isinstance(tag, str):
+        return None
+    if tag.startswith("{"):
+        ns, _, local = tag[1:].partition("}")
+        return local if ns == SVG_NS else None
+    return tag
+
+
+def _first_stop(gradient: ET.Element, by_id: dict[str, ET.Element]) -> tuple[str, str] | None:
+    """(stop-color, stop-opacity) of a gradient's first stop, following one href."""
+    for grad in (gradient, by_id.get((gradient.get("href") or gradient.get(_XLINK_HREF) or "#")[1:])):
+        if grad is None:
+            continue
+        for stop in grad:
+            if _local(stop.tag) != "stop":
+                continue
+            style = dict(
+                (k.strip(), v.strip())
+                for k, _, v in (d.partition(":") for d in (stop.get("style") or "").split(";"))
+                if k.strip()
+            )
+            colour = style.get("stop-color", stop.get("stop-color", "black"))
+            opacity = style.get("stop-opacity", stop.get("stop-opacity", "1"))
+            return colour, opacity
+    return None
+
+
+def _simplify(root: ET.Element, by_id: dict[str, ET.Element]) -> None:
+    """Prepare the tree for svgelements, in place.
+
+    Drops what is never drawn as a stroke (clip paths, masks, markers, patterns,
+    filters, gradients, text, images, foreign objects, scripts), keeps only the first
+    child of ``<switch>``, replaces gradient paints ``url(#id)`` in attributes and inline
+    styles by the gradient's first stop colour, and writes the product of the
+    ``opacity`` of all ancestor groups onto each shape (svgelements would let the
+    innermost value override instead of multiplying).
+    """
+    gradients = {
+        gid: stop
+        for gid, el in by_id.items()
+        if _local(el.tag) in ("linearGradient", "radialGradient") and (stop := _first_stop(el, by_id))
+    }
+    url = re.compile(r"url\(\s*['\"]?#([^)'\"]+)['\"]?\s*\)(\s*[#a-zA-Z]\w*)?")
+
+    def paint(value: str, prop: str, el: ET.Element) -> str:
+        def sub(m: re.Match[str]) -> str:
+            stop = gradients.get(m.group(1))
+            if stop is None:
+                return (m.group(2) or "black").strip()  # fallback colour or black
+            if el.get(f"{prop}-opacity") is None:
+                el.set(f"{prop}-opacity", stop[1])
+            return stop[0]
+
+        return url.sub(sub, value)
+
+    def walk(el: ET.Element, opacity: float) -> None:
+        own = _float(el.get("opacity", 1.0), 1.0)
+        style = el.get("style")
+        if style and "opacity" in style:
+            # an inline-style opacity wins over the attribute; fold it in and remove it
+            m = _STYLE_OPACITY.search(style)
+            if m:
+                own = _float(m.group(1), 1.0)
+                style = _STYLE_OPACITY.sub("", style)
+                el.set("style", style)
+        total = opacity * min(1.0, max(0.0, own))
+        if _local(el.tag) in _SHAPES or _local(el.tag) == "use":
+            # <use>: svgelements hands the value down to the instance (unless it has its own)
+            if total != 1.0:
+                el.set("opacity", repr(total))
+        elif el.get("opacity") is not None:
+            del el.attrib["opacity"]
+        for prop in ("fill", "stroke"):
+            value = el.get(prop)
+            if value and "url(" in value:
+                el.set(prop, paint(value, prop, el))
+        if style and "url(" in style:
+            el.set(
+                "style",
+                _STYLE_PAINT.sub(lambda m: f"{m.group(1)}:{paint(m.group(2), m.group(1), el)}", style),
+            )
+        children = list(el)
+        if _local(el.tag) == "switch":
+            drawn = [c for c in children if _local(c.tag) is not None]
+            for c in drawn[1:]:
+                el.remove(c)
+            children = drawn[:1]
+        for child in children:
+            local = _local(child.tag)
+            if local in _NOT_DRAWN or (local is None and not isinstance(child.tag, str)):
+                el.remove(child)
+                continue
+            if local == "symbol" and _local(el.tag) != "defs":
+                # a <symbol> is only drawn through <use>; svgelements would draw it in place
+                holder = ET.Element(child.tag[: -len("symbol")] + "defs")
+                el.insert(list(el).index(child), holder)
+                el.remove(child)
+                holder.append(child)
+            walk(child, total)
+
+    walk(root, 1.0)
+
+
+def _prepare(data: bytes, name: str) -> bytes:
+    """Bound the work svgelements will do and return the simplified document for it."""
     root = ET.fromstring(data)  # safe: _check_xml rejected entities and DTD subsets
+    by_id: dict[str, ET.Element] = {}
+    for el in root.iter():
+        el_id = el.get("id")
+        if el_id is not None:
+            by_id.setdefault(el_id, el)
+    _simplify(root, by_id)
+    _check_work(root, name)
+    return ET.tostring(root, encoding="utf-8")
+
+
+def _check_work(root: ET.Element, name: str) -> None:
+    """Bound the work svgelements will do: elements and path numbers after <use> expansion."""
     by_id: dict[str, ET.Element] = {}
     for el in root.iter():
         el_id = el.get("id")
@@ -357,7 +502,7 @@ def load_svg_strokes(
     max_strokes = max(1, min(int(max_strokes), MAX_STROKES))
     data, name = _read_source(source)
     _check_xml(data, name)
-    _check_work(data, name)
+    data = _prepare(data, name)
 
     import svgelements as se
 

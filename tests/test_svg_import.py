@@ -137,6 +137,44 @@ def test_css_style_opacity_and_visibility() -> None:
     assert strokes[1].color == pytest.approx((0, 0, 1, 0.5))
 
 
+def test_non_rendered_content_is_not_imported() -> None:
+    strokes = load(
+        '<clipPath id="c"><rect width="5" height="5" stroke="red"/></clipPath>'
+        '<mask id="m"><rect width="5" height="5" stroke="red"/></mask>'
+        '<marker id="mk"><path d="M0 0 L1 1" stroke="red"/></marker>'
+        '<pattern id="pt"><path d="M0 0 L1 1" stroke="red"/></pattern>'
+        '<symbol id="sy"><path d="M0 0 L2 2" stroke="blue"/></symbol>'
+        '<text x="3" y="3" stroke="red">hello</text>'
+        '<switch><line x1="0" y1="0" x2="4" y2="4" stroke="lime"/>'
+        '<line x1="0" y1="0" x2="4" y2="4" stroke="red"/></switch>'
+        '<line x1="0" y1="0" x2="9" y2="9" stroke="black" clip-path="url(#c)"/>'
+        '<use href="#sy" x="20" y="30"/>'
+    )
+    assert [s.color[:3] for s in strokes] == [(0.0, 1.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 1.0)]
+    np.testing.assert_allclose(strokes[2].points[[0, -1]], [[20, 30], [22, 32]], atol=1e-5)
+
+
+def test_gradients_use_their_first_stop_and_opacity_multiplies() -> None:
+    strokes = load(
+        '<defs><linearGradient id="g0"><stop offset="0" style="stop-color:#00ff00;stop-opacity:0.5"/>'
+        '<stop offset="1" stop-color="red"/></linearGradient>'
+        '<radialGradient id="g1" xlink:href="#g0"/>'
+        '<path id="u" d="M0 0 L 5 5" stroke="red"/></defs>'
+        '<line x1="0" y1="0" x2="9" y2="9" stroke="url(#g1)"/>'
+        '<line x1="0" y1="0" x2="9" y2="9" style="stroke:url(#missing) blue"/>'
+        '<g opacity="0.5"><line x1="0" y1="0" x2="9" y2="9" stroke="black" opacity="0.5"/>'
+        '<g style="opacity:0.5;fill:none"><line x1="0" y1="0" x2="9" y2="9" stroke="black"/></g></g>'
+        '<use href="#u" opacity="0.3"/>'
+    )
+    assert [s.color for s in strokes] == [
+        pytest.approx((0, 1, 0, 0.5)),
+        pytest.approx((0, 0, 1, 1)),
+        pytest.approx((0, 0, 0, 0.25)),
+        pytest.approx((0, 0, 0, 0.25)),
+        pytest.approx((1, 0, 0, 0.3)),
+    ]
+
+
 def test_filled_shapes_become_outlines_and_page_background_is_skipped() -> None:
     strokes = load(
         '<rect x="0" y="0" width="224" height="224" fill="white"/>'
