@@ -55,7 +55,9 @@ def _as_color(color: Sequence[float]) -> tuple[float, float, float, float]:
         values = (*values, 1.0)
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
         raise ConfigError(f"colour must be 3 or 4 finite numbers, got {color!r}")
-    return tuple(min(1.0, max(0.0, v)) for v in values)  # type: ignore[return-value]
+    # Stored at float32 precision, the precision of the engine's tensors, so a stroke
+    # compares equal after a trip through a session, a project file or a snapshot.
+    return tuple(float(np.float32(min(1.0, max(0.0, v)))) for v in values)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,7 +76,7 @@ class Stroke:
         hw = float(self.half_width)
         if not math.isfinite(hw) or hw < 0:
             raise ConfigError(f"stroke width must be a finite number >= 0, got {self.half_width!r}")
-        object.__setattr__(self, "half_width", hw)
+        object.__setattr__(self, "half_width", float(np.float32(hw)))
         object.__setattr__(self, "id", int(self.id))
         object.__setattr__(self, "frozen", bool(self.frozen))
 

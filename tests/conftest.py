@@ -18,7 +18,9 @@ import pytest
 import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# One intra-op thread: tests are small, and on a shared 2-core machine two OpenMP
+# threads that lose their core to another process make every small op ~10x slower.
+torch.set_num_threads(1)
 
 TINY_CONFIG = {
     "embed_dim": 64,
