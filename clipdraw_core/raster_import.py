@@ -321,7 +321,16 @@ def load_image_strokes(
     gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     if float(gray.max() - gray.min()) < 0.1:
         raise FileFormatError(f"{name}: the image is blank (no dark lines to trace)")
-    ink = gray < threshold_otsu(gray)
+    if float(np.median(gray)) < 0.35:
+        raise FileFormatError(f"{name}: most of the image is dark; expected dark lines on light paper")
+    # Flat-field: divide by the paper's brightness (a dilated, blurred copy without the
+    # thin dark lines) so shading across a photographed page does not become "ink".
+    size = max(5, round(min(h, w) / 25))
+    paper = ndimage.gaussian_filter(ndimage.grey_dilation(gray, size=(size, size)), size / 2)
+    flat = np.clip(gray / np.maximum(paper, 1e-3), 0.0, 1.0)
+    if float(flat.max() - flat.min()) < 0.1:
+        raise FileFormatError(f"{name}: the image is blank (no dark lines to trace)")
+    ink = flat < threshold_otsu(flat)
     if ink.mean() > 0.5:
         raise FileFormatError(
             f"{name}: more than half of the image is dark; expected dark lines on light paper"

@@ -168,3 +168,17 @@ def test_hostile_and_empty_images(tmp_path) -> None:
     truncated = pencil_scan()[:2000]
     with pytest.raises(FileFormatError):
         load_image_strokes(truncated, 224, 224)
+
+
+def test_uneven_lighting_of_a_photographed_page() -> None:
+    """A page lit from one side (45 % darker at the far edge) still traces cleanly."""
+    img = np.asarray(Image.open(io.BytesIO(pencil_scan(seed=3))), dtype=np.float64)
+    shade = (
+        np.linspace(1.0, 0.55, img.shape[1])[None, :, None]
+        * np.linspace(1.0, 0.8, img.shape[0])[:, None, None]
+    )
+    buf = io.BytesIO()
+    Image.fromarray((img * shade).clip(0, 255).astype(np.uint8)).save(buf, "PNG")
+    strokes = load_image_strokes(buf.getvalue(), 224, 224)
+    assert len(strokes) == 4
+    check_trace(strokes)
