@@ -7,7 +7,8 @@ Pipeline, and why each step:
    bombs), only raster formats artists scan to; EXIF rotation applied; transparency
    composited over white. Big scans are downscaled first (JPEG DCT draft + thumbnail):
    tracing works at about two pixels per canvas pixel, at most :data:`MAX_WORK_SIDE`.
-2. Grayscale, Otsu threshold -> dark ink mask; specks removed.
+2. Grayscale, flat-field (divide by the paper brightness, so a shaded photo of a page
+   does not turn into ink), Otsu threshold -> dark ink mask; specks removed.
 3. Skeletonize (scikit-image) -> 1-px centrelines; the Euclidean distance transform of
    the ink mask at the centreline gives the local half-thickness.
 4. Trace the skeleton's 8-connected pixel graph ourselves: diagonal links that duplicate

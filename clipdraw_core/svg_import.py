@@ -33,7 +33,21 @@ Conversion rules (documented for the UI text):
   (``clipdraw:frozen``, or an Inkscape layer whose label contains "frozen");
   our background rectangle is skipped;
 * more than ``max_strokes`` strokes: the first ``max_strokes`` in paint order are kept
-  and a warning is logged (truncation, not an error, so a big sketch still seeds).
+  and a warning is logged (truncation, not an error, so a big sketch still seeds);
+* content that is never drawn as a stroke is removed first: clip paths, masks,
+  markers, patterns, filters, gradients, ``<text>``, ``<image>``, ``<foreignObject>``,
+  scripts, unused ``<symbol>``; ``<switch>`` keeps its first child; a gradient paint
+  becomes the colour (and opacity) of its first stop; ``opacity`` of nested groups is
+  multiplied onto the shapes.
+
+Not supported (approximated or dropped): text (not converted to outlines), raster
+images, gradients/patterns (first stop colour only), clipping and masking (shapes are
+imported unclipped), markers, filters, dash arrays (strokes become solid), caps/joins
+(ours are always round), fill interiors and fill rules (outlines only), blend modes,
+``vector-effect: non-scaling-stroke``, ``<symbol>`` viewBox sizing through
+``<use width/height>``, non-uniform stroke scaling (a uniform average is used), CSS
+beyond svgelements' simple selectors (no ``@import``, media queries), external
+references of any kind, DTD internal subsets/entities, SMIL animation.
 """
 
 from __future__ import annotations
