@@ -48,6 +48,7 @@ syncs on GPUs, negligible next to the work).
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 
@@ -60,9 +61,13 @@ logger = logging.getLogger(__name__)
 _DIST_BITS = 18
 _DIST_SCALE = 64.0
 #: Chord error tolerated when flattening, as a fraction of the search radius (and a floor in px).
-_CHORD_TOL_REL = 0.25
+_CHORD_TOL_REL = 0.1
 _CHORD_TOL_MIN = 0.1
 _MAX_PIECES = 128
+#: Safeguarded Newton iterations refining the curve parameter of each unique pair.
+_NEWTON_STEPS = 3
+#: Candidates enumerated per chunk in the pair search (bounds its transient memory).
+_CHUNK = 1 << 19
 #: Guards the gradient of sqrt at 0 (a pixel centre exactly on the curve).
 _DIST_EPS = 1e-8
 
@@ -88,6 +93,44 @@ def _bezier(cp: Tensor, t: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     d1 = 3.0 * (s * s * (p1 - p0) + 2.0 * s * t * (p2 - p1) + t * t * (p3 - p2))
     d2 = 6.0 * (s * (p2 - 2.0 * p1 + p0) + t * (p3 - 2.0 * p2 + p1))
     return b, d1, d2
+
+
+def _enumerate_chunk(
+    params: Tensor, geo: Tensor, counts: Tensor, piece_stroke: Tensor, width: int, num_strokes: int
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Pixels within reach of each chord (no grad): sort keys, chord index, chord parameter ``u``.
+
+    ``params [Q, 6]``: chord start, direction, ``1/|dir|^2``, squared search radius;
+    ``geo [Q, 3]``: bbox width in pixels and its first column and row; ``counts [Q]``:
+    pixels in each bbox.  The variable-size bboxes are enumerated without a loop:
+    ``repeat_interleave`` gives each candidate its chord, ``arange`` minus the chord's
+    offset its index inside the bbox.
+    """
+    device = counts.device
+    total = int(counts.sum().item())
+    cand = torch.repeat_interleave(counts)  # [T] chord of each candidate
+    offsets = torch.cumsum(counts, 0) - counts
+    local = torch.arange(total, device=device) - offsets.index_select(0, cand)
+    g = geo.index_select(0, cand)
+    row = torch.div(local, g[:, 0], rounding_mode="floor")
+    ix = g[:, 1] + (local - row * g[:, 0])
+    iy = g[:, 2] + row
+    del g, local, row
+    pp = params.index_select(0, cand)
+    dx = ix.to(pp.dtype) + 0.5 - pp[:, 0]
+    dy = iy.to(pp.dtype) + 0.5 - pp[:, 1]
+    u = ((dx * pp[:, 2] + dy * pp[:, 3]) * pp[:, 4]).clamp(0.0, 1.0)
+    dx -= u * pp[:, 2]
+    dy -= u * pp[:, 3]
+    d2 = dx * dx + dy * dy
+    keep = torch.nonzero(d2 <= pp[:, 5]).squeeze(1)
+    del pp, dx, dy
+    cand = cand.index_select(0, keep)
+    pixel = iy.index_select(0, keep) * width + ix.index_select(0, keep)
+    stroke = piece_stroke.index_select(0, cand)
+    qd = (d2.index_select(0, keep).sqrt() * _DIST_SCALE).clamp(max=float((1 << _DIST_BITS) - 1)).long()
+    key = ((pixel * num_strokes + stroke) << _DIST_BITS) | qd
+    return key, cand, u.index_select(0, keep)
 
 
 def _find_pairs(
@@ -145,41 +188,40 @@ def _find_pairs(
     if live.numel() == 0:
         return empty
     counts = counts[live]
-    cx = ext[live, 0]
-    x0 = lo_i[live, 0].long()
-    y0 = lo_i[live, 1].long()
     ab = b[live] - a[live]
     # per-live-piece parameters gathered once per candidate: ax, ay, abx, aby, 1/|ab|^2, r^2
     inv_len2 = 1.0 / ((ab * ab).sum(1) + 1e-12)
     params = torch.stack([a[live, 0], a[live, 1], ab[:, 0], ab[:, 1], inv_len2, r[live] ** 2], dim=1)
-    geo = torch.stack([cx, x0, y0], dim=1)
+    geo = torch.stack([ext[live, 0], lo_i[live, 0].long(), lo_i[live, 1].long()], dim=1)  # cx, x0, y0
+    live_stroke = seg_stroke[piece_cubic[live]]
 
-    total = int(counts.sum().item())
-    cand_piece = torch.repeat_interleave(counts)  # [T] index into live pieces
-    offsets = torch.cumsum(counts, 0) - counts
-    local = torch.arange(total, device=device) - offsets[cand_piece]
-    g = geo[cand_piece]
-    ly = torch.div(local, g[:, 0], rounding_mode="floor")
-    ix = g[:, 1] + (local - ly * g[:, 0])
-    iy = g[:, 2] + ly
-    pp = params[cand_piece]
-    dx = ix.to(pp.dtype) + 0.5 - pp[:, 0]
-    dy = iy.to(pp.dtype) + 0.5 - pp[:, 1]
-    u = ((dx * pp[:, 2] + dy * pp[:, 3]) * pp[:, 4]).clamp(0.0, 1.0)
-    ex = dx - u * pp[:, 2]
-    ey = dy - u * pp[:, 3]
-    d2 = ex * ex + ey * ey
-    keep = torch.nonzero(d2 <= pp[:, 5]).squeeze(1)
-    if keep.numel() == 0:
+    # candidates are enumerated in chunks of whole pieces so that the transient memory
+    # (~130 bytes per candidate) stays bounded however wide the strokes are
+    cum = torch.cumsum(counts, 0)
+    total = int(cum[-1].item())
+    num_chunks = max(1, -(-total // _CHUNK))
+    if num_chunks == 1:
+        bounds = [0, counts.shape[0]]
+    else:
+        marks = torch.arange(1, num_chunks, device=device, dtype=cum.dtype) * _CHUNK
+        bounds = [0, *torch.searchsorted(cum, marks, right=True).tolist(), counts.shape[0]]
+        bounds = sorted(set(bounds))
+    keys, pieces, us = [], [], []
+    for lo_p, hi_p in itertools.pairwise(bounds):
+        key, piece, u = _enumerate_chunk(
+            params[lo_p:hi_p], geo[lo_p:hi_p], counts[lo_p:hi_p], live_stroke[lo_p:hi_p], width, num_strokes
+        )
+        keys.append(key)
+        pieces.append(piece + lo_p)
+        us.append(u)
+    key = torch.cat(keys) if len(keys) > 1 else keys[0]
+    if key.numel() == 0:
         return empty
-    del pp, g, local, dx, dy, ex, ey
+    kept_piece = live[torch.cat(pieces) if len(pieces) > 1 else pieces[0]]
+    u = torch.cat(us) if len(us) > 1 else us[0]
+    del keys, pieces, us
 
     # --- one sort: pixel-major, stroke-minor, nearest chord first --------------------
-    kept_piece = live[cand_piece[keep]]
-    stroke = seg_stroke[piece_cubic[kept_piece]]
-    pixel = iy[keep] * width + ix[keep]
-    qd = (d2[keep].sqrt() * _DIST_SCALE).clamp(max=float((1 << _DIST_BITS) - 1)).long()
-    key = ((pixel * num_strokes + stroke) << _DIST_BITS) | qd
     key, order = torch.sort(key)
     hi_key = key >> _DIST_BITS
     first = torch.ones_like(hi_key, dtype=torch.bool)
@@ -190,21 +232,34 @@ def _find_pairs(
     pair_stroke = pair_key - pair_pixel * num_strokes
     sel_piece = kept_piece[sel]
     pair_cubic = piece_cubic[sel_piece]
-    pair_t = (t0[sel_piece] + u[keep[sel]] * (t1[sel_piece] - t0[sel_piece])).clamp(0.0, 1.0)
+    pair_t = (t0[sel_piece] + u[sel] * (t1[sel_piece] - t0[sel_piece])).clamp(0.0, 1.0)
 
-    # --- refine t on the true cubic: two clamped Newton steps on (B - p) . B' = 0 -----
+    # --- refine t on the true cubic: safeguarded Newton on (B - p) . B' = 0 ----------
+    # A step is kept only where it brings the curve point closer: near cusps and tight
+    # turns plain Newton can jump to a worse branch of the same cubic.
     pcp = cubics[pair_cubic]
     px = torch.stack(
         [(pair_pixel % width).to(pcp.dtype) + 0.5, torch.div(pair_pixel, width, rounding_mode="floor") + 0.5],
         dim=1,
     ).to(pcp.dtype)
-    for _ in range(2):
-        bt, d1, dd2 = _bezier(pcp, pair_t)
-        diff = bt - px
+    bt, d1, dd2 = _bezier(pcp, pair_t)
+    diff = bt - px
+    dist2 = (diff * diff).sum(1)
+    for _ in range(_NEWTON_STEPS):
         f = (diff * d1).sum(1)
         fp = (d1 * d1).sum(1) + (diff * dd2).sum(1)
         step = torch.where(fp > 1e-6, f / fp.clamp(min=1e-6), torch.zeros_like(f))
-        pair_t = (pair_t - step).clamp(0.0, 1.0)
+        t_new = (pair_t - step).clamp(0.0, 1.0)
+        bt_new, d1_new, dd2_new = _bezier(pcp, t_new)
+        diff_new = bt_new - px
+        dist2_new = (diff_new * diff_new).sum(1)
+        better = dist2_new < dist2
+        pair_t = torch.where(better, t_new, pair_t)
+        dist2 = torch.where(better, dist2_new, dist2)
+        b = better[:, None]
+        diff = torch.where(b, diff_new, diff)
+        d1 = torch.where(b, d1_new, d1)
+        dd2 = torch.where(b, dd2_new, dd2)
     return pair_pixel, pair_stroke, pair_cubic, pair_t
 
 
