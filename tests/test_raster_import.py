@@ -6,6 +6,7 @@ import io
 import struct
 import time
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -180,5 +181,13 @@ def test_uneven_lighting_of_a_photographed_page() -> None:
     buf = io.BytesIO()
     Image.fromarray((img * shade).clip(0, 255).astype(np.uint8)).save(buf, "PNG")
     strokes = load_image_strokes(buf.getvalue(), 224, 224)
+    assert len(strokes) == 4
+    check_trace(strokes)
+
+
+def test_committed_fixture_file() -> None:
+    """tests/fixtures/pencil_scan.png (written by ``pencil_scan(noise=False)``) read from disk."""
+    path = Path(__file__).parent / "fixtures" / "pencil_scan.png"
+    strokes = load_image_strokes(path, 224, 224, max_strokes=256)
     assert len(strokes) == 4
     check_trace(strokes)

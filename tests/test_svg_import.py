@@ -7,6 +7,7 @@ import gzip
 import logging
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -406,3 +407,38 @@ def test_round_trip_renumbers_when_ids_would_collide_and_scales() -> None:
     big = load_svg_strokes(text, 448, 448)
     assert np.abs(big[0].points - 2 * drawing.strokes[0].points).max() <= 0.02
     assert big[0].half_width == pytest.approx(2 * drawing.strokes[0].half_width, abs=2e-3)
+
+
+def test_hand_written_fixture_file() -> None:
+    """tests/fixtures/sketch_features.svg: mm units + viewBox, CSS, transforms, use, gradients."""
+    path = Path(__file__).parent / "fixtures" / "sketch_features.svg"
+    strokes = load_svg_strokes(path, 224, 224, first_id=3)
+    assert [s.id for s in strokes] == list(range(3, 13))
+    s = 1.12  # 224 px canvas / 200 viewBox units (100 mm document), centred: y offset 56
+
+    def canvas(x: float, y: float) -> list[float]:
+        return [x * s, y * s + 56]
+
+    quad, accent, circle, ellipse, polyline, polygon, dashed, tick1, tick2, rect = strokes
+    np.testing.assert_allclose(
+        quad.points[[0, 3, 6]], [canvas(10, 10), canvas(50, 10), canvas(90, 10)], atol=1e-3
+    )
+    assert quad.color == pytest.approx(
+        (0x1A / 255, 0x1A / 255, 0x1A / 255, 1)
+    ) and quad.half_width == pytest.approx(s)
+    assert accent.color == pytest.approx((0.8, 0, 0, 0.6))
+    np.testing.assert_allclose(accent.points[[0, -1]], [canvas(10, 70)] * 2, atol=1e-3)
+    np.testing.assert_allclose(
+        np.linalg.norm(sample(circle.points) - canvas(150, 30), axis=1), 20 * s, atol=0.05
+    )
+    assert ellipse.color == pytest.approx((0, 0xAA / 255, 0, 1)) and ellipse.half_width == pytest.approx(
+        1.5 * s
+    )
+    assert polyline.num_segments == 3
+    assert (
+        polygon.color == pytest.approx((1, 0x99 / 255, 0, 0.5)) and polygon.half_width == OUTLINE_HALF_WIDTH
+    )
+    np.testing.assert_allclose(dashed.points[[0, -1]], [canvas(90, 5), canvas(90, 95)], atol=1e-3)
+    np.testing.assert_allclose(tick1.points[[0, -1]], [canvas(190, 5), canvas(190, 15)], atol=1e-3)
+    np.testing.assert_allclose(tick2.points[0], canvas(195, 5), atol=1e-3)
+    assert rect.color == pytest.approx((0.2, 0.2, 0.2, 0.25)) and rect.num_segments == 4
