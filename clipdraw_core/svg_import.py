@@ -410,6 +410,8 @@ def _subpaths(shape: Any) -> list[np.ndarray]:
             current = begin(start)
             continue
         if isinstance(seg, se.Close):
+            if current is not None and start is not None and len(current) == 1:
+                current.extend([start, start, start])  # "M x y Z": a dot with round caps
             closing = current is not None and start is not None and len(current) > 1
             if closing and np.linalg.norm(current[-1] - start) > 1e-9:  # type: ignore[index,operator]
                 current.extend(_line(current[-1], start))  # type: ignore[union-attr,index,arg-type]
@@ -437,6 +439,12 @@ def _subpaths(shape: Any) -> list[np.ndarray]:
     return [np.asarray(c) for c in chains if len(c) >= 4]
 
 
+def _area(chain: np.ndarray) -> float:
+    """Absolute area enclosed by the control polygon (0 for straight or degenerate paths)."""
+    x, y = chain[:, 0], chain[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
 def _split_long(chain: np.ndarray) -> list[np.ndarray]:
     """Split a chain with more than MAX_SEGMENTS_PER_STROKE cubics into several strokes."""
     n = (len(chain) - 1) // 3
@@ -454,26 +462,35 @@ def _float(value: Any, default: float) -> float:
     return v if math.isfinite(v) else default
 
 
-def _paint(shape: Any) -> tuple[tuple[float, float, float, float], float | None] | None:
-    """(RGBA, stroke width in user px or None for outline of a fill) or None if invisible."""
+def _alpha(colour: Any, values: dict[str, Any], prop: str) -> float:
+    """Colour alpha, with the file's exact ``*-opacity`` when svgelements' 8-bit value agrees."""
+    alpha = float(colour.opacity)
+    exact = _float(values.get(f"{prop}-opacity", ""), -1.0)
+    if exact >= 0 and abs(exact - alpha) <= 1.0 / 255 + 1e-9:
+        alpha = min(1.0, exact)  # the Color quantised it to 1/255; keep the file's value
+    return alpha
+
+
+def _paint(shape: Any, ours: bool) -> tuple[tuple[float, float, float, float], float | None] | None:
+    """(RGBA, stroke width in user px or None for outline of a fill) or None if invisible.
+
+    Strokes we exported ourselves (``ours``) are kept even when fully transparent or of
+    zero width, so a round trip never loses a stroke the optimiser may bring back.
+    """
     values = shape.values
     opacity = min(1.0, max(0.0, _float(values.get("opacity", 1.0), 1.0)))
     stroke = shape.stroke
     width = float(shape.stroke_width or 0.0) if shape.stroke_width is not None else 1.0
-    if stroke is not None and stroke.value is not None and stroke.alpha > 0 and width > 0:
-        alpha = stroke.opacity
-        exact = _float(values.get("stroke-opacity", ""), -1.0)
-        if exact >= 0 and abs(exact - alpha) <= 1.0 / 255 + 1e-9:
-            alpha = exact  # 8-bit Color quantised it; keep the file's exact value
-        rgba = (stroke.red / 255.0, stroke.green / 255.0, stroke.blue / 255.0, alpha * opacity)
-        return rgba, width
+    if stroke is not None and stroke.value is not None:
+        alpha = _alpha(stroke, values, "stroke")
+        if ours or (alpha > 0 and width > 0):
+            rgba = (stroke.red / 255.0, stroke.green / 255.0, stroke.blue / 255.0, alpha * opacity)
+            return rgba, width
     fill = shape.fill
-    if fill is not None and fill.value is not None and fill.alpha > 0:
-        alpha = fill.opacity
-        exact = _float(values.get("fill-opacity", ""), -1.0)
-        if exact >= 0 and abs(exact - alpha) <= 1.0 / 255 + 1e-9:
-            alpha = exact
-        return (fill.red / 255.0, fill.green / 255.0, fill.blue / 255.0, alpha * opacity), None
+    if fill is not None and fill.value is not None:
+        alpha = _alpha(fill, values, "fill")
+        if alpha > 0:
+            return (fill.red / 255.0, fill.green / 255.0, fill.blue / 255.0, alpha * opacity), None
     return None
 
 
@@ -541,7 +558,7 @@ def load_svg_strokes(
             continue
         if values.get(_CD_ROLE) == "background":
             continue
-        paint = _paint(el)
+        paint = _paint(el, _clipdraw_id(values) is not None)
         if paint is None:
             continue
         rgba, width = paint
@@ -555,6 +572,8 @@ def load_svg_strokes(
         except Exception as exc:
             logger.warning("%s: skipping a shape that could not be converted: %s", name, exc)
             continue
+        if width is None:  # a fill of zero area (e.g. an unstroked line) shows nothing
+            chains = [c for c in chains if _area(c) > 1e-9]
         for chain in chains:
             for part in _split_long(chain):
                 raw.append((part, rgba, width, _is_frozen(values), _clipdraw_id(values)))

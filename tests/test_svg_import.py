@@ -442,3 +442,25 @@ def test_hand_written_fixture_file() -> None:
     np.testing.assert_allclose(tick1.points[[0, -1]], [canvas(190, 5), canvas(190, 15)], atol=1e-3)
     np.testing.assert_allclose(tick2.points[0], canvas(195, 5), atol=1e-3)
     assert rect.color == pytest.approx((0.2, 0.2, 0.2, 0.25)) and rect.num_segments == 4
+
+
+def test_dots_and_invisible_strokes_survive_the_round_trip() -> None:
+    drawing = Drawing(
+        strokes=(
+            Stroke(3, [[10, 10]] * 4, 2.0, (0, 0, 0, 1)),  # a single click: zero-length dot
+            Stroke(4, [[0, 0], [1, 1], [2, 2], [3, 3]], 0.0, (0.2, 0.4, 0.6, 0.0)),  # invisible
+            Stroke(5, [[5, 5], [6, 5], [7, 5], [8, 5]], 1.0, (0.2, 0.4, 0.6, 0.001)),  # nearly
+        )
+    )
+    back = load_svg_strokes(drawing_to_svg(drawing), 224, 224)
+    assert [s.id for s in back] == [3, 4, 5]
+    np.testing.assert_array_equal(back[0].points, drawing.strokes[0].points)
+    assert back[1].half_width == 0.0 and back[1].color[3] == 0.0
+    assert back[2].color[3] == pytest.approx(0.001)
+    # in a foreign file, invisible shapes are skipped, and "M x y Z" is a round dot
+    dots = load(
+        '<path d="M 5 5 Z" stroke="red" stroke-width="4"/><path d="M 1 1 L 9 9" stroke="red" '
+        'stroke-opacity="0"/><circle cx="3" cy="3" r="0" stroke="red"/>'
+    )
+    assert len(dots) == 1
+    np.testing.assert_array_equal(dots[0].points, [[5, 5]] * 4)
