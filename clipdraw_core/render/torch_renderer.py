@@ -84,15 +84,32 @@ def _background_tensor(background: Sequence[float] | Tensor, device: torch.devic
     return bg
 
 
-def _bezier(cp: Tensor, t: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Point, first and second derivative of cubics ``cp [N, 4, 2]`` at ``t [N]``."""
-    t = t[:, None]
-    s = 1.0 - t
-    p0, p1, p2, p3 = cp[:, 0], cp[:, 1], cp[:, 2], cp[:, 3]
-    b = s * s * s * p0 + 3.0 * s * s * t * p1 + 3.0 * s * t * t * p2 + t * t * t * p3
-    d1 = 3.0 * (s * s * (p1 - p0) + 2.0 * s * t * (p2 - p1) + t * t * (p3 - p2))
-    d2 = 6.0 * (s * (p2 - 2.0 * p1 + p0) + t * (p3 - 2.0 * p2 + p1))
-    return b, d1, d2
+def _power_rows(cubics: Tensor) -> Tensor:
+    """Power-basis coefficients of cubics ``[C, 4, 2]`` as rows ``[8, C]``.
+
+    ``B(t) = c0 + t (c1 + t (c2 + t c3))``, rows ``c0x, c0y, c1x, ..., c3y``.  The search
+    evaluates curves many times per pair; Horner on contiguous 1-D rows costs a few
+    element-wise ops instead of strided ``[N, 4, 2]`` Bernstein products.
+    """
+    p0, p1, p2, p3 = cubics[:, 0], cubics[:, 1], cubics[:, 2], cubics[:, 3]
+    c = torch.stack([p0, 3.0 * (p1 - p0), 3.0 * (p0 - 2.0 * p1 + p2), p3 - p0 + 3.0 * (p1 - p2)], dim=0)
+    return c.permute(0, 2, 1).reshape(8, -1).contiguous()
+
+
+def _point(c: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
+    """``B(t)`` of power-basis rows ``c [8, N]`` at ``t [N]``."""
+    x = c[0] + t * (c[2] + t * (c[4] + t * c[6]))
+    y = c[1] + t * (c[3] + t * (c[5] + t * c[7]))
+    return x, y
+
+
+def _derivs(c: Tensor, t: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``B'(t)`` and ``B''(t)`` of power-basis rows ``c [8, N]``."""
+    x2 = 2.0 * c[4] + 6.0 * t * c[6]
+    y2 = 2.0 * c[5] + 6.0 * t * c[7]
+    x1 = c[2] + t * (2.0 * c[4] + 3.0 * t * c[6])
+    y1 = c[3] + t * (2.0 * c[5] + 3.0 * t * c[7])
+    return x1, y1, x2, y2
 
 
 def _enumerate_chunk(
@@ -100,8 +117,8 @@ def _enumerate_chunk(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Pixels within reach of each chord (no grad): sort keys, chord index, chord parameter ``u``.
 
-    ``params [Q, 6]``: chord start, direction, ``1/|dir|^2``, squared search radius;
-    ``geo [Q, 3]``: bbox width in pixels and its first column and row; ``counts [Q]``:
+    ``params [6, Q]``: chord start, direction, ``1/|dir|^2``, squared search radius;
+    ``geo [3, Q]``: bbox width in pixels and its first column and row; ``counts [Q]``:
     pixels in each bbox.  The variable-size bboxes are enumerated without a loop:
     ``repeat_interleave`` gives each candidate its chord, ``arange`` minus the chord's
     offset its index inside the bbox.
@@ -111,19 +128,19 @@ def _enumerate_chunk(
     cand = torch.repeat_interleave(counts)  # [T] chord of each candidate
     offsets = torch.cumsum(counts, 0) - counts
     local = torch.arange(total, device=device) - offsets.index_select(0, cand)
-    g = geo.index_select(0, cand)
-    row = torch.div(local, g[:, 0], rounding_mode="floor")
-    ix = g[:, 1] + (local - row * g[:, 0])
-    iy = g[:, 2] + row
+    g = geo.index_select(1, cand)  # rows: contiguous 1-D vectors, no strided column access
+    row = torch.div(local, g[0], rounding_mode="floor")
+    ix = g[1] + (local - row * g[0])
+    iy = g[2] + row
     del g, local, row
-    pp = params.index_select(0, cand)
-    dx = ix.to(pp.dtype) + 0.5 - pp[:, 0]
-    dy = iy.to(pp.dtype) + 0.5 - pp[:, 1]
-    u = ((dx * pp[:, 2] + dy * pp[:, 3]) * pp[:, 4]).clamp(0.0, 1.0)
-    dx -= u * pp[:, 2]
-    dy -= u * pp[:, 3]
+    pp = params.index_select(1, cand)
+    dx = ix.to(pp.dtype) + (0.5 - pp[0])
+    dy = iy.to(pp.dtype) + (0.5 - pp[1])
+    u = ((dx * pp[2] + dy * pp[3]) * pp[4]).clamp_(0.0, 1.0)
+    dx -= u * pp[2]
+    dy -= u * pp[3]
     d2 = dx * dx + dy * dy
-    keep = torch.nonzero(d2 <= pp[:, 5]).squeeze(1)
+    keep = torch.nonzero(d2 <= pp[5]).squeeze(1)
     del pp, dx, dy
     cand = cand.index_select(0, keep)
     pixel = iy.index_select(0, keep) * width + ix.index_select(0, keep)
@@ -165,9 +182,10 @@ def _find_pairs(
     n_of_piece = n_pieces[piece_cubic].float()
     t0 = k.float() / n_of_piece
     t1 = (k + 1).float() / n_of_piece
-    cp = cubics[piece_cubic]
-    a, _, _ = _bezier(cp, t0)
-    b, _, _ = _bezier(cp, t1)
+    coef = _power_rows(cubics)  # [8, C]
+    pc = coef.index_select(1, piece_cubic)
+    a = torch.stack(_point(pc, t0), dim=1)
+    b = torch.stack(_point(pc, t1), dim=1)
     r = search_r[piece_cubic]
 
     # --- variable-size bounding-box enumeration --------------------------------------
@@ -191,8 +209,8 @@ def _find_pairs(
     ab = b[live] - a[live]
     # per-live-piece parameters gathered once per candidate: ax, ay, abx, aby, 1/|ab|^2, r^2
     inv_len2 = 1.0 / ((ab * ab).sum(1) + 1e-12)
-    params = torch.stack([a[live, 0], a[live, 1], ab[:, 0], ab[:, 1], inv_len2, r[live] ** 2], dim=1)
-    geo = torch.stack([ext[live, 0], lo_i[live, 0].long(), lo_i[live, 1].long()], dim=1)  # cx, x0, y0
+    params = torch.stack([a[live, 0], a[live, 1], ab[:, 0], ab[:, 1], inv_len2, r[live] ** 2], dim=0)
+    geo = torch.stack([ext[live, 0], lo_i[live, 0].long(), lo_i[live, 1].long()], dim=0)  # cx, x0, y0
     live_stroke = seg_stroke[piece_cubic[live]]
 
     # candidates are enumerated in chunks of whole pieces so that the transient memory
@@ -209,7 +227,12 @@ def _find_pairs(
     keys, pieces, us = [], [], []
     for lo_p, hi_p in itertools.pairwise(bounds):
         key, piece, u = _enumerate_chunk(
-            params[lo_p:hi_p], geo[lo_p:hi_p], counts[lo_p:hi_p], live_stroke[lo_p:hi_p], width, num_strokes
+            params[:, lo_p:hi_p],
+            geo[:, lo_p:hi_p],
+            counts[lo_p:hi_p],
+            live_stroke[lo_p:hi_p],
+            width,
+            num_strokes,
         )
         keys.append(key)
         pieces.append(piece + lo_p)
@@ -237,29 +260,26 @@ def _find_pairs(
     # --- refine t on the true cubic: safeguarded Newton on (B - p) . B' = 0 ----------
     # A step is kept only where it brings the curve point closer: near cusps and tight
     # turns plain Newton can jump to a worse branch of the same cubic.
-    pcp = cubics[pair_cubic]
-    px = torch.stack(
-        [(pair_pixel % width).to(pcp.dtype) + 0.5, torch.div(pair_pixel, width, rounding_mode="floor") + 0.5],
-        dim=1,
-    ).to(pcp.dtype)
-    bt, d1, dd2 = _bezier(pcp, pair_t)
-    diff = bt - px
-    dist2 = (diff * diff).sum(1)
+    pc = coef.index_select(1, pair_cubic)
+    px = (pair_pixel % width).to(pc.dtype) + 0.5
+    py = torch.div(pair_pixel, width, rounding_mode="floor").to(pc.dtype) + 0.5
+    bx, by = _point(pc, pair_t)
+    ex, ey = bx - px, by - py
+    dist2 = ex * ex + ey * ey
     for _ in range(_NEWTON_STEPS):
-        f = (diff * d1).sum(1)
-        fp = (d1 * d1).sum(1) + (diff * dd2).sum(1)
-        step = torch.where(fp > 1e-6, f / fp.clamp(min=1e-6), torch.zeros_like(f))
-        t_new = (pair_t - step).clamp(0.0, 1.0)
-        bt_new, d1_new, dd2_new = _bezier(pcp, t_new)
-        diff_new = bt_new - px
-        dist2_new = (diff_new * diff_new).sum(1)
+        x1, y1, x2, y2 = _derivs(pc, pair_t)
+        f = ex * x1 + ey * y1
+        fp = x1 * x1 + y1 * y1 + ex * x2 + ey * y2
+        ok = fp > 1e-6
+        t_new = (pair_t - torch.where(ok, f / torch.where(ok, fp, 1.0), 0.0)).clamp_(0.0, 1.0)
+        bx, by = _point(pc, t_new)
+        ex_new, ey_new = bx - px, by - py
+        dist2_new = ex_new * ex_new + ey_new * ey_new
         better = dist2_new < dist2
         pair_t = torch.where(better, t_new, pair_t)
         dist2 = torch.where(better, dist2_new, dist2)
-        b = better[:, None]
-        diff = torch.where(b, diff_new, diff)
-        d1 = torch.where(b, d1_new, d1)
-        dd2 = torch.where(b, dd2_new, dd2)
+        ex = torch.where(better, ex_new, ex)
+        ey = torch.where(better, ey_new, ey)
     return pair_pixel, pair_stroke, pair_cubic, pair_t
 
 
