@@ -215,3 +215,44 @@ def test_help_lists_the_contract_options():
         "--seed-frozen",
     ]:
         assert option in text
+
+
+SEED_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100" viewBox="0 0 100 100">
+  <path d="M 10 10 L 90 10" stroke="#ff0000" stroke-width="4" fill="none"/>
+  <circle cx="50" cy="50" r="20" stroke="#0000ff" fill="none" stroke-width="2"/>
+</svg>"""
+
+
+def test_seed_svg_frozen_with_no_random_strokes(tmp_path, tiny_clip_files):
+    seed = tmp_path / "seed.svg"
+    seed.write_text(SEED_SVG)
+    out, proj = tmp_path / "s.svg", tmp_path / "s.json"
+    args = ["cat", "-o", str(out), "--project", str(proj), "--seed-svg", str(seed), "--seed-frozen"]
+    assert cli.main(args + ["--steps", "0", "--paths", "0", *tiny_args(tiny_clip_files)]) == 0
+    strokes = load_project(proj).drawing.strokes
+    assert len(strokes) == 2 and all(s.frozen for s in strokes)
+    assert strokes[0].color == (1.0, 0.0, 0.0, 1.0)
+    assert strokes[0].half_width == pytest.approx(4 * 2.24 / 2, rel=1e-3)  # 100 px -> 224 px canvas
+    assert strokes[0].points[0] == pytest.approx([22.4, 22.4], abs=0.01)
+    assert len(svg_paths(out)) == 2
+    # with random strokes on top and a few steps the seeded (frozen) ones stay put
+    assert cli.main(args + ["--steps", "2", "--paths", "5", *tiny_args(tiny_clip_files)]) == 0
+    again = load_project(proj).drawing.strokes
+    assert len(again) == 7 and again[0] == strokes[0] and again[1] == strokes[1]
+
+
+def test_seed_image_traces_dark_lines(tmp_path, tiny_clip_files):
+    from PIL import ImageDraw
+
+    image = Image.new("RGB", (200, 200), "white")
+    ImageDraw.Draw(image).line([(20, 100), (180, 100)], fill="black", width=5)
+    seed = tmp_path / "scan.png"
+    image.save(seed)
+    proj = tmp_path / "i.json"
+    args = ["cat", "-o", str(tmp_path / "i.svg"), "--project", str(proj), "--seed-image", str(seed)]
+    assert cli.main(args + ["--steps", "0", "--paths", "0", *tiny_args(tiny_clip_files)]) == 0
+    strokes = load_project(proj).drawing.strokes
+    assert 1 <= len(strokes) <= 3
+    pts = np.concatenate([s.points for s in strokes])
+    assert np.abs(pts[:, 1] - 112).max() < 4  # y = 100 of 200 -> 112 of 224
+    assert max(s.color[0] for s in strokes) < 0.3
