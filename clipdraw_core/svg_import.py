@@ -29,8 +29,9 @@ Conversion rules (documented for the UI text):
   shapes are skipped;
 * the document is scaled to fit the canvas (aspect preserved, centred) when its size
   differs from the canvas;
-* files we exported ourselves keep their stroke ids (``clipdraw:id``) and frozen flags
-  (``clipdraw:frozen``, or an Inkscape layer whose label contains "frozen");
+* files we exported ourselves keep their frozen flags (``clipdraw:frozen``, or an Inkscape
+  layer whose label contains "frozen") and their stroke ids (``clipdraw:id``) when these
+  are exactly the ids the caller reserved (see :func:`load_svg_strokes`);
   our background rectangle is skipped;
 * more than ``max_strokes`` strokes: the first ``max_strokes`` in paint order are kept
   and a warning is logged (truncation, not an error, so a big sketch still seeds);
@@ -523,11 +524,13 @@ def load_svg_strokes(
     """Read an SVG sketch and return its shapes as strokes on a canvas of the given size.
 
     ``source`` is a file path, SVG bytes, or SVG text (a ``str`` starting with ``<``).
-    Ids: a file we exported keeps its stroke ids when they are all present, unique and
-    ``>= first_id``; otherwise strokes are numbered ``first_id, first_id + 1, ...`` in paint
-    order. ``frozen=True`` freezes every stroke; otherwise the file's frozen flags/layers
-    decide. Raises :class:`~clipdraw_core.errors.FileFormatError` for malformed, hostile,
-    oversized or empty input (see the module docstring for all rules and limits).
+    Ids: the result always uses exactly the ids ``first_id .. first_id + n - 1``. A file we
+    exported keeps its own stroke ids when they are that range (e.g. a drawing saved with ids
+    ``0..n-1`` and loaded with ``first_id=0``, in whatever paint order); otherwise strokes
+    are numbered ``first_id, first_id + 1, ...`` in paint order. ``frozen=True`` freezes
+    every stroke; otherwise the file's frozen flags/layers decide. Raises
+    :class:`~clipdraw_core.errors.FileFormatError` for malformed, hostile, oversized or
+    empty input (see the module docstring for all rules and limits).
     """
     check_canvas_size(canvas_width, canvas_height)
     max_strokes = max(1, min(int(max_strokes), MAX_STROKES))
@@ -609,10 +612,10 @@ def load_svg_strokes(
             canvas_height,
         )
 
+    # Callers reserve ids first_id .. first_id + n - 1 for the result, so a file's own ids
+    # are kept only when they are exactly that range (in any paint order).
     ids = [r[4] for r in raw]
-    keep_ids = (
-        all(i is not None for i in ids) and len(set(ids)) == len(ids) and all(i >= first_id for i in ids)  # type: ignore[operator]
-    )
+    keep_ids = set(ids) == set(range(first_id, first_id + len(raw)))
     strokes: list[Stroke] = []
     for k, (chain, rgba, width, is_frozen, cid) in enumerate(raw):
         pts = chain * scale + offset if scale != 1.0 or offset.any() else chain

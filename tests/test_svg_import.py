@@ -385,7 +385,7 @@ def _mixed_drawing() -> Drawing:
 def test_round_trip(tmp_path, layered: bool) -> None:
     drawing = _mixed_drawing()
     path = save_svg(tmp_path / "rt.svg", drawing, title="a <b> & c", layered=layered)
-    back = load_svg_strokes(path, drawing.width, drawing.height)
+    back = load_svg_strokes(path, drawing.width, drawing.height, first_id=5)
     assert len(back) == len(drawing.strokes)
     for a, b in zip(drawing.strokes, back, strict=True):
         assert b.id == a.id and b.frozen == a.frozen
@@ -399,11 +399,21 @@ def test_round_trip(tmp_path, layered: bool) -> None:
     assert drawing_to_svg(again, title="a <b> & c", layered=layered) == path.read_text()
 
 
-def test_round_trip_renumbers_when_ids_would_collide_and_scales() -> None:
-    drawing = _mixed_drawing()
+def test_round_trip_ids_are_always_the_reserved_range_and_scales() -> None:
+    drawing = _mixed_drawing()  # ids 5..44
     text = drawing_to_svg(drawing)
-    back = load_svg_strokes(text, 224, 224, first_id=100)
-    assert [s.id for s in back] == list(range(100, 100 + len(drawing.strokes)))
+    n = len(drawing.strokes)
+    assert [s.id for s in load_svg_strokes(text, 224, 224, first_id=100)] == list(range(100, 100 + n))
+    assert [s.id for s in load_svg_strokes(text, 224, 224)] == list(range(n))  # would not fit 0..n-1
+    # a permutation of the reserved range is kept as it is (paint order != id order)
+    shuffled = drawing.with_strokes(reversed(drawing.strokes))
+    back = load_svg_strokes(drawing_to_svg(shuffled), 224, 224, first_id=5)
+    assert [s.id for s in back] == list(range(44, 4, -1))
+    # sparse ids (after deletes) are renumbered compactly in paint order
+    sparse = drawing.with_strokes(drawing.strokes[::2])
+    assert [s.id for s in load_svg_strokes(drawing_to_svg(sparse), 224, 224, first_id=5)] == list(
+        range(5, 5 + len(sparse.strokes))
+    )
     big = load_svg_strokes(text, 448, 448)
     assert np.abs(big[0].points - 2 * drawing.strokes[0].points).max() <= 0.02
     assert big[0].half_width == pytest.approx(2 * drawing.strokes[0].half_width, abs=2e-3)
@@ -452,7 +462,7 @@ def test_dots_and_invisible_strokes_survive_the_round_trip() -> None:
             Stroke(5, [[5, 5], [6, 5], [7, 5], [8, 5]], 1.0, (0.2, 0.4, 0.6, 0.001)),  # nearly
         )
     )
-    back = load_svg_strokes(drawing_to_svg(drawing), 224, 224)
+    back = load_svg_strokes(drawing_to_svg(drawing), 224, 224, first_id=3)
     assert [s.id for s in back] == [3, 4, 5]
     np.testing.assert_array_equal(back[0].points, drawing.strokes[0].points)
     assert back[1].half_width == 0.0 and back[1].color[3] == 0.0
