@@ -283,33 +283,32 @@ def _find_pairs(
     return pair_pixel, pair_stroke, pair_cubic, pair_t
 
 
-def _composite(
-    pair_pixel: Tensor, alpha: Tensor, rgb: Tensor, bg: Tensor, num_pixels: int
-) -> tuple[Tensor, Tensor]:
-    """Premultiplied colour sum ``[HW, 3]`` and transmittance ``[HW]`` of sorted pairs."""
+def _composite(pair_pixel: Tensor, alpha: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Compositing weights of sorted pairs: ``alpha_k * T_after_k [M]``, and ``T_all`` per pixel.
+
+    Returns ``weight [M]``, ``trans [G]`` and ``group_pixel [G]`` (the ``G`` pixels with pairs).
+    """
     device = alpha.device
     m = pair_pixel.shape[0]
     with torch.no_grad():
         start = torch.ones(m, dtype=torch.bool, device=device)
         start[1:] = pair_pixel[1:] != pair_pixel[:-1]
-        group = torch.cumsum(start.long(), 0) - 1
+        group = torch.cumsum(start, 0) - 1
         group_start = torch.nonzero(start).squeeze(1)
-        rank = torch.arange(m, device=device) - group_start[group]
+        rank = torch.arange(m, device=device) - group_start.index_select(0, group)
         num_groups = group_start.shape[0]
         depth = int(rank.max().item()) + 1
-        group_pixel = pair_pixel[group_start]
-    # (1 - alpha) padded with ones; inclusive suffix products per pixel row by a flipped cumprod.
-    # cumprod (not a log-space sum) keeps alpha == 1 exact, gradients included: with a clamp
-    # inside log1p an opaque stroke would lose the "- below" part of d pixel / d alpha.
-    keep = alpha.new_ones(num_groups, depth).index_put((group, rank), 1.0 - alpha)
-    suffix = keep.flip(1).cumprod(1).flip(1)  # suffix[g, k] = prod_{j >= k} (1 - alpha_j)
-    after = torch.cat([suffix[:, 1:], suffix.new_ones(num_groups, 1)], dim=1)
-    t_after = after[group, rank]  # exclusive: transmittance of the strokes above this one
-    t_all = suffix[:, 0]
-    weight = alpha * t_after
-    color = alpha.new_zeros(num_pixels, 3).index_add(0, pair_pixel, weight[:, None] * rgb)
-    trans = alpha.new_ones(num_pixels).index_put((group_pixel,), t_all)
-    return color, trans
+        group_pixel = pair_pixel.index_select(0, group_start)
+        # row g holds its pixel's pairs top stroke first, after a leading column of ones:
+        # column depth - rank, so a forward cumprod gives "product of everything above"
+        lin = group * (depth + 1) + (depth - rank)
+    # (1 - alpha) padded with ones; an inclusive cumprod per row.  A product, not a sum of
+    # log1p(-alpha): that needs alpha clamped below 1, and the clamp would drop the
+    # "- below" part of d pixel / d alpha for opaque strokes.
+    keep = alpha.new_ones(num_groups * (depth + 1)).scatter(0, lin, 1.0 - alpha)
+    prod = keep.view(num_groups, depth + 1).cumprod(1)
+    t_after = prod.view(-1).index_select(0, lin - 1)  # exclusive: the strokes above this one
+    return alpha * t_after, prod[:, depth], group_pixel
 
 
 def render_torch(
@@ -362,26 +361,28 @@ def render_torch(
         return (image + zero).reshape(3, height, width)
 
     # --- with grad, on the unique pairs only: distance at fixed t* (envelope theorem)
-    t = pair_t[:, None]
+    # Row layout throughout ([k, M] and 1-D tensors): contiguous element-wise ops and
+    # 1-D gathers whose backward is a plain index_add.
+    m = pair_t.shape[0]
+    t = pair_t.to(points.dtype)
     s = 1.0 - t
-    bern = torch.cat([s * s * s, 3.0 * s * s * t, 3.0 * s * t * t, t * t * t], dim=1)  # [M, 4]
-    idx = seg_index[pair_cubic]  # [M, 4]
-    curve = (points[idx] * bern[:, :, None]).sum(1)  # [M, 2]
-    centre = torch.stack(
-        [
-            (pair_pixel % width).to(points.dtype) + 0.5,
-            torch.div(pair_pixel, width, rounding_mode="floor").to(points.dtype) + 0.5,
-        ],
-        dim=1,
-    )
-    diff = centre - curve
-    dist = torch.sqrt((diff * diff).sum(1) + _DIST_EPS)
-    hw = half_widths[pair_stroke]
+    bern = torch.stack([s * s * s, 3.0 * s * s * t, 3.0 * s * t * t, t * t * t], dim=0)  # [4, M]
+    idx = seg_index.t().contiguous().index_select(1, pair_cubic).view(-1)  # [4 * M]
+    rows = points.t().contiguous()  # [2, P]
+    bx = (rows[0].index_select(0, idx).view(4, m) * bern).sum(0)
+    by = (rows[1].index_select(0, idx).view(4, m) * bern).sum(0)
+    ex = (pair_pixel % width).to(points.dtype) + 0.5 - bx
+    ey = torch.div(pair_pixel, width, rounding_mode="floor").to(points.dtype) + 0.5 - by
+    dist = torch.sqrt(ex * ex + ey * ey + _DIST_EPS)
+    hw = half_widths.index_select(0, pair_stroke)
     cov = (torch.minimum(dist + 0.5, hw) - torch.maximum(dist - 0.5, -hw)).clamp(0.0, 1.0)
-    col = colors[pair_stroke]
-    alpha = cov * col[:, 3]
-    color, trans = _composite(pair_pixel, alpha, col[:, :3], bg, num_pixels)
-    out = color.t() + bg[:, None] * trans[None, :]
+    col = colors.t().contiguous().index_select(1, pair_stroke)  # [4, M]
+    alpha = cov * col[3]
+    weight, trans, group_pixel = _composite(pair_pixel, alpha)
+    premult = weight * col[:3]
+    color = premult.new_zeros(3, num_pixels).index_add(1, pair_pixel, premult)
+    trans_img = alpha.new_ones(num_pixels).index_put((group_pixel,), trans)
+    out = color + bg[:, None] * trans_img
     return out.reshape(3, height, width)
 
 
