@@ -8,7 +8,8 @@ Why it looks the way it does:
   1.1 tools (Inkscape 0.92, Illustrator) drop or paint black.
 * Widths are the *full* width (``2 * half_width``, see :mod:`clipdraw_core.strokes`).
 * Strokes are grouped in Inkscape layers ("Background", "Generated",
-  "Sketch (frozen)") so the artist can lock/hide them. Paint order is never changed to
+  "Sketch (frozen)") so the artist can lock/hide them; the background layer comes
+  locked (``sodipodi:insensitive``) so a click selects strokes, not the paper. Paint order is never changed to
   make nicer layers: when frozen and free strokes interleave, each consecutive run gets
   its own layer ("Generated", "Sketch (frozen)", "Generated 2", ...), so the exported
   picture is exactly the canvas.
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 SVG_NS = "http://www.w3.org/2000/svg"
 INKSCAPE_NS = "http://www.inkscape.org/namespaces/inkscape"
+SODIPODI_NS = "http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd"
 #: Our private namespace for round-trip data (stroke ids, frozen flags, roles).
 CLIPDRAW_NS = "urn:clipdraw-studio:svg:1"
 
@@ -120,7 +122,8 @@ def drawing_to_svg(
     lines = [
         '<?xml version="1.0" encoding="UTF-8" standalone="no"?>',
         (
-            f'<svg xmlns="{SVG_NS}" xmlns:inkscape="{INKSCAPE_NS}" xmlns:clipdraw="{CLIPDRAW_NS}" '
+            f'<svg xmlns="{SVG_NS}" xmlns:inkscape="{INKSCAPE_NS}" xmlns:sodipodi="{SODIPODI_NS}" '
+            f'xmlns:clipdraw="{CLIPDRAW_NS}" '
             f'version="1.1" width="{w}px" height="{h}px" viewBox="0 0 {w} {h}">'
         ),
         f"  <title>{_text(title if title is not None else 'CLIPDraw Studio drawing')}</title>",
@@ -134,7 +137,7 @@ def drawing_to_svg(
     if layered:
         lines.append(
             f'  <g id="layer-background" inkscape:groupmode="layer" '
-            f"inkscape:label={quoteattr(BACKGROUND_LABEL)}>"
+            f'inkscape:label={quoteattr(BACKGROUND_LABEL)} sodipodi:insensitive="true">'
         )
         lines.append("    " + background)
         lines.append("  </g>")

@@ -39,6 +39,10 @@ def test_root_attributes_title_desc_background() -> None:
     assert root.get("version") == "1.1"
     assert root.find("svg:title", NS).text == 'A <cat> & "dog"'
     assert root.find("svg:desc", NS).text == "steps=10  lr<1"  # control char dropped
+    assert (
+        root.find("svg:g", NS).get("{http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd}insensitive")
+        == "true"
+    )
     bg = root.find("svg:g/svg:rect", NS)
     assert bg.get("fill") == "#ffff00"
     assert (bg.get("width"), bg.get("height")) == ("224", "224")
