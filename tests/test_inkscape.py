@@ -120,3 +120,27 @@ def test_resvg_matches_our_canvas(scene: Drawing) -> None:
     assert ref.shape == (scene.height, scene.width, 3)
     value = _psnr(render_drawing(scene), ref)
     assert value >= 30.0, f"resvg vs our renderer: PSNR {value:.2f} dB"
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["inkscape-svg", "plain-svg"])
+def test_saved_again_by_inkscape_imports_the_same_strokes(tmp_path: Path, plain: bool) -> None:
+    from clipdraw_core.svg_import import load_svg_strokes
+
+    base = default_scene(2, 12)
+    drawing = base.with_strokes(
+        Stroke(s.id, s.points, s.half_width * (1 + s.id / 10), s.color, frozen=s.id in (3, 4, 7))
+        for s in base.strokes
+    )
+    src = save_svg(tmp_path / "in.svg", drawing)
+    out = tmp_path / "resaved.svg"
+    _run_inkscape(
+        [str(src), *(["--export-plain-svg"] if plain else []), f"--export-filename={out}"], tmp_path
+    )
+    assert out.read_text() != src.read_text()  # Inkscape really rewrote it
+    back = load_svg_strokes(out, drawing.width, drawing.height)
+    assert [s.id for s in back] == [s.id for s in drawing.strokes]
+    assert [s.frozen for s in back] == [s.frozen for s in drawing.strokes]
+    for a, b in zip(drawing.strokes, back, strict=True):
+        assert np.abs(b.points - a.points).max() <= 0.01
+        assert np.abs(np.array(b.color) - a.color).max() <= 0.005
+        assert b.half_width == pytest.approx(a.half_width, abs=1e-3)
