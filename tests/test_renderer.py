@@ -224,6 +224,22 @@ def test_degenerate_input_is_finite(pts: list, half_width: float, rgba: tuple) -
         assert t.grad is not None and torch.isfinite(t.grad).all()
 
 
+def test_non_finite_input_does_not_poison_other_strokes() -> None:
+    """NaN/inf control points or widths (a diverged optimiser) must not crash the search or
+    blow up memory; the other strokes still render."""
+    good = (line(4, 16, 60, 16), 2.0, BLACK)
+    for bad in [
+        ([[float("nan"), 3.0], [5, 5], [9, 9], [12, 12]], 2.0, BLACK),
+        ([[float("inf"), 3.0], [5, 5], [9, 9], [-float("inf"), 12]], 2.0, BLACK),
+        (line(4, 4, 60, 4), float("nan"), (1.0, 0.0, 0.0, 1.0)),
+    ]:
+        img = render(*scene([bad, good]), 64, 32)
+        assert torch.isfinite(img).all()
+        assert img[0, 16, 30].item() == pytest.approx(0.0, abs=1e-6)
+    img = render(*scene([(line(4, 4, 60, 4), float("inf"), (0.0, 1.0, 0.0, 1.0))]), 64, 32)
+    assert torch.allclose(img, torch.tensor([0.0, 1.0, 0.0])[:, None, None].expand(3, 32, 64))
+
+
 def test_zero_length_stroke_is_a_dot() -> None:
     img = render(*scene([([[20.0, 20.0]] * 4, 3.0, BLACK)]), 40, 40)
     assert (1 - img[0]).sum().item() == pytest.approx(math.pi * 9, rel=0.03)

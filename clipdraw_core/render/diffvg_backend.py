@@ -79,7 +79,7 @@ def render_diffvg(
     else:
         bg = torch.tensor([float(c) for c in background][:3], dtype=torch.float32, device=device)
     if layout.num_strokes == 0:
-        zero = points.sum() * 0.0 + half_widths.sum() * 0.0 + colors.sum() * 0.0
+        zero = points[:0].sum() + half_widths[:0].sum() + colors[:0].sum()  # 0, keeps the graph
         return (bg[:, None, None].expand(3, height, width) + zero).contiguous()
 
     seg_stroke = layout.seg_stroke.cpu()

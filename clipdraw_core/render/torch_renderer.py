@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 from collections.abc import Sequence
 
 import torch
@@ -70,6 +71,14 @@ _NEWTON_STEPS = 3
 _CHUNK = 1 << 19
 #: Guards the gradient of sqrt at 0 (a pixel centre exactly on the curve).
 _DIST_EPS = 1e-8
+
+
+def _graph_anchor(*tensors: Tensor) -> Tensor:
+    """A zero that depends on the inputs (sums of empty slices: never NaN, even for NaN input).
+
+    Added to an image with no pairs so that ``backward()`` still works for the caller.
+    """
+    return sum((t[:0].sum() for t in tensors), torch.zeros((), device=tensors[0].device))
 
 
 def _background_tensor(background: Sequence[float] | Tensor, device: torch.device) -> Tensor:
@@ -160,7 +169,12 @@ def _find_pairs(
     """
     device = cubics.device
     num_cubics = cubics.shape[0]
-    hw = half_widths.clamp(min=0.0)[seg_stroke]  # [C]
+    # Non-finite control points make a cubic invisible (rather than poisoning the bbox
+    # arithmetic); widths are capped at the canvas diagonal, beyond which nothing changes.
+    finite = torch.isfinite(cubics).all(dim=2).all(dim=1)
+    cubics = torch.where(finite[:, None, None], cubics, torch.zeros_like(cubics))
+    diag = math.hypot(width, height)
+    hw = half_widths.nan_to_num(nan=0.0, posinf=diag, neginf=0.0).clamp(0.0, diag)[seg_stroke]  # [C]
     radius = hw + 0.5
 
     # --- flatten: pieces per cubic from chord error and bbox efficiency --------------
@@ -175,6 +189,12 @@ def _find_pairs(
     n_pieces = torch.maximum(n_err, n_len).nan_to_num(nan=1.0).ceil().clamp(1, _MAX_PIECES).long()
     chord_err = 0.75 * dd / n_pieces.float() ** 2
     search_r = radius + chord_err  # [C]
+    # cull cubics whose control hull (grown by the search radius) misses every pixel centre
+    grown_lo = cubics.amin(dim=1) - search_r[:, None]
+    grown_hi = cubics.amax(dim=1) + search_r[:, None]
+    size_c = torch.tensor([width, height], device=device, dtype=cubics.dtype)
+    visible = finite & (grown_hi >= 0.5).all(dim=1) & (grown_lo <= size_c - 0.5).all(dim=1)
+    n_pieces = torch.where(visible, n_pieces, torch.zeros_like(n_pieces))
 
     piece_cubic = torch.repeat_interleave(torch.arange(num_cubics, device=device), n_pieces)
     piece_start = torch.cumsum(n_pieces, 0) - n_pieces
@@ -348,7 +368,7 @@ def render_torch(
     image = bg[:, None].expand(3, num_pixels)
     if num_strokes == 0 or seg_index.shape[0] == 0:
         # keep the graph connected so callers can always call backward()
-        zero = points.sum() * 0.0 + half_widths.sum() * 0.0 + colors.sum() * 0.0
+        zero = _graph_anchor(points, half_widths, colors)
         return (image + zero).reshape(3, height, width)
 
     cubics = points[seg_index]  # [C, 4, 2], differentiable gather
@@ -357,7 +377,7 @@ def render_torch(
             cubics.detach(), seg_stroke, half_widths.detach(), num_strokes, width, height
         )
     if pair_pixel.numel() == 0:
-        zero = points.sum() * 0.0 + half_widths.sum() * 0.0 + colors.sum() * 0.0
+        zero = _graph_anchor(points, half_widths, colors)
         return (image + zero).reshape(3, height, width)
 
     # --- with grad, on the unique pairs only: distance at fixed t* (envelope theorem)
@@ -374,8 +394,10 @@ def render_torch(
     ex = (pair_pixel % width).to(points.dtype) + 0.5 - bx
     ey = torch.div(pair_pixel, width, rounding_mode="floor").to(points.dtype) + 0.5 - by
     dist = torch.sqrt(ex * ex + ey * ey + _DIST_EPS)
-    hw = half_widths.index_select(0, pair_stroke)
-    cov = (torch.minimum(dist + 0.5, hw) - torch.maximum(dist - 0.5, -hw)).clamp(0.0, 1.0)
+    hw = half_widths.index_select(0, pair_stroke).nan_to_num(nan=0.0)  # NaN width: invisible
+    # |[d - .5, d + .5] & [-hw, hw]|, written relative to d so that a pixel deep inside a
+    # wide stroke gets exactly 1 (d + .5 - (d - .5) rounds to 1 - 1e-6 in float32)
+    cov = (torch.clamp(hw - dist, max=0.5) - torch.clamp(-hw - dist, min=-0.5)).clamp(0.0, 1.0)
     col = colors.t().contiguous().index_select(1, pair_stroke)  # [4, M]
     alpha = cov * col[3]
     weight, trans, group_pixel = _composite(pair_pixel, alpha)
