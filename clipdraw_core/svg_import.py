@@ -29,9 +29,11 @@ Conversion rules (documented for the UI text):
   shapes are skipped;
 * the document is scaled to fit the canvas (aspect preserved, centred) when its size
   differs from the canvas;
-* files we exported ourselves keep their frozen flags (``clipdraw:frozen``, or an Inkscape
-  layer whose label contains "frozen") and their stroke ids (``clipdraw:id``) when these
-  are exactly the ids the caller reserved (see :func:`load_svg_strokes`);
+* frozen flags come from the Inkscape layer (a label containing "frozen" freezes, our
+  "Generated" layers free, so moving a stroke between layers in Inkscape changes it),
+  else from our ``clipdraw:frozen`` attribute; files we exported keep their stroke ids
+  (``clipdraw:id``) when these are exactly the ids the caller reserved (see
+  :func:`load_svg_strokes`);
   our background rectangle is skipped;
 * more than ``max_strokes`` strokes: the first ``max_strokes`` in paint order are kept
   and a warning is logged (truncation, not an error, so a big sketch still seeds);
@@ -84,12 +86,14 @@ _NUMBER = re.compile(rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _CD_ID = f"{{{CLIPDRAW_NS}}}id"
 _CD_FROZEN = f"{{{CLIPDRAW_NS}}}frozen"
 _CD_ROLE = f"{{{CLIPDRAW_NS}}}role"
+_CD_LAYER = f"{{{CLIPDRAW_NS}}}layer"  # set by _simplify: label of the enclosing Inkscape layer
 _INK_LABEL = f"{{{INKSCAPE_NS}}}label"
 _INK_MODE = f"{{{INKSCAPE_NS}}}groupmode"
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 _SHAPES = frozenset({"path", "line", "polyline", "polygon", "rect", "circle", "ellipse"})
 _STYLE_OPACITY = re.compile(r"(?:^|(?<=;))\s*opacity\s*:\s*([^;]*);?")
 _STYLE_PAINT = re.compile(r"(fill|stroke)\s*:\s*([^;]*url\([^;]*)")
+_GENERATED_LAYER = re.compile(r"Generated(?: \d+)?")
 #: Elements whose content is never drawn as strokes (removed before svgelements runs).
 _NOT_DRAWN = frozenset(
     {
@@ -268,7 +272,11 @@ def _simplify(root: ET.Element, by_id: dict[str, ET.Element]) -> None:
 
         return url.sub(sub, value)
 
-    def walk(el: ET.Element, opacity: float) -> None:
+    def walk(el: ET.Element, opacity: float, layer: str | None) -> None:
+        if el.get(_INK_MODE) == "layer":
+            layer = el.get(_INK_LABEL) or ""
+        if layer is not None and (_local(el.tag) in _SHAPES or _local(el.tag) == "use"):
+            el.set(_CD_LAYER, layer)  # the Inkscape layer a shape is in (read by _is_frozen)
         own = _float(el.get("opacity", 1.0), 1.0)
         style = el.get("style")
         if style and "opacity" in style:
@@ -311,9 +319,9 @@ def _simplify(root: ET.Element, by_id: dict[str, ET.Element]) -> None:
                 el.insert(list(el).index(child), holder)
                 el.remove(child)
                 holder.append(child)
-            walk(child, total)
+            walk(child, total, layer)
 
-    walk(root, 1.0)
+    walk(root, 1.0, None)
 
 
 def _prepare(data: bytes, name: str) -> bytes:
@@ -496,11 +504,20 @@ def _paint(shape: Any, ours: bool) -> tuple[tuple[float, float, float, float], f
 
 
 def _is_frozen(values: dict[str, Any]) -> bool:
+    """Frozen flag of a shape: its Inkscape layer first, then our ``clipdraw:frozen`` attribute.
+
+    The layer wins so that moving a stroke between layers in Inkscape changes its state:
+    a layer whose label contains "frozen" freezes, our "Generated"/"Generated N" layers
+    free it; in any other layer (or none) the attribute we wrote decides.
+    """
+    layer = values.get(_CD_LAYER)
+    if layer is not None:
+        if "frozen" in layer.lower():
+            return True
+        if _GENERATED_LAYER.fullmatch(layer.strip()):
+            return False
     flag = values.get(_CD_FROZEN)
-    if flag is not None:
-        return str(flag).strip().lower() in ("true", "1", "yes")
-    label = values.get(_INK_LABEL)
-    return values.get(_INK_MODE) == "layer" and label is not None and "frozen" in str(label).lower()
+    return flag is not None and str(flag).strip().lower() in ("true", "1", "yes")
 
 
 def _clipdraw_id(values: dict[str, Any]) -> int | None:

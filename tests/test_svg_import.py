@@ -474,3 +474,22 @@ def test_dots_and_invisible_strokes_survive_the_round_trip() -> None:
     )
     assert len(dots) == 1
     np.testing.assert_array_equal(dots[0].points, [[5, 5]] * 4)
+
+
+def test_moving_a_stroke_between_layers_in_an_editor_changes_its_frozen_flag() -> None:
+    drawing = Drawing(
+        strokes=tuple(Stroke(i, [[i, 0], [i, 1], [i, 2], [i, 3]], 1.0, frozen=i == 1) for i in range(3))
+    )
+    text = drawing_to_svg(drawing)
+    assert [s.frozen for s in load_svg_strokes(text, 224, 224)] == [False, True, False]
+    # cut stroke-2's element out of "Generated 2" and paste it into "Sketch (frozen)"
+    start = text.index('<path id="stroke-2"')
+    element = text[start : text.index("/>", start) + 2]
+    text = text.replace(element, "")
+    anchor = text.index("</g>", text.index('inkscape:label="Sketch (frozen)"'))
+    text = text[:anchor] + element + text[anchor:]
+    moved = load_svg_strokes(text, 224, 224)
+    assert [(s.id, s.frozen) for s in moved] == [(0, False), (1, True), (2, True)]
+    # a layer of the artist's own: our attribute decides
+    own = drawing_to_svg(drawing).replace('inkscape:label="Sketch (frozen)"', 'inkscape:label="Ink"')
+    assert [s.frozen for s in load_svg_strokes(own, 224, 224)] == [False, True, False]
