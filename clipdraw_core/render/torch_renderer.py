@@ -8,38 +8,53 @@ short, so the work that matters is proportional to the *covered* pixels.  The
 renderer therefore works on sparse (pixel, stroke) pairs in five phases:
 
 1. **Gather** the cubic segments ``[C, 4, 2]`` from the flat points tensor through
-   ``layout.seg_index`` (a differentiable gather; the layout is static).
-2. **Pair search, no grad.**  Each cubic is flattened into ``n_c`` chords, ``n_c``
-   chosen *per cubic* from its second differences (chord error
-   ``<= 0.75 * max|dd| / n^2``) and from its length relative to the search radius
-   (``n ~ L / 2r`` minimises the summed bounding-box area).  Every chord enumerates
-   the pixels whose centres lie in its bounding box grown by
-   ``r = half_width + 0.5 + chord_error`` (a vectorised variable-size enumeration:
-   counts, ``repeat_interleave``, ``arange`` minus offsets), keeps those within
-   ``r`` of the chord, and packs ``(pixel * S + stroke) << 18 | quantised_distance``
-   into one int64 key.  ONE sort then orders the pairs pixel-major, stroke-minor
-   (which is exactly the compositing order) with the nearest chord first in each
-   (pixel, stroke) run; the first element of every run is kept.  The curve
-   parameter ``t`` of the kept chord's projection is refined by two Newton steps on
-   the true cubic (clamped to ``[0, 1]``).
+   ``layout.seg_index`` (the layout is static; no grad is needed for the search).
+2. **Pair search, no grad.**  Cubics whose control hull, grown by the search radius,
+   misses the canvas are culled (as are cubics with NaN/inf points).  Each remaining
+   cubic is flattened into ``n_c`` chords, ``n_c`` chosen *per cubic* from its second
+   differences (chord error ``<= 0.75 * max|dd| / n^2``, kept under ``0.1 r``) and its
+   length (``n ~ L / 2r`` minimises the summed bounding-box area).  Every chord
+   enumerates the pixels whose centres lie in its bounding box grown by
+   ``r = half_width + 0.5 + chord_error`` -- a vectorised variable-size enumeration
+   (counts, ``repeat_interleave``, ``arange`` minus offsets), in chunks of whole chords
+   so transient memory stays bounded for wide strokes -- keeps those within ``r`` of
+   the chord, and packs ``(pixel * S + stroke) << 18 | quantised_distance`` into one
+   int64 key.  ONE sort orders the pairs pixel-major, stroke-minor (exactly the
+   compositing order) with the nearest chord first in each (pixel, stroke) run; the
+   first of every run is kept, so a stroke that crosses itself or bends back is
+   painted once per pixel, as in SVG.  The curve parameter ``t`` of the kept chord's
+   projection is refined by three safeguarded Newton steps on the true cubic (a step
+   is kept only if it brings the point closer; clamped to ``[0, 1]``).  Curves are
+   evaluated in the power basis by Horner on contiguous 1-D rows, which made the
+   search ~2x faster than strided Bernstein products.
 3. **Distance, with grad, only on the unique pairs**: ``B(t*)`` from the control
    points with Bernstein weights at *fixed* ``t*``.  By the envelope theorem the
    gradient of the minimum distance equals the gradient at fixed ``t*``, so the
-   search itself never needs to be differentiated.
+   search itself never needs to be differentiated.  Round caps and joins come for
+   free: the distance to the clamped curve is the distance to a capsule-swept path.
 4. **Anti-aliasing** by the analytic box-filter coverage of the pixel by the band
-   ``|d| <= hw``: ``cov = clamp(min(d + .5, hw) - max(d - .5, -hw), 0, 1)``.  It is
-   exact for an axis-aligned straight edge, handles strokes thinner than a pixel,
-   and gives smooth gradients for positions and widths.  ``samples=k`` renders at
-   ``k x`` resolution and box-filters down (real supersampling on top).
-5. **Compositing** ("over", stroke 0 at the bottom): per pixel, the exclusive
-   suffix product of ``(1 - alpha)`` (the transmittance of the strokes above) is a
-   flipped ``cumprod`` over a dense padded ``[pixels_with_pairs, max_depth]`` layout
-   (pairs scattered in by their rank within the pixel).  A product rather than a sum
-   of ``log1p(-alpha)``: the log needs ``alpha`` clamped below 1, and that clamp would
-   drop the ``- below`` part of ``d pixel / d alpha`` for opaque strokes, exactly where
-   the optimiser's colour clamp leaves many of them.  Products of at most
-   ``max_depth`` factors in [0, 1] are accurate in float32, so no float64 is needed
-   (MPS has none).  ``pixel = sum_k alpha_k T_after_k rgb_k + background * T_all``.
+   ``|d| <= hw``: ``cov = clamp(min(d + .5, hw) - max(d - .5, -hw), 0, 1)``
+   (evaluated relative to ``d`` so the inside of a wide stroke is exactly 1).  It is
+   exact for an axis-aligned straight edge, handles strokes thinner than a pixel, and
+   gives gradients for positions and widths wherever an edge crosses a pixel.  It
+   under-covers pixels inside very tight turns (radius of curvature ~ 1 px);
+   ``samples=k`` renders at ``k x`` resolution and box-filters down (real
+   supersampling on top) for those who want it.
+5. **Compositing** ("over", stroke 0 at the bottom): per pixel, the product of
+   ``(1 - alpha)`` over the strokes above (``T_after``) is a ``cumprod`` over a dense
+   padded ``[pixels_with_pairs, max_depth + 1]`` layout, each row holding its pixel's
+   pairs top stroke first.  A product rather than a sum of ``log1p(-alpha)``: the log
+   needs ``alpha`` clamped below 1, and that clamp would drop the ``- below`` part of
+   ``d pixel / d alpha`` for opaque strokes, exactly where the optimiser's colour
+   clamp leaves many of them.  Products of at most ``max_depth`` factors in [0, 1]
+   are accurate in float32, so no float64 is needed (MPS has none).
+   ``pixel = sum_k alpha_k T_after_k rgb_k + background * T_all``.
+
+Measured (``benchmarks/bench_renderer.py``, 2 CPU threads): the default scene
+(256 paths, 224^2, ~27k pairs) forward+backward takes ~40 ms, ~0.05 x CLIP ViT-B/32
+batch-4 forward+backward; the search is ~2/3 of it (its single sort ~4 ms).  The
+gradient stage uses 1-D / row-layout tensors so every backward is a plain
+``index_add``; no custom autograd Function or ``torch.compile`` is needed.
 
 The hot path has no per-stroke Python loops and no float64, so it runs unchanged on
 CPU, CUDA and MPS.  A handful of ``.item()`` calls size the sparse buffers (host
