@@ -254,6 +254,20 @@ def test_samples_2_close_to_samples_1() -> None:
     assert (one - two).abs().max().item() < 0.25
 
 
+def test_one_sample_is_close_to_the_supersampled_limit() -> None:
+    """Analytic coverage at 1 sample/pixel vs 8x8 supersampling of it (the box-filter limit).
+
+    For reference, on the default scene: 1 analytic sample 42.6 dB, diffvg-style 2x2 point
+    sampling 35.6 dB, 4x4 point sampling 44.6 dB against 16x16 -- i.e. better than the
+    original's 2x2 samples at a quarter of the pixels.
+    """
+    pts, hw, col, layout = pack_drawing(default_scene(0, 64, 96))
+    one = render(pts, hw, col, layout, 96, 96, samples=1)
+    ref = render(pts, hw, col, layout, 96, 96, samples=8)
+    mse = ((one - ref) ** 2).mean().item()
+    assert 10 * math.log10(1 / mse) > 40
+
+
 def test_default_scene_renders_quickly_and_has_gradients() -> None:
     pts, hw, col, layout = pack_drawing(default_scene(0))
     for t in (pts, hw, col):
