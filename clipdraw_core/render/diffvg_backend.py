@@ -91,8 +91,8 @@ def render_diffvg(
         n_pts = 3 * n_seg + 1
         path = pydiffvg.Path(
             num_control_points=torch.full((n_seg,), 2, dtype=torch.int32),
-            points=points[offset : offset + n_pts].contiguous(),
-            stroke_width=half_widths[i],
+            points=points[offset : offset + n_pts].to(torch.float32).contiguous(),
+            stroke_width=half_widths[i].to(torch.float32),
             is_closed=False,
         )
         shapes.append(path)
@@ -100,7 +100,7 @@ def render_diffvg(
             pydiffvg.ShapeGroup(
                 shape_ids=torch.tensor([i]),
                 fill_color=None,
-                stroke_color=colors[i],
+                stroke_color=colors[i].to(torch.float32),
             )
         )
         offset += n_pts

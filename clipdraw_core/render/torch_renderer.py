@@ -328,7 +328,7 @@ def _composite(pair_pixel: Tensor, alpha: Tensor) -> tuple[Tensor, Tensor, Tenso
     with torch.no_grad():
         start = torch.ones(m, dtype=torch.bool, device=device)
         start[1:] = pair_pixel[1:] != pair_pixel[:-1]
-        group = torch.cumsum(start, 0) - 1
+        group = torch.cumsum(start.long(), 0) - 1
         group_start = torch.nonzero(start).squeeze(1)
         rank = torch.arange(m, device=device) - group_start.index_select(0, group)
         num_groups = group_start.shape[0]
