@@ -37,14 +37,21 @@ from clipdraw_core.render.torch_renderer import estimate_pairs  # noqa: E402
 from clipdraw_core.strokes import default_scene  # noqa: E402
 
 
-def _scene(num_paths: int, size: int, backend: str = "torch", width_scale: float = 1.0, count: bool = True):
+def _scene(
+    num_paths: int,
+    size: int,
+    backend: str = "torch",
+    width_scale: float = 1.0,
+    count: bool = True,
+    samples: int = 1,
+):
     points, half_widths, colors, layout = pack_drawing(default_scene(0, num_paths, size))
     half_widths = half_widths * width_scale
     for t in (points, half_widths, colors):
         t.requires_grad_(True)
 
     def fwd() -> torch.Tensor:
-        return render(points, half_widths, colors, layout, size, size, backend=backend)
+        return render(points, half_widths, colors, layout, size, size, samples=samples, backend=backend)
 
     def fwd_bwd() -> None:
         img = fwd()
@@ -56,13 +63,13 @@ def _scene(num_paths: int, size: int, backend: str = "torch", width_scale: float
     pairs = -1
     if count:
         pairs = estimate_pairs(
-            points.detach(),
-            half_widths.detach(),
+            points.detach() * samples,
+            half_widths.detach() * samples,
             layout.seg_index,
             layout.seg_stroke,
             layout.num_strokes,
-            size,
-            size,
+            size * samples,
+            size * samples,
         )
     return fwd, fwd_bwd, pairs
 
@@ -142,14 +149,16 @@ def main() -> None:
         f"backends {available_backends()}, pid {os.getpid()}"
     )
 
-    configs = {
-        "default 256 paths 224px": (256, 224, 1.0),
-        "1024 paths 224px": (1024, 224, 1.0),
-        "256 paths 512px": (256, 512, 1.0),
-        # not a target: widths grow during a run; cost follows the covered pixels
-        "256 paths 224px hw x4": (256, 224, 4.0),
+    configs = {  # name: (paths, size, width scale, samples per axis)
+        "default 256 paths 224px": (256, 224, 1.0, 1),
+        "1024 paths 224px": (1024, 224, 1.0, 1),
+        "256 paths 512px": (256, 512, 1.0, 1),
+        # not targets: widths grow during a run (cost follows the covered pixels), and
+        # explicit 2x2 supersampling on top of the analytic coverage
+        "256 paths 224px hw x4": (256, 224, 4.0, 1),
+        "default, samples=2": (256, 224, 1.0, 2),
     }
-    scenes = {name: _scene(n, s, width_scale=w) for name, (n, s, w) in configs.items()}
+    scenes = {name: _scene(n, s, width_scale=w, samples=k) for name, (n, s, w, k) in configs.items()}
     clip_step = _clip_fwd_bwd()
 
     # warm-up
@@ -161,7 +170,7 @@ def main() -> None:
     fwd_t: dict[str, list[float]] = {k: [] for k in scenes}
     both_t: dict[str, list[float]] = {k: [] for k in scenes}
     clip_t: list[float] = []
-    rounds = max(2, repeats // 2)
+    rounds = max(2, repeats)
     for _ in range(rounds):  # interleave so background load hits renderer and CLIP alike
         for name, (fwd, fwd_bwd, _) in scenes.items():
             with torch.no_grad():
@@ -181,8 +190,8 @@ def main() -> None:
         )
 
     if "diffvg" in available_backends():
-        for name, (n, s, w) in configs.items():
-            fwd, fwd_bwd, _ = _scene(n, s, backend="diffvg", width_scale=w, count=False)
+        for name, (n, s, w, k) in configs.items():
+            fwd, fwd_bwd, _ = _scene(n, s, backend="diffvg", width_scale=w, count=False, samples=k)
             fwd_bwd()
             with torch.no_grad():
                 f = statistics.median(_time(fwd, repeats)) * 1e3
