@@ -141,31 +141,41 @@ def _enumerate_chunk(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Pixels within reach of each chord (no grad): sort keys, chord index, chord parameter ``u``.
 
-    ``params [6, Q]``: chord start, direction, ``1/|dir|^2``, squared search radius;
-    ``geo [3, Q]``: bbox width in pixels and its first column and row; ``counts [Q]``:
-    pixels in each bbox.  The variable-size bboxes are enumerated without a loop:
-    ``repeat_interleave`` gives each candidate its chord, ``arange`` minus the chord's
-    offset its index inside the bbox.
+    ``params [7, Q]``: chord start, direction, ``1/|dir|^2``, squared search radius and
+    the lowest projection parameter kept (see below); ``geo [3, Q]``: bbox width in
+    pixels and its first column and row; ``counts [Q]``: pixels in each bbox.  The
+    variable-size bboxes are enumerated without a loop: ``repeat_interleave`` gives
+    each candidate its chord, ``arange`` minus the chord's offset its index inside the
+    bbox.
+
+    A chord that continues a previous chord of the same stroke drops the pixels that
+    project before its start (``u < 0``): their nearest point on it is the shared
+    vertex, which lies on the previous chord too, so that chord finds them at a
+    distance no larger (and keeps them even if they project past its own end).  This
+    removes ~1/4 of the duplicate keys without changing the unique pairs.
     """
     device = counts.device
     total = int(counts.sum().item())
     cand = torch.repeat_interleave(counts)  # [T] chord of each candidate
     offsets = torch.cumsum(counts, 0) - counts
     local = torch.arange(total, device=device) - offsets.index_select(0, cand)
-    g = geo.index_select(1, cand)  # rows: contiguous 1-D vectors, no strided column access
-    row = torch.div(local, g[0], rounding_mode="floor")
-    ix = g[1] + (local - row * g[0])
-    iy = g[2] + row
-    del g, local, row
+    # 1-D gathers per row: ~3x faster than index_select along dim 1 for int64 here
+    cx, x0, y0 = (geo[i].index_select(0, cand) for i in range(3))
+    row = torch.div(local, cx, rounding_mode="floor")
+    ix = x0 + (local - row * cx)
+    iy = y0 + row
+    del cx, x0, y0, local, row
     pp = params.index_select(1, cand)
     dx = ix.to(pp.dtype) + (0.5 - pp[0])
     dy = iy.to(pp.dtype) + (0.5 - pp[1])
-    u = ((dx * pp[2] + dy * pp[3]) * pp[4]).clamp_(0.0, 1.0)
+    u = (dx * pp[2] + dy * pp[3]) * pp[4]
+    ok = u >= pp[6]
+    u.clamp_(0.0, 1.0)
     dx -= u * pp[2]
     dy -= u * pp[3]
     d2 = dx * dx + dy * dy
-    keep = torch.nonzero(d2 <= pp[5]).squeeze(1)
-    del pp, dx, dy
+    keep = torch.nonzero((d2 <= pp[5]) & ok).squeeze(1)
+    del pp, dx, dy, ok
     cand = cand.index_select(0, keep)
     pixel = iy.index_select(0, keep) * width + ix.index_select(0, keep)
     stroke = piece_stroke.index_select(0, cand)
@@ -244,7 +254,14 @@ def _find_pairs(
     ab = b[live] - a[live]
     # per-live-piece parameters gathered once per candidate: ax, ay, abx, aby, 1/|ab|^2, r^2
     inv_len2 = 1.0 / ((ab * ab).sum(1) + 1e-12)
-    params = torch.stack([a[live, 0], a[live, 1], ab[:, 0], ab[:, 1], inv_len2, r[live] ** 2], dim=0)
+    # a chord continues its stroke if it is not the first of its cubic, or its cubic starts
+    # where the previous cubic of the same stroke ends (consecutive segments share a point)
+    cubic_cont = torch.zeros(num_cubics, dtype=torch.bool, device=device)
+    if num_cubics > 1:
+        cubic_cont[1:] = (seg_stroke[1:] == seg_stroke[:-1]) & (cubics[1:, 0] == cubics[:-1, 3]).all(dim=1)
+    cont = (k > 0) | cubic_cont.index_select(0, piece_cubic)
+    u_min = torch.where(cont[live], 0.0, -math.inf).to(a.dtype)
+    params = torch.stack([a[live, 0], a[live, 1], ab[:, 0], ab[:, 1], inv_len2, r[live] ** 2, u_min], dim=0)
     geo = torch.stack([ext[live, 0], lo_i[live, 0].long(), lo_i[live, 1].long()], dim=0)  # cx, x0, y0
     live_stroke = seg_stroke[piece_cubic[live]]
 
