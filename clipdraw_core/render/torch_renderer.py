@@ -23,7 +23,7 @@ renderer therefore works on sparse (pixel, stroke) pairs in five phases:
    compositing order) with the nearest chord first in each (pixel, stroke) run; the
    first of every run is kept, so a stroke that crosses itself or bends back is
    painted once per pixel, as in SVG.  The curve parameter ``t`` of the kept chord's
-   projection is refined by three safeguarded Newton steps on the true cubic (a step
+   projection is refined by two safeguarded Newton steps on the true cubic (a step
    is kept only if it brings the point closer; clamped to ``[0, 1]``).  Curves are
    evaluated in the power basis by Horner on contiguous 1-D rows, which made the
    search ~2x faster than strided Bernstein products.
@@ -81,7 +81,7 @@ _CHORD_TOL_REL = 0.1
 _CHORD_TOL_MIN = 0.1
 _MAX_PIECES = 128
 #: Safeguarded Newton iterations refining the curve parameter of each unique pair.
-_NEWTON_STEPS = 3
+_NEWTON_STEPS = 2
 #: Candidates enumerated per chunk in the pair search (bounds its transient memory).
 _CHUNK = 1 << 19
 #: Guards the gradient of sqrt at 0 (a pixel centre exactly on the curve).
