@@ -332,9 +332,13 @@ def test_backends() -> None:
 
 
 def test_mismatched_layout_is_an_error() -> None:
-    pts, _hw, col, layout = scene([(line(4, 16, 60, 16), 4.0, BLACK)])
+    pts, hw, col, layout = scene([(line(4, 16, 60, 16), 4.0, BLACK)])
     with pytest.raises(ConfigError):
         render(pts, torch.ones(2), col, layout, 64, 32)
+    with pytest.raises(ConfigError):
+        render(pts, hw, col[:, :3], layout, 64, 32)
+    with pytest.raises(ConfigError):
+        render(pts.reshape(-1), hw, col, layout, 64, 32)
 
 
 @pytest.mark.skipif("diffvg" not in available_backends(), reason="pydiffvg not installed")

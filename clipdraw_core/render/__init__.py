@@ -121,11 +121,18 @@ def render(
     ``colors [S, 4]`` (straight RGBA).  ``samples=k`` supersamples ``k x k`` on top of
     the analytic box-filter coverage.  ``backend``: ``"auto"``/``"torch"``/``"diffvg"``.
     """
+    if points.ndim != 2 or points.shape[1] != 2 or colors.ndim != 2 or colors.shape[1] != 4:
+        raise ConfigError(
+            f"expected points [P, 2] and colours [S, 4], got {tuple(points.shape)} and {tuple(colors.shape)}"
+        )
     if layout.num_strokes != half_widths.shape[0] or layout.num_strokes != colors.shape[0]:
         raise ConfigError(
             f"layout has {layout.num_strokes} strokes but got {half_widths.shape[0]} widths "
             f"and {colors.shape[0]} colours"
         )
+    if layout.seg_index.device != points.device:
+        # a layout built on the CPU and parameters moved to the GPU: follow the parameters
+        layout = layout.to(points.device)
     if backend in ("auto", "torch"):
         return render_torch(
             points,
