@@ -61,13 +61,16 @@ def main() -> None:
             fn()
             samples[name].append(time.perf_counter() - start)
     med = {k: statistics.median(v) for k, v in samples.items()}
-    print(f"device=cpu threads={torch.get_num_threads()} repeats={args.repeats} scene=default(seed 0, 256 paths, 224px)")
+    threads = torch.get_num_threads()
+    print(f"device=cpu threads={threads} repeats={args.repeats} scene=default (seed 0, 256 paths, 224 px)")
     print(f"clip_b4_fwd_bwd_ms={med['clip'] * 1e3:.1f}")
     print(f"render_fwd_bwd_ms={med['render'] * 1e3:.1f}")
     print(f"step_ms={med['step'] * 1e3:.1f}")
     phases = session.snapshot().timings
     print("last step phases (ms): " + ", ".join(f"{k}={v * 1e3:.1f}" for k, v in phases.items()))
-    print(f"render_over_clip={med['render'] / med['clip']:.3f} step_over_clip={med['step'] / med['clip']:.3f}")
+    print(
+        f"render_over_clip={med['render'] / med['clip']:.3f} step_over_clip={med['step'] / med['clip']:.3f}"
+    )
 
 
 if __name__ == "__main__":
