@@ -77,8 +77,8 @@ logger = logging.getLogger(__name__)
 _DIST_BITS = 18
 _DIST_SCALE = 64.0
 #: Chord error tolerated when flattening, as a fraction of the search radius (and a floor in px).
-_CHORD_TOL_REL = 0.1
-_CHORD_TOL_MIN = 0.1
+_CHORD_TOL_REL = 0.025
+_CHORD_TOL_MIN = 0.025
 _MAX_PIECES = 128
 #: Safeguarded Newton iterations refining the curve parameter of each unique pair.
 _NEWTON_STEPS = 2
@@ -141,18 +141,20 @@ def _enumerate_chunk(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Pixels within reach of each chord (no grad): sort keys, chord index, chord parameter ``u``.
 
-    ``params [7, Q]``: chord start, direction, ``1/|dir|^2``, squared search radius and
-    the lowest projection parameter kept (see below); ``geo [3, Q]``: bbox width in
+    Each piece is two sub-chords ``a -> mid -> b`` (half the chord error of one chord
+    for the same bounding box).  ``params [12, Q]``: per sub-chord its start,
+    direction and ``1/|dir|^2``, then the squared search radius and the lowest
+    projection parameter kept (see below); ``geo [3, Q]``: bbox width in
     pixels and its first column and row; ``counts [Q]``: pixels in each bbox.  The
     variable-size bboxes are enumerated without a loop: ``repeat_interleave`` gives
     each candidate its chord, ``arange`` minus the chord's offset its index inside the
     bbox.
 
-    A chord that continues a previous chord of the same stroke drops the pixels that
-    project before its start (``u < 0``): their nearest point on it is the shared
-    vertex, which lies on the previous chord too, so that chord finds them at a
-    distance no larger (and keeps them even if they project past its own end).  This
-    removes ~1/4 of the duplicate keys without changing the unique pairs.
+    A piece that continues a previous piece of the same stroke drops the pixels whose
+    nearest point on it is its start (projection ``u < 0`` on the first sub-chord, and
+    the second sub-chord no nearer): that vertex lies on the previous piece too, so it
+    finds them at a distance no larger (and keeps them even if they project past its
+    own end).  This removes ~1/4 of the duplicate keys without changing the pairs.
     """
     device = counts.device
     total = int(counts.sum().item())
@@ -166,16 +168,29 @@ def _enumerate_chunk(
     iy = y0 + row
     del cx, x0, y0, local, row
     pp = params.index_select(1, cand)
-    dx = ix.to(pp.dtype) + (0.5 - pp[0])
-    dy = iy.to(pp.dtype) + (0.5 - pp[1])
+    cx = ix.to(pp.dtype) + 0.5
+    cy = iy.to(pp.dtype) + 0.5
+    # first sub-chord a -> mid
+    dx = cx - pp[0]
+    dy = cy - pp[1]
     u = (dx * pp[2] + dy * pp[3]) * pp[4]
-    ok = u >= pp[6]
+    behind = u < pp[11]
     u.clamp_(0.0, 1.0)
     dx -= u * pp[2]
     dy -= u * pp[3]
     d2 = dx * dx + dy * dy
-    keep = torch.nonzero((d2 <= pp[5]) & ok).squeeze(1)
-    del pp, dx, dy, ok
+    # second sub-chord mid -> b
+    dx = cx - pp[5]
+    dy = cy - pp[6]
+    u2 = ((dx * pp[7] + dy * pp[8]) * pp[9]).clamp_(0.0, 1.0)
+    dx -= u2 * pp[7]
+    dy -= u2 * pp[8]
+    e2 = dx * dx + dy * dy
+    second = e2 < d2
+    d2 = torch.minimum(d2, e2)
+    u = torch.where(second, 0.5 + 0.5 * u2, 0.5 * u)  # parameter along the whole piece
+    keep = torch.nonzero((d2 <= pp[10]) & (second | ~behind)).squeeze(1)
+    del pp, cx, cy, dx, dy, u2, e2, behind, second
     cand = cand.index_select(0, keep)
     pixel = iy.index_select(0, keep) * width + ix.index_select(0, keep)
     stroke = piece_stroke.index_select(0, cand)
@@ -209,10 +224,10 @@ def _find_pairs(
     )
     poly_len = (cubics[:, 1:] - cubics[:, :-1]).norm(dim=2).sum(dim=1)
     tol = torch.clamp(radius * _CHORD_TOL_REL, min=_CHORD_TOL_MIN)
-    n_err = torch.sqrt(0.75 * dd / tol)
+    n_err = torch.sqrt(0.75 * dd / tol) * 0.5  # each piece is two sub-chords
     n_len = poly_len / (2.0 * radius)
     n_pieces = torch.maximum(n_err, n_len).nan_to_num(nan=1.0).ceil().clamp(1, _MAX_PIECES).long()
-    chord_err = 0.75 * dd / n_pieces.float() ** 2
+    chord_err = 0.75 * dd / (2.0 * n_pieces.float()) ** 2
     search_r = radius + chord_err  # [C]
     # cull cubics whose control hull (grown by the search radius) misses every pixel centre
     grown_lo = cubics.amin(dim=1) - search_r[:, None]
@@ -230,12 +245,13 @@ def _find_pairs(
     coef = _power_rows(cubics)  # [8, C]
     pc = coef.index_select(1, piece_cubic)
     a = torch.stack(_point(pc, t0), dim=1)
+    mid = torch.stack(_point(pc, 0.5 * (t0 + t1)), dim=1)
     b = torch.stack(_point(pc, t1), dim=1)
     r = search_r[piece_cubic]
 
     # --- variable-size bounding-box enumeration --------------------------------------
-    lo = torch.minimum(a, b) - r[:, None] - 0.5
-    hi = torch.maximum(a, b) + r[:, None] - 0.5
+    lo = torch.minimum(torch.minimum(a, b), mid) - r[:, None] - 0.5
+    hi = torch.maximum(torch.maximum(a, b), mid) + r[:, None] - 0.5
     size = torch.tensor([width, height], device=device, dtype=lo.dtype)
     lo_i = lo.clamp(min=-1.0).minimum(size + 1.0).ceil().clamp(min=0.0)
     hi_i = hi.minimum(size + 1.0).clamp(min=-1.0).floor().minimum(size - 1.0)
@@ -251,9 +267,9 @@ def _find_pairs(
     if live.numel() == 0:
         return empty
     counts = counts[live]
-    ab = b[live] - a[live]
-    # per-live-piece parameters gathered once per candidate: ax, ay, abx, aby, 1/|ab|^2, r^2
-    inv_len2 = 1.0 / ((ab * ab).sum(1) + 1e-12)
+    a, mid, b = a[live], mid[live], b[live]
+    am = mid - a
+    mb = b - mid
     # a chord continues its stroke if it is not the first of its cubic, or its cubic starts
     # where the previous cubic of the same stroke ends (consecutive segments share a point)
     cubic_cont = torch.zeros(num_cubics, dtype=torch.bool, device=device)
@@ -261,7 +277,23 @@ def _find_pairs(
         cubic_cont[1:] = (seg_stroke[1:] == seg_stroke[:-1]) & (cubics[1:, 0] == cubics[:-1, 3]).all(dim=1)
     cont = (k > 0) | cubic_cont.index_select(0, piece_cubic)
     u_min = torch.where(cont[live], 0.0, -math.inf).to(a.dtype)
-    params = torch.stack([a[live, 0], a[live, 1], ab[:, 0], ab[:, 1], inv_len2, r[live] ** 2, u_min], dim=0)
+    params = torch.stack(
+        [
+            a[:, 0],
+            a[:, 1],
+            am[:, 0],
+            am[:, 1],
+            1.0 / ((am * am).sum(1) + 1e-12),
+            mid[:, 0],
+            mid[:, 1],
+            mb[:, 0],
+            mb[:, 1],
+            1.0 / ((mb * mb).sum(1) + 1e-12),
+            r[live] ** 2,
+            u_min,
+        ],
+        dim=0,
+    )
     geo = torch.stack([ext[live, 0], lo_i[live, 0].long(), lo_i[live, 1].long()], dim=0)  # cx, x0, y0
     live_stroke = seg_stroke[piece_cubic[live]]
 
