@@ -11,20 +11,23 @@ renderer therefore works on sparse (pixel, stroke) pairs in five phases:
    ``layout.seg_index`` (the layout is static; no grad is needed for the search).
 2. **Pair search, no grad.**  Cubics whose control hull, grown by the search radius,
    misses the canvas are culled (as are cubics with NaN/inf points).  Each remaining
-   cubic is flattened into ``n_c`` chords, ``n_c`` chosen *per cubic* from its second
-   differences (chord error ``<= 0.75 * max|dd| / n^2``, kept under ``0.1 r``) and its
-   length (``n ~ L / 2r`` minimises the summed bounding-box area).  Every chord
-   enumerates the pixels whose centres lie in its bounding box grown by
+   cubic is flattened into ``n_c`` pieces of two sub-chords each (``a -> mid -> b``),
+   ``n_c`` chosen *per cubic* from its second differences (sub-chord error
+   ``<= 0.75 * max|dd| / (2n)^2``, kept under ``0.025 r``) and its length
+   (``n ~ L / 2r`` keeps the summed bounding-box area low); two sub-chords per box
+   quarter the chord error at the cost of one more projection per candidate.  Every
+   piece enumerates the pixels whose centres lie in its bounding box grown by
    ``r = half_width + 0.5 + chord_error`` -- a vectorised variable-size enumeration
-   (counts, ``repeat_interleave``, ``arange`` minus offsets), in chunks of whole chords
+   (counts, ``repeat_interleave``, ``arange`` minus offsets), in chunks of whole pieces
    so transient memory stays bounded for wide strokes -- keeps those within ``r`` of
-   the chord, and packs ``(pixel * S + stroke) << 18 | quantised_distance`` into one
+   its sub-chords, and packs ``(pixel * S + stroke) << 18 | quantised_distance`` into one
    int64 key.  ONE sort orders the pairs pixel-major, stroke-minor (exactly the
    compositing order) with the nearest chord first in each (pixel, stroke) run; the
    first of every run is kept, so a stroke that crosses itself or bends back is
    painted once per pixel, as in SVG.  The curve parameter ``t`` of the kept chord's
    projection is refined by two safeguarded Newton steps on the true cubic (a step
-   is kept only if it brings the point closer; clamped to ``[0, 1]``).  Curves are
+   is kept only if it brings the point closer; clamped to ``[0, 1]``): against a
+   brute-force minimum, no pair of the default scene is off by more than 0.04 px.  Curves are
    evaluated in the power basis by Horner on contiguous 1-D rows, which made the
    search ~2x faster than strided Bernstein products.
 3. **Distance, with grad, only on the unique pairs**: ``B(t*)`` from the control
