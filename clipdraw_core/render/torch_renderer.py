@@ -7,8 +7,8 @@ measured at 7.7 s / 2.8 GB for only 32 strokes.  CLIPDraw strokes are thin and
 short, so the work that matters is proportional to the *covered* pixels.  The
 renderer therefore works on sparse (pixel, stroke) pairs in five phases:
 
-1. **Gather** the cubic segments ``[C, 4, 2]`` from the flat points tensor through
-   ``layout.seg_index`` (the layout is static; no grad is needed for the search).
+1. **Gather** the cubic segments ``[C, 4, 2]`` from the (detached) flat points tensor
+   through ``layout.seg_index``; the layout is static and the search needs no grad.
 2. **Pair search, no grad.**  Cubics whose control hull, grown by the search radius,
    misses the canvas are culled (as are cubics with NaN/inf points).  Each remaining
    cubic is flattened into ``n_c`` pieces of two sub-chords each (``a -> mid -> b``),
@@ -74,6 +74,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from ..errors import ConfigError
+
 logger = logging.getLogger(__name__)
 
 #: Bits of the sort key that hold the quantised chord distance (1/64 px steps, up to 4096 px).
@@ -107,7 +109,7 @@ def _background_tensor(background: Sequence[float] | Tensor, device: torch.devic
     if bg.numel() == 4:  # an RGBA background: the canvas is opaque, ignore its alpha
         bg = bg[:3]
     if bg.numel() != 3:
-        raise ValueError(f"background must have 3 components, got {bg.numel()}")
+        raise ConfigError(f"background must have 3 components, got {bg.numel()}")
     return bg
 
 
@@ -414,7 +416,7 @@ def render_torch(
     device = points.device
     bg = _background_tensor(background, device)
     if samples < 1 or int(samples) != samples:
-        raise ValueError(f"samples must be a positive integer, got {samples!r}")
+        raise ConfigError(f"samples must be a positive integer, got {samples!r}")
     samples = int(samples)
     if samples > 1:
         hi = render_torch(
@@ -438,11 +440,12 @@ def render_torch(
         zero = _graph_anchor(points, half_widths, colors)
         return (image + zero).reshape(3, height, width)
 
-    cubics = points[seg_index]  # [C, 4, 2], differentiable gather
     with torch.no_grad():
         pair_pixel, pair_stroke, pair_cubic, pair_t = _find_pairs(
-            cubics.detach(), seg_stroke, half_widths.detach(), num_strokes, width, height
+            points.detach()[seg_index], seg_stroke, half_widths.detach(), num_strokes, width, height
         )
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("render %dx%d: %d strokes, %d pairs", width, height, num_strokes, pair_pixel.numel())
     if pair_pixel.numel() == 0:
         zero = _graph_anchor(points, half_widths, colors)
         return (image + zero).reshape(3, height, width)
