@@ -454,3 +454,29 @@ def test_chunked_search_gives_the_same_image(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(torch_renderer, "_CHUNK", 997)
     chunked = render(pts, hw, col, layout, 96, 96)
     assert torch.equal(whole, chunked)
+
+
+def test_gradients_drive_an_optimiser_to_the_target() -> None:
+    """End to end: Adam on an L2 image loss moves a stroke, its width and colour onto a target."""
+    target_pts, target_hw, target_col, layout = scene(
+        [([[8.0, 20.0], [14.0, 8.0], [26.0, 8.0], [32.0, 20.0]], 2.5, (0.9, 0.2, 0.1, 0.9))]
+    )
+    target = render(target_pts, target_hw, target_col, layout, 40, 28)
+    pts = (target_pts + torch.tensor([1.5, -1.2])).requires_grad_(True)
+    hw = torch.tensor([1.5], requires_grad=True)
+    col = torch.tensor([[0.5, 0.5, 0.5, 0.6]], requires_grad=True)
+    opt = torch.optim.Adam(
+        [{"params": [pts], "lr": 0.15}, {"params": [hw], "lr": 0.08}, {"params": [col], "lr": 0.04}]
+    )
+    for _ in range(100):
+        opt.zero_grad()
+        loss = ((render(pts, hw, col, layout, 40, 28) - target) ** 2).sum()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            hw.clamp_(0.5, 10)
+            col.clamp_(0, 1)
+    assert loss.item() < 0.05
+    assert (pts - target_pts).abs().max().item() < 0.3
+    assert hw.item() == pytest.approx(2.5, abs=0.1)
+    assert torch.allclose(col, target_col, atol=0.05)
