@@ -480,3 +480,25 @@ def test_gradients_drive_an_optimiser_to_the_target() -> None:
     assert (pts - target_pts).abs().max().item() < 0.3
     assert hw.item() == pytest.approx(2.5, abs=0.1)
     assert torch.allclose(col, target_col, atol=0.05)
+
+
+def test_no_float64_anywhere_in_forward_and_backward() -> None:
+    """MPS has no float64: with float32 input not one intermediate may be float64."""
+    dispatch = pytest.importorskip("torch.utils._python_dispatch")
+    pytree = pytest.importorskip("torch.utils._pytree")
+    seen: list[str] = []
+
+    class NoFloat64(dispatch.TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+            out = func(*args, **(kwargs or {}))
+            for t in pytree.tree_leaves(out):
+                if isinstance(t, torch.Tensor) and t.dtype == torch.float64:
+                    seen.append(str(func))
+            return out
+
+    pts, hw, col, layout = pack_drawing(default_scene(0, 16, 64))
+    for t in (pts, hw, col):
+        t.requires_grad_(True)
+    with NoFloat64():
+        render(pts, hw, col, layout, 64, 64, samples=2).sum().backward()
+    assert not seen, seen
