@@ -176,6 +176,42 @@ def test_launcher_starts_the_window_and_quits_cleanly(tmp_path: Path) -> None:
     _assert_smoke_ok(result)
 
 
+def _run_smoke(
+    cmd: list[str], tmp_path: Path, env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess:
+    """Run the app; a hang (e.g. a worker thread that never joins on quit) fails with what it printed."""
+    try:
+        return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+        pytest.fail(
+            f"the app did not exit within {timeout:.0f} s (a hang on shutdown?)\nstdout: {out[-2000:]}\n"
+            f"stderr: {err[-2000:]}"
+        )
+
+
+def _draw_settings(tmp_path: Path) -> Path:
+    """A settings file for a tiny run: 16 strokes, 3 steps (ViT-B-32 with random weights on CPU)."""
+    ini = tmp_path / "draw.ini"
+    ini.write_text("[General]\nnum_paths=16\nnum_steps=3\n", encoding="utf-8")
+    return ini
+
+
+def _draw_env(tmp_path: Path) -> dict[str, str]:
+    return {**_smoke_env(tmp_path), "CLIPDRAW_SMOKE_TEST": "180", "CLIPDRAW_SMOKE_TEST_EXPECT": r"Step [1-9]"}
+
+
+@pytest.mark.slow
+def test_launcher_draws_a_step_and_exits_cleanly(tmp_path: Path) -> None:
+    """Unfrozen: press Draw at start-up, wait for step 1 in the status bar, quit with the run active."""
+    cmd = [sys.executable, str(PACKAGING / "launch_clipdraw.py"), "--settings", str(_draw_settings(tmp_path))]
+    cmd += ["--no-recover", "--draw", "--device", "cpu"]
+    result = _run_smoke(cmd, tmp_path, {**_draw_env(tmp_path), "PYTHONPATH": str(ROOT)}, timeout=150)
+    _assert_smoke_ok(result)
+    assert "matched" in result.stdout
+
+
 def _frozen_app() -> Path:
     if not FROZEN.exists():
         if os.environ.get("CLIPDRAW_TEST_PACKAGING") != "1":
@@ -215,3 +251,13 @@ def test_frozen_app_has_open_clip_data_and_icons() -> None:
     assert (internal / "open_clip" / "bpe_simple_vocab_16e6.txt.gz").is_file()
     assert (internal / "open_clip" / "model_configs" / "ViT-B-32.json").is_file()
     assert (internal / "resources" / "icons" / "clipdraw-studio-256.png").is_file()
+
+
+@pytest.mark.slow
+def test_frozen_app_draws_with_torch_and_open_clip(tmp_path: Path) -> None:
+    """Inside the bundle: torch, open_clip (configs + BPE vocab), the renderer and the worker all run."""
+    app = _frozen_app()
+    cmd = [str(app), "--settings", str(_draw_settings(tmp_path)), "--no-recover", "--draw", "--device", "cpu"]
+    result = _run_smoke(cmd, tmp_path, _draw_env(tmp_path), timeout=300)
+    _assert_smoke_ok(result)
+    assert "matched" in result.stdout
