@@ -98,7 +98,9 @@ def test_frozen_strokes_are_bit_identical_while_others_move(tiny_clip):
         assert np.array_equal(a.points, b.points)
         assert a.half_width == b.half_width and a.color == b.color
         assert b.frozen
-    moved = [sid for sid in start.ids[3:] if not np.array_equal(start.stroke(sid).points, end.stroke(sid).points)]
+    moved = [
+        sid for sid in start.ids[3:] if not np.array_equal(start.stroke(sid).points, end.stroke(sid).points)
+    ]
     assert len(moved) == len(start.ids) - 3
     # unfreezing lets them move again
     session.submit(SetFrozen((frozen_ids[0],), frozen=False))
@@ -170,7 +172,10 @@ def test_freehand_stroke_is_fitted_and_joins(tiny_clip):
     stroke = drawing.stroke(sid)
     assert drawing.strokes[-1].id == sid and not stroke.frozen
     assert stroke.num_segments >= 1
-    assert np.abs(stroke.points[0] - polyline[0]).max() < 5 and np.abs(stroke.points[-1] - polyline[-1]).max() < 5
+    assert (
+        np.abs(stroke.points[0] - polyline[0]).max() < 5
+        and np.abs(stroke.points[-1] - polyline[-1]).max() < 5
+    )
 
 
 def test_prompt_change_and_stroke_count_mid_run(tiny_clip):
@@ -206,7 +211,9 @@ def test_bad_commands_are_reported_not_fatal(tiny_clip):
 def test_update_strokes_replaces_geometry(tiny_clip):
     session = Session(small_config(), tiny_clip)
     s0 = session.snapshot().drawing.strokes[0]
-    new = Stroke(s0.id, [[1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 6], [7, 7]], 4.0, (0, 1, 0, 1), frozen=True)
+    new = Stroke(
+        s0.id, [[1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 6], [7, 7]], 4.0, (0, 1, 0, 1), frozen=True
+    )
     session.submit(UpdateStrokes((new,)))
     got = session.apply_pending().drawing.strokes[0]
     assert got == new
@@ -216,7 +223,9 @@ def test_nan_loss_is_skipped_then_reported(tiny_clip, monkeypatch):
     session = Session(small_config(), tiny_clip)
     session.step()
     good = session.snapshot().drawing
-    monkeypatch.setattr(tiny_clip, "encode_image", lambda images: torch.full((images.shape[0], 64), float("nan")))
+    monkeypatch.setattr(
+        tiny_clip, "encode_image", lambda images: torch.full((images.shape[0], 64), float("nan"))
+    )
     snap = session.step()
     assert any("not a number" in m for m in snap.messages)
     assert snap.drawing.strokes == good.strokes
