@@ -126,7 +126,6 @@ class MainWindow(QMainWindow):
         cv.freehandFinished.connect(self.add_freehand)
         cv.selectionChanged.connect(self._on_selection)
         cv.filesDropped.connect(self.files.import_files)
-        self.undo_stack.cleanChanged.connect(lambda _clean: self.update_title())
         self.undo_stack.indexChanged.connect(self._mark_dirty)
         self._on_selection([])
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +202,9 @@ class WorkerHandle(QObject):
         self.thread.setObjectName("clipdraw-session")
         worker.moveToThread(self.thread)
         self.thread.started.connect(worker.run)
-        worker.finished.connect(self.thread.quit)
+        # Direct: quit from the worker thread itself. A queued quit would need the GUI
+        # thread, which may be blocked in stop() waiting for this very thread.
+        worker.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
 
     def start(self) -> None:
         self.thread.start()
@@ -210,6 +212,7 @@ class WorkerHandle(QObject):
     def stop(self, wait_ms: int = -1) -> bool:
         """Ask the loop to end after the current step and join the thread."""
         self.worker.abort()
+        self.thread.quit()  # remembered even if the thread's event loop has not started yet
         if self.thread.isRunning():
             return self.thread.wait() if wait_ms < 0 else self.thread.wait(wait_ms)
         return True
