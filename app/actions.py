@@ -44,18 +44,45 @@ class Actions:
             return a
 
         f = win.files
-        self.new = act("&New", win.new_drawing, QKeySequence.StandardKey.New,
-                       "Stop and start a new, empty drawing", sp.SP_FileIcon)
-        self.open = act("&Open Project…", lambda: f.open_project(), QKeySequence.StandardKey.Open,
-                        "Open a saved project", sp.SP_DialogOpenButton)
-        self.save = act("&Save Project", lambda: f.save_project(), QKeySequence.StandardKey.Save,
-                        "Save strokes, ids, frozen flags, prompts and settings", sp.SP_DialogSaveButton)
-        self.save_as = act("Save Project &As…", lambda: f.save_project(save_as=True), QKeySequence("Ctrl+Shift+S"),
-                           "Save the project under a new name")
-        self.export_svg = act("&Export SVG…", lambda: f.export_svg(), QKeySequence("Ctrl+E"),
-                              "Export the drawing as an SVG file (Inkscape/Illustrator)")
-        self.export_png = act("Export &PNG…", lambda: f.export_png(), QKeySequence("Ctrl+Shift+E"),
-                              "Export the drawing as a PNG image of a chosen width")
+        self.new = act(
+            "&New",
+            win.new_drawing,
+            QKeySequence.StandardKey.New,
+            "Stop and start a new, empty drawing",
+            sp.SP_FileIcon,
+        )
+        self.open = act(
+            "&Open Project…",
+            lambda: f.open_project(),
+            QKeySequence.StandardKey.Open,
+            "Open a saved project",
+            sp.SP_DialogOpenButton,
+        )
+        self.save = act(
+            "&Save Project",
+            lambda: f.save_project(),
+            QKeySequence.StandardKey.Save,
+            "Save strokes, ids, frozen flags, prompts and settings",
+            sp.SP_DialogSaveButton,
+        )
+        self.save_as = act(
+            "Save Project &As…",
+            lambda: f.save_project(save_as=True),
+            QKeySequence("Ctrl+Shift+S"),
+            "Save the project under a new name",
+        )
+        self.export_svg = act(
+            "&Export SVG…",
+            lambda: f.export_svg(),
+            QKeySequence("Ctrl+E"),
+            "Export the drawing as an SVG file (Inkscape/Illustrator)",
+        )
+        self.export_png = act(
+            "Export &PNG…",
+            lambda: f.export_png(),
+            QKeySequence("Ctrl+Shift+E"),
+            "Export the drawing as a PNG image of a chosen width",
+        )
         self.quit = act("&Quit", win.close, QKeySequence.StandardKey.Quit, "Quit CLIPDraw Studio")
 
         self.undo = win.undo_stack.createUndoAction(win, "&Undo")
@@ -68,24 +95,56 @@ class Actions:
         self.redo.setToolTip("Redo the last undone edit (Ctrl+Shift+Z)")
         win.addAction(self.undo)
         win.addAction(self.redo)
-        self.select_all = act("Select &All", win.canvas.select_all, QKeySequence.StandardKey.SelectAll,
-                              "Select every stroke")
-        self.deselect = act("Select &None", lambda: win.canvas.set_selection([]), QKeySequence("Escape"),
-                            "Clear the selection")
-        self.freeze = act("&Freeze Selected", lambda: win.freeze_selected(True), QKeySequence("F"),
-                          "Freeze the selected strokes: they stay exactly as they are")
-        self.unfreeze = act("&Unfreeze Selected", lambda: win.freeze_selected(False), QKeySequence("Shift+F"),
-                            "Let the optimisation move the selected strokes again")
-        self.delete = act("&Delete Selected", win.delete_selected,
-                          [QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)],
-                          "Delete the selected strokes (Delete)", sp.SP_TrashIcon)
+        self.select_all = act(
+            "Select &All", win.canvas.select_all, QKeySequence.StandardKey.SelectAll, "Select every stroke"
+        )
+        self.deselect = act(
+            "Select &None",
+            lambda: win.canvas.set_selection([]),
+            QKeySequence("Escape"),
+            "Clear the selection",
+        )
+        self.freeze = act(
+            "&Freeze Selected",
+            lambda: win.freeze_selected(True),
+            QKeySequence("F"),
+            "Freeze the selected strokes: they stay exactly as they are",
+        )
+        self.unfreeze = act(
+            "&Unfreeze Selected",
+            lambda: win.freeze_selected(False),
+            QKeySequence("Shift+F"),
+            "Let the optimisation move the selected strokes again",
+        )
+        self.delete = act(
+            "&Delete Selected",
+            win.delete_selected,
+            [QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)],
+            "Delete the selected strokes (Delete)",
+            sp.SP_TrashIcon,
+        )
 
-        self.draw = act("&Draw", win.start_drawing, QKeySequence("Ctrl+Return"),
-                        "Start optimising the drawing", sp.SP_MediaPlay)
-        self.pause = act("&Pause / Resume", win.controller.toggle_pause, QKeySequence(Qt.Key.Key_Space),
-                         "Pause or resume the optimisation (Space)", sp.SP_MediaPause)
-        self.stop = act("&Stop", win.controller.stop, QKeySequence("Ctrl+."),
-                        "Stop optimising and keep the drawing", sp.SP_MediaStop)
+        self.draw = act(
+            "&Draw",
+            win.start_drawing,
+            QKeySequence("Ctrl+Return"),
+            "Start optimising the drawing",
+            sp.SP_MediaPlay,
+        )
+        self.pause = act(
+            "&Pause / Resume",
+            win.controller.toggle_pause,
+            QKeySequence(Qt.Key.Key_Space),
+            "Pause or resume the optimisation (Space)",
+            sp.SP_MediaPause,
+        )
+        self.stop = act(
+            "&Stop",
+            win.controller.stop,
+            QKeySequence("Ctrl+."),
+            "Stop optimising and keep the drawing",
+            sp.SP_MediaStop,
+        )
         self.reset = act("&Reset", win.new_drawing, None, "Stop and clear the canvas", sp.SP_BrowserReload)
 
         self.zoom_in = act("Zoom &In", lambda: win.canvas.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
@@ -95,22 +154,46 @@ class Actions:
         self.tools = QActionGroup(win)
         self.tool_actions: dict[str, QAction] = {}
         for tool, text, key, tip, icon in (
-            (TOOL_SELECT, "Select", "V", "Click or drag a rectangle to select strokes (Shift/Ctrl adds)",
-             sp.SP_ArrowUp),
-            (TOOL_LASSO, "Lasso", "L", "Draw a loop around strokes to select them (or Alt+drag)",
-             sp.SP_DialogResetButton),
-            (TOOL_DRAW, "Brush", "B", "Draw new strokes freehand (hold Shift to draw them frozen)",
-             sp.SP_DialogApplyButton),
-            (TOOL_PAN, "Pan", "H", "Drag to move the view (middle mouse button works in any tool)",
-             sp.SP_TitleBarNormalButton),
+            (
+                TOOL_SELECT,
+                "Select",
+                "V",
+                "Click or drag a rectangle to select strokes (Shift/Ctrl adds)",
+                sp.SP_ArrowUp,
+            ),
+            (
+                TOOL_LASSO,
+                "Lasso",
+                "L",
+                "Draw a loop around strokes to select them (or Alt+drag)",
+                sp.SP_DialogResetButton,
+            ),
+            (
+                TOOL_DRAW,
+                "Brush",
+                "B",
+                "Draw new strokes freehand (hold Shift to draw them frozen)",
+                sp.SP_DialogApplyButton,
+            ),
+            (
+                TOOL_PAN,
+                "Pan",
+                "H",
+                "Drag to move the view (middle mouse button works in any tool)",
+                sp.SP_TitleBarNormalButton,
+            ),
         ):
             a = act(text, lambda _=False, t=tool: win.canvas.set_tool(t), QKeySequence(key), tip, icon, True)
             self.tools.addAction(a)
             self.tool_actions[tool] = a
         self.tool_actions[TOOL_SELECT].setChecked(True)
 
-        self.manual = act("User &Manual", win.open_manual, QKeySequence.StandardKey.HelpContents,
-                          "Open the README in your browser or text viewer")
+        self.manual = act(
+            "User &Manual",
+            win.open_manual,
+            QKeySequence.StandardKey.HelpContents,
+            "Open the README in your browser or text viewer",
+        )
         self.about = act("&About CLIPDraw Studio", win.show_about, None, "Version and credits")
 
         mb = win.menuBar()

@@ -141,8 +141,9 @@ class Canvas(QWidget):
         if self._renderer is not None and self._renderer.is_running():
             self._renderer.request(self._generation, self._drawing, self._device_scale())
         else:
-            self._on_layer_ready(self._generation, render_layer(self._drawing, self._device_scale()),
-                                 self._device_scale())
+            self._on_layer_ready(
+                self._generation, render_layer(self._drawing, self._device_scale()), self._device_scale()
+            )
 
     def _on_layer_ready(self, generation: int, image: QImage, device_scale: float) -> None:
         if generation < self._layer_generation:
@@ -201,8 +202,12 @@ class Canvas(QWidget):
             return []
         out = []
         for stroke, pts in zip(self._drawing.strokes, self._sampled(), strict=True):
-            inside = ((pts[:, 0] >= rect.left()) & (pts[:, 0] <= rect.right())
-                      & (pts[:, 1] >= rect.top()) & (pts[:, 1] <= rect.bottom()))
+            inside = (
+                (pts[:, 0] >= rect.left())
+                & (pts[:, 0] <= rect.right())
+                & (pts[:, 1] >= rect.top())
+                & (pts[:, 1] <= rect.bottom())
+            )
             if inside.any():
                 out.append(stroke.id)
         return out
@@ -211,8 +216,11 @@ class Canvas(QWidget):
         if self._drawing is None or len(polygon) < 3:
             return []
         poly = np.array([[p.x(), p.y()] for p in polygon])
-        return [s.id for s, pts in zip(self._drawing.strokes, self._sampled(), strict=True)
-                if points_in_polygon(pts, poly).any()]
+        return [
+            s.id
+            for s, pts in zip(self._drawing.strokes, self._sampled(), strict=True)
+            if points_in_polygon(pts, poly).any()
+        ]
 
     # ------------------------------------------------------------------ view
     def tool(self) -> str:
@@ -222,8 +230,12 @@ class Canvas(QWidget):
         if tool not in (TOOL_SELECT, TOOL_LASSO, TOOL_DRAW, TOOL_PAN):
             raise ValueError(tool)
         self._tool = tool
-        cursors = {TOOL_SELECT: Qt.CursorShape.ArrowCursor, TOOL_LASSO: Qt.CursorShape.CrossCursor,
-                   TOOL_DRAW: Qt.CursorShape.CrossCursor, TOOL_PAN: Qt.CursorShape.OpenHandCursor}
+        cursors = {
+            TOOL_SELECT: Qt.CursorShape.ArrowCursor,
+            TOOL_LASSO: Qt.CursorShape.CrossCursor,
+            TOOL_DRAW: Qt.CursorShape.CrossCursor,
+            TOOL_PAN: Qt.CursorShape.OpenHandCursor,
+        }
         self.setCursor(cursors[tool])
 
     def scale(self) -> float:
@@ -281,9 +293,12 @@ class Canvas(QWidget):
         t0 = time.perf_counter()
         painter = QPainter(self)
         pal = self.palette()
-        painter.fillRect(self.rect(), pal.color(QPalette.ColorRole.Mid).darker(115)
-                         if pal.color(QPalette.ColorRole.Window).lightness() > 128
-                         else pal.color(QPalette.ColorRole.Window).darker(140))
+        painter.fillRect(
+            self.rect(),
+            pal.color(QPalette.ColorRole.Mid).darker(115)
+            if pal.color(QPalette.ColorRole.Window).lightness() > 128
+            else pal.color(QPalette.ColorRole.Window).darker(140),
+        )
         w, h = self._canvas_size()
         target = QRectF(self._offset.x(), self._offset.y(), w * self._scale, h * self._scale)
         # soft shadow so the canvas reads as a sheet of paper
@@ -324,8 +339,10 @@ class Canvas(QWidget):
                 painter.drawPath(path)
             painter.restore()
         if self._rubber is not None:
-            r = QRectF(self.canvas_to_widget(self._rubber.topLeft()),
-                       self.canvas_to_widget(self._rubber.bottomRight()))
+            r = QRectF(
+                self.canvas_to_widget(self._rubber.topLeft()),
+                self.canvas_to_widget(self._rubber.bottomRight()),
+            )
             fill = QColor(highlight)
             fill.setAlpha(40)
             painter.setPen(QPen(highlight, 1, Qt.PenStyle.DashLine))
@@ -382,8 +399,9 @@ class Canvas(QWidget):
                 self.set_selection([hit])
             self._drag_mode = None
             return
-        self._drag_mode = "lasso" if (self._tool == TOOL_LASSO
-                                      or mods & Qt.KeyboardModifier.AltModifier) else "rubber"
+        self._drag_mode = (
+            "lasso" if (self._tool == TOOL_LASSO or mods & Qt.KeyboardModifier.AltModifier) else "rubber"
+        )
         self._additive = additive
         self._lasso = [cpos]
         self._rubber = QRectF(cpos, cpos) if self._drag_mode == "rubber" else None
@@ -436,7 +454,7 @@ class Canvas(QWidget):
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.zoom_by(1.15 ** steps, event.position())
+            self.zoom_by(1.15**steps, event.position())
 
     # ------------------------------------------------------------------ drag and drop
     def dragEnterEvent(self, event) -> None:
@@ -444,8 +462,11 @@ class Canvas(QWidget):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        paths = [u.toLocalFile() for u in event.mimeData().urls()
-                 if Path(u.toLocalFile()).suffix.lower() in DROP_SUFFIXES]
+        paths = [
+            u.toLocalFile()
+            for u in event.mimeData().urls()
+            if Path(u.toLocalFile()).suffix.lower() in DROP_SUFFIXES
+        ]
         if paths:
             event.acceptProposedAction()
             self.filesDropped.emit(paths)

@@ -78,13 +78,21 @@ class DeleteCommand(QUndoCommand):
 class DrawStrokeCommand(QUndoCommand):
     """A freehand stroke; the engine fits it. Undo deletes it by id, redo re-adds it."""
 
-    def __init__(self, target: EditTarget, stroke_id: int, polyline: np.ndarray, half_width: float,
-                 color: tuple[float, float, float, float], frozen: bool) -> None:
+    def __init__(
+        self,
+        target: EditTarget,
+        stroke_id: int,
+        polyline: np.ndarray,
+        half_width: float,
+        color: tuple[float, float, float, float],
+        frozen: bool,
+    ) -> None:
         super().__init__("Draw frozen stroke" if frozen else "Draw stroke")
         self.target = target
         self.stroke_id = int(stroke_id)
-        self.freehand = AddFreehand(self.stroke_id, np.asarray(polyline, dtype=np.float64), half_width,
-                                    color, frozen)
+        self.freehand = AddFreehand(
+            self.stroke_id, np.asarray(polyline, dtype=np.float64), half_width, color, frozen
+        )
         self.fitted: Stroke | None = None
 
     def redo(self) -> None:
@@ -121,8 +129,13 @@ class AddStrokesCommand(QUndoCommand):
 class PromptCommand(QUndoCommand):
     """Change the prompts mid-run; undo restores the old ones (engine and prompt box)."""
 
-    def __init__(self, target: EditTarget, old: SetPrompt, new: SetPrompt,
-                 show: Callable[[SetPrompt], None] | None = None) -> None:
+    def __init__(
+        self,
+        target: EditTarget,
+        old: SetPrompt,
+        new: SetPrompt,
+        show: Callable[[SetPrompt], None] | None = None,
+    ) -> None:
         super().__init__("Change prompt")
         self.target, self.old, self.new, self.show = target, old, new, show
 

@@ -40,8 +40,9 @@ class RunController(QObject):
     stateChanged = Signal(str)
     errorOccurred = Signal(str, object)  # message, exception (or None)
 
-    def __init__(self, parent: QObject | None = None, *, clip: Any = None,
-                 min_step_interval: float = 0.0) -> None:
+    def __init__(
+        self, parent: QObject | None = None, *, clip: Any = None, min_step_interval: float = 0.0
+    ) -> None:
         super().__init__(parent)
         self.loader = ModelLoader(self)
         self.loader.loaded.connect(self._on_model_loaded)
@@ -100,7 +101,7 @@ class RunController(QObject):
             base = Drawing(cfg.width, cfg.height, cfg.background, ())
         try:
             self._drawing = apply_command(base, cmd)
-        except Exception as exc:  # noqa: BLE001 - a bad edit must not take the window down
+        except Exception as exc:
             self.errorOccurred.emit(error_message(exc), exc)
             return
         self.drawingChanged.emit(self._drawing)
@@ -131,7 +132,7 @@ class RunController(QObject):
         """Draw: load the model if needed (off-thread), then start the session thread."""
         try:
             config = config.validate()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.errorOccurred.emit(error_message(exc), exc)
             return
         self.stop()
@@ -164,8 +165,7 @@ class RunController(QObject):
 
         drawing, step = self._drawing, self._step
         if drawing is not None and self._continuable and drawing.strokes:
-            config = config.replace(width=drawing.width, height=drawing.height,
-                                    background=drawing.background)
+            config = config.replace(width=drawing.width, height=drawing.height, background=drawing.background)
             start = step if step < config.num_steps else 0
             kwargs: dict[str, Any] = {"drawing": drawing, "start_step": start}
         else:

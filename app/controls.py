@@ -65,8 +65,10 @@ class ControlPanel(QWidget):
         self.prompt = QPlainTextEdit(self)
         self.prompt.setObjectName("prompt")
         self.prompt.setPlaceholderText("Describe what to draw, e.g. “a red bicycle by the sea”")
-        self.prompt.setToolTip("What the drawing should look like to CLIP.\n"
-                               "While drawing, press Ctrl+Enter (or Apply) to steer with a new prompt.")
+        self.prompt.setToolTip(
+            "What the drawing should look like to CLIP.\n"
+            "While drawing, press Ctrl+Enter (or Apply) to steer with a new prompt."
+        )
         self.prompt.setTabChangesFocus(True)
         self.prompt.setFixedHeight(self.prompt.fontMetrics().lineSpacing() * 3 + 14)
         outer.addWidget(self.prompt)
@@ -78,7 +80,8 @@ class ControlPanel(QWidget):
         self.neg_defaults.setText("CLIPDraw defaults")
         self.neg_defaults.setToolTip("Fill in the original CLIPDraw negative prompts")
         self.neg_defaults.clicked.connect(
-            lambda: self.negatives.setPlainText("\n".join(DEFAULT_NEGATIVE_PROMPTS)))
+            lambda: self.negatives.setPlainText("\n".join(DEFAULT_NEGATIVE_PROMPTS))
+        )
         neg_row.addWidget(self.neg_defaults)
         outer.addLayout(neg_row)
         self.negatives = QPlainTextEdit(self)
@@ -129,7 +132,9 @@ class ControlPanel(QWidget):
         form = QFormLayout(run)
         self.num_paths = QSpinBox(run)
         self.num_paths.setRange(0, 5000)
-        self.num_paths.setToolTip("Random strokes to start from (CLIPDraw: 256); your own strokes come on top")
+        self.num_paths.setToolTip(
+            "Random strokes to start from (CLIPDraw: 256); your own strokes come on top"
+        )
         form.addRow("Strokes", self.num_paths)
         self.num_steps = QSpinBox(run)
         self.num_steps.setRange(0, 1_000_000)
@@ -155,8 +160,10 @@ class ControlPanel(QWidget):
         self.weights = QComboBox(run)
         self.weights.setEditable(True)
         self.weights.addItems(WEIGHTS)
-        self.weights.setToolTip("Pretrained tag (e.g. openai), a local checkpoint file, "
-                                "or 'random' (test mode: meaningless drawings, works offline)")
+        self.weights.setToolTip(
+            "Pretrained tag (e.g. openai), a local checkpoint file, "
+            "or 'random' (test mode: meaningless drawings, works offline)"
+        )
         weights_row.addWidget(self.weights, 1)
         browse = QToolButton(run)
         browse.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
@@ -184,7 +191,9 @@ class ControlPanel(QWidget):
         self.brush_width.valueChanged.connect(self.brushChanged)
         bform.addRow("Width", self.brush_width)
         self.draw_frozen = QCheckBox("Draw frozen", brush)
-        self.draw_frozen.setToolTip("New strokes stay exactly as drawn (hold Shift while drawing for the same)")
+        self.draw_frozen.setToolTip(
+            "New strokes stay exactly as drawn (hold Shift while drawing for the same)"
+        )
         self.draw_frozen.toggled.connect(self.brushChanged)
         bform.addRow(self.draw_frozen)
         outer.addWidget(brush)
@@ -205,8 +214,9 @@ class ControlPanel(QWidget):
             self.brushChanged.emit()
 
     def choose_brush_color(self) -> None:
-        color = QColorDialog.getColor(self._brush_color, self, "Brush colour",
-                                      QColorDialog.ColorDialogOption.ShowAlphaChannel)
+        color = QColorDialog.getColor(
+            self._brush_color, self, "Brush colour", QColorDialog.ColorDialogOption.ShowAlphaChannel
+        )
         self.set_brush_color(color)
 
     def _update_color_button(self) -> None:
@@ -216,8 +226,12 @@ class ControlPanel(QWidget):
         self.brush_color_button.setStyleSheet(f"background-color: {c.name()}; color: {text};")
 
     def browse_weights(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose CLIP weights", settings.read("last_dir"),
-                                              "Checkpoints (*.pt *.pth *.bin *.safetensors *.ckpt);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Choose CLIP weights",
+            settings.read("last_dir"),
+            "Checkpoints (*.pt *.pth *.bin *.safetensors *.ckpt);;All files (*)",
+        )
         if path:
             self.weights.setCurrentText(path)
 
@@ -265,12 +279,24 @@ class ControlPanel(QWidget):
         self.draw.setEnabled(state not in ("loading", "starting", "running", "paused"))
         self.pause.setEnabled(state in ("running", "paused"))
         self.pause.setText("Resume" if state == "paused" else "Pause")
-        self.pause.setIcon(self.style().standardIcon(
-            QStyle.StandardPixmap.SP_MediaPlay if state == "paused" else QStyle.StandardPixmap.SP_MediaPause))
+        self.pause.setIcon(
+            self.style().standardIcon(
+                QStyle.StandardPixmap.SP_MediaPlay
+                if state == "paused"
+                else QStyle.StandardPixmap.SP_MediaPause
+            )
+        )
         self.stop.setEnabled(active or state == "loading")
         self.apply_prompt.setEnabled(active)
-        for w in (self.num_paths, self.seed, self.canvas_size, self.model, self.weights, self.device,
-                  self.num_steps):
+        for w in (
+            self.num_paths,
+            self.seed,
+            self.canvas_size,
+            self.model,
+            self.weights,
+            self.device,
+            self.num_steps,
+        ):
             w.setEnabled(not active and state != "loading")
 
     # ------------------------------------------------------------ persistence

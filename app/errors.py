@@ -50,17 +50,21 @@ class ErrorBanner(QFrame):
     def message(self) -> str:
         return self._label.text() if self.isVisibleTo(self.parentWidget()) else ""
 
-    def show_message(self, text: str, *, level: str = "error",
-                     actions: Sequence[tuple[str, Callable[[], None]]] = ()) -> None:
+    def show_message(
+        self, text: str, *, level: str = "error", actions: Sequence[tuple[str, Callable[[], None]]] = ()
+    ) -> None:
         """Show ``text`` with buttons for ``actions`` (label, callback; each also dismisses)."""
         logger.info("banner (%s): %s", level, text)
-        icon = {"error": QStyle.StandardPixmap.SP_MessageBoxCritical,
-                "warning": QStyle.StandardPixmap.SP_MessageBoxWarning}.get(
-            level, QStyle.StandardPixmap.SP_MessageBoxInformation)
+        icon = {
+            "error": QStyle.StandardPixmap.SP_MessageBoxCritical,
+            "warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
+        }.get(level, QStyle.StandardPixmap.SP_MessageBoxInformation)
         size = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
         self._icon.setPixmap(self.style().standardIcon(icon).pixmap(size, size))
         pal = self.palette()
-        base = {"error": QColor(200, 50, 40), "warning": QColor(220, 150, 20)}.get(level, QColor(40, 120, 200))
+        base = {"error": QColor(200, 50, 40), "warning": QColor(220, 150, 20)}.get(
+            level, QColor(40, 120, 200)
+        )
         window = pal.color(QPalette.ColorRole.Window)
         tint = QColor(
             int(window.red() * 0.82 + base.red() * 0.18),

@@ -58,8 +58,10 @@ def scaled_drawing(drawing: Drawing, width: int, height: int) -> Drawing:
     """The same drawing at another pixel size (points and widths scaled)."""
     sx, sy = width / drawing.width, height / drawing.height
     factor = np.array([sx, sy], dtype=np.float64)
-    strokes = [Stroke(s.id, s.points.astype(np.float64) * factor, s.half_width * (sx + sy) / 2,
-                      s.color, s.frozen) for s in drawing.strokes]
+    strokes = [
+        Stroke(s.id, s.points.astype(np.float64) * factor, s.half_width * (sx + sy) / 2, s.color, s.frozen)
+        for s in drawing.strokes
+    ]
     return Drawing(width, height, drawing.background, tuple(strokes))
 
 
@@ -127,7 +129,7 @@ class FileActions:
             from clipdraw_core.svg_export import save_svg
 
             save_svg(target, drawing, title=self._title(), description="Made with CLIPDraw Studio")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._error("Export failed", exc)
             return None
         self.window.statusBar().showMessage(f"Exported {target}", 5000)
@@ -139,8 +141,9 @@ class FileActions:
         if drawing is None:
             return None
         if width is None:
-            width, ok = QInputDialog.getInt(self.window, "Export PNG", "Image width (px):",
-                                            max(drawing.width, 1024), 16, 8192, 64)
+            width, ok = QInputDialog.getInt(
+                self.window, "Export PNG", "Image width (px):", max(drawing.width, 1024), 16, 8192, 64
+            )
             if not ok:
                 return None
         target = Path(path) if path is not None else self._ask_save("Export PNG", "PNG (*.png)", ".png")
@@ -152,14 +155,16 @@ class FileActions:
             if not image.save(str(tmp), "PNG"):
                 raise OSError(f"cannot write {target}")
             os.replace(tmp, target)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._error("PNG export failed", exc)
             return None
         self.window.statusBar().showMessage(f"Exported {target}", 5000)
         return target
 
     # ------------------------------------------------------------ projects
-    def save_project(self, path: str | os.PathLike[str] | None = None, *, save_as: bool = False) -> Path | None:
+    def save_project(
+        self, path: str | os.PathLike[str] | None = None, *, save_as: bool = False
+    ) -> Path | None:
         """Ctrl+S / Ctrl+Shift+S: write config, strokes (ids, frozen flags) and step."""
         drawing = self._drawing()
         if drawing is None:
@@ -176,7 +181,7 @@ class FileActions:
             from clipdraw_core.project import save_project
 
             save_project(target, self.window.current_config(), drawing, step=self.window.controller.step())
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._error("Saving failed", exc)
             return None
         self.project_path = target
@@ -190,8 +195,9 @@ class FileActions:
     def open_project(self, path: str | os.PathLike[str] | None = None) -> bool:
         """Ctrl+O: show a saved project; Draw continues it."""
         if path is None:
-            chosen, _ = QFileDialog.getOpenFileName(self.window, "Open project", settings.read("last_dir"),
-                                                    PROJECT_FILTER)
+            chosen, _ = QFileDialog.getOpenFileName(
+                self.window, "Open project", settings.read("last_dir"), PROJECT_FILTER
+            )
             if not chosen:
                 return False
             path = chosen
@@ -199,7 +205,7 @@ class FileActions:
             from clipdraw_core.project import load_project
 
             project = load_project(path)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._error("Cannot open project", exc)
             return False
         self.window.load_project_data(project.config, project.drawing, project.step)
@@ -221,7 +227,7 @@ class FileActions:
                 continue
             try:
                 strokes = self._load_seed(p, suffix)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self._error(f"Cannot import {Path(p).name}", exc)
                 continue
             if strokes:
@@ -255,7 +261,7 @@ class FileActions:
 
             target = autosave_path()
             save_project(target, self.window.current_config(), drawing, step=self.window.controller.step())
-        except Exception as exc:  # noqa: BLE001 - autosave must never interrupt the artist
+        except Exception as exc:
             logger.warning("autosave failed: %s", exc)
             return None
         logger.debug("autosaved to %s", target)
@@ -286,12 +292,14 @@ class FileActions:
             from clipdraw_core.project import load_project
 
             project = load_project(path)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._error("Cannot recover the autosave", exc)
             return False
         self.window.load_project_data(project.config, project.drawing, project.step)
         self.project_path = None
         self.dirty = True
         self.window.update_title()
-        QApplication.instance() and self.window.statusBar().showMessage("Recovered the autosaved drawing", 5000)
+        QApplication.instance() and self.window.statusBar().showMessage(
+            "Recovered the autosaved drawing", 5000
+        )
         return True

@@ -32,7 +32,7 @@ class _LoadThread(QThread):
             from clipdraw_core.clip_model import load_clip
 
             model = load_clip(*self.args)
-        except Exception as exc:  # noqa: BLE001 - reported to the GUI
+        except Exception as exc:
             logger.warning("loading CLIP %s failed: %s", self.args, exc)
             self.failed.emit(error_message(exc), exc)
         else:

@@ -45,8 +45,9 @@ def apply_command(drawing: Drawing, cmd: object) -> Drawing:
             strokes.insert(len(strokes) if pos is None else min(max(int(pos), 0), len(strokes)), stroke)
             present.add(stroke.id)
     elif isinstance(cmd, AddFreehand):
-        points, hw = fit_freehand(cmd.polyline, cmd.pressure, tolerance=cmd.tolerance,
-                                  half_width=cmd.half_width)
+        points, hw = fit_freehand(
+            cmd.polyline, cmd.pressure, tolerance=cmd.tolerance, half_width=cmd.half_width
+        )
         strokes.append(Stroke(cmd.stroke_id, points, hw, cmd.color, cmd.frozen))
     elif isinstance(cmd, UpdateStrokes):
         by_id = {s.id: s for s in cmd.strokes}

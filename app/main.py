@@ -15,7 +15,9 @@ logger = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="clipdraw", description="CLIPDraw Studio: steer a drawing while CLIP draws it.")
+    parser = argparse.ArgumentParser(
+        prog="clipdraw", description="CLIPDraw Studio: steer a drawing while CLIP draws it."
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("--model", help="open_clip model name, or a model-config JSON path (e.g. ViT-B-32)")
     parser.add_argument("--weights", help="pretrained tag, checkpoint path, or 'random' (offline test mode)")
@@ -24,8 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--settings", help="use this settings file (INI) instead of the user's")
     parser.add_argument("--no-recover", action="store_true", help="do not offer to recover an autosave")
     parser.add_argument("--draw", action="store_true", help="press Draw at start-up")
-    parser.add_argument("--log-level", default=os.environ.get("CLIPDRAW_LOG", "WARNING"),
-                        help="logging level (DEBUG, INFO, WARNING)")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("CLIPDRAW_LOG", "WARNING"),
+        help="logging level (DEBUG, INFO, WARNING)",
+    )
     parser.add_argument("project", nargs="?", help="a project file to open")
     return parser
 
@@ -38,8 +43,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"CLIPDraw Studio {clipdraw_core.__version__}")
         return 0
-    logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     # Environment overrides for test mode (e.g. CLIPDRAW_WEIGHTS=random clipdraw)
     model = args.model or os.environ.get("CLIPDRAW_MODEL")
     weights = args.weights or os.environ.get("CLIPDRAW_WEIGHTS")
@@ -62,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from .main_window import MainWindow
 
-    window = MainWindow(model_name=model, weights=weights, device=args.device,
-                        offer_recovery=not args.no_recover)
+    window = MainWindow(
+        model_name=model, weights=weights, device=args.device, offer_recovery=not args.no_recover
+    )
     app.aboutToQuit.connect(window.shutdown)
     if args.prompt:
         window.controls.prompt.setPlainText(args.prompt)

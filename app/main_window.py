@@ -52,8 +52,16 @@ class MainWindow(QMainWindow):
 
     snapshotShown = Signal(object)
 
-    def __init__(self, *, clip: Any = None, model_name: str | None = None, weights: str | None = None,
-                 device: str | None = None, offer_recovery: bool = True, threaded_canvas: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        clip: Any = None,
+        model_name: str | None = None,
+        weights: str | None = None,
+        device: str | None = None,
+        offer_recovery: bool = True,
+        threaded_canvas: bool = True,
+    ) -> None:
         super().__init__()
         self.setWindowTitle(APP_TITLE)
         self.setObjectName("mainWindow")
@@ -79,8 +87,10 @@ class MainWindow(QMainWindow):
         self.dock = QDockWidget("Controls", self)
         self.dock.setObjectName("controlsDock")
         self.dock.setWidget(scroll)
-        self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
         self.dock.setMinimumWidth(self.controls.sizeHint().width() + 24)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
 
@@ -158,9 +168,14 @@ class MainWindow(QMainWindow):
         self.actions_.pause.setEnabled(state in ("running", "paused"))
         self.actions_.stop.setEnabled(state in ("starting", "running", "paused", "done", "loading"))
         self.actions_.draw.setEnabled(self.controls.draw.isEnabled())
-        text = {"loading": "Loading CLIP model…", "starting": "Starting…", "running": "Drawing…",
-                "paused": "Paused – edits still apply", "done": "Finished – you can keep editing",
-                "stopped": "Stopped"}.get(state)
+        text = {
+            "loading": "Loading CLIP model…",
+            "starting": "Starting…",
+            "running": "Drawing…",
+            "paused": "Paused – edits still apply",
+            "done": "Finished – you can keep editing",
+            "stopped": "Stopped",
+        }.get(state)
         if text:
             self.statusBar().showMessage(text, 0 if state in ("paused", "loading") else 3000)
         self._mark_dirty() if state == "running" else None
@@ -207,7 +222,7 @@ class MainWindow(QMainWindow):
             from .first_run import ensure_weights
 
             resolved = ensure_weights(self, cfg.model_name, w)
-        except Exception as exc:  # noqa: BLE001 - fall back to load_clip's own message
+        except Exception as exc:
             logger.warning("first-run weights check failed: %s", exc)
             return cfg
         return None if resolved is None else cfg.replace(weights=resolved)
@@ -251,8 +266,16 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Wait until the drawing has started", 3000)
             return
         stroke_id = self.controller.allocate_ids(1)[0]
-        self.undo_stack.push(DrawStrokeCommand(self.controller, stroke_id, polyline,
-                                               self.canvas.brush_half_width, self.canvas.brush_color, frozen))
+        self.undo_stack.push(
+            DrawStrokeCommand(
+                self.controller,
+                stroke_id,
+                polyline,
+                self.canvas.brush_half_width,
+                self.canvas.brush_color,
+                frozen,
+            )
+        )
 
     def add_seed_strokes(self, strokes: list[Stroke], text: str) -> None:
         self.undo_stack.push(AddStrokesCommand(self.controller, strokes, text))
@@ -277,13 +300,19 @@ class MainWindow(QMainWindow):
         """Non-modal banner; missing weights get actions to pick a file or random weights."""
         actions = []
         if isinstance(exc, WeightsError):
-            actions = [("Use a weights file…", self._choose_weights_file),
-                       ("Random weights (test mode)", self._use_random_weights)]
+            actions = [
+                ("Use a weights file…", self._choose_weights_file),
+                ("Random weights (test mode)", self._use_random_weights),
+            ]
         self.banner.show_message(message, actions=actions)
 
     def _choose_weights_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose CLIP weights", settings.read("last_dir"),
-                                              "Checkpoints (*.pt *.pth *.bin *.safetensors *.ckpt);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Choose CLIP weights",
+            settings.read("last_dir"),
+            "Checkpoints (*.pt *.pth *.bin *.safetensors *.ckpt);;All files (*)",
+        )
         if path:
             self.controls.weights.setCurrentText(path)
             self.start_drawing()
@@ -298,12 +327,14 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         QMessageBox.about(
-            self, f"About {APP_TITLE}",
+            self,
+            f"About {APP_TITLE}",
             f"<h3>{APP_TITLE} {clipdraw_core.__version__}</h3>"
             "<p>Steer a drawing while CLIP draws it: freeze, delete and add strokes, change the prompt.</p>"
             "<p>Based on <i>CLIPDraw: Exploring Text-to-Drawing Synthesis through Language-Image "
             "Encoders</i> by Kevin Frans, L. B. Soros and Olaf Witkowski (NeurIPS 2022).</p>"
-            f"<p>Settings: {settings.settings_file()}</p>")
+            f"<p>Settings: {settings.settings_file()}</p>",
+        )
 
     def update_recent_menu(self) -> None:
         menu = self.actions_.recent_menu
@@ -338,9 +369,14 @@ class MainWindow(QMainWindow):
         if not self.confirm_close or not self.files.dirty or drawing is None or not drawing.strokes:
             return True
         answer = QMessageBox.question(
-            self, APP_TITLE, "Save the drawing before closing?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+            self,
+            APP_TITLE,
+            "Save the drawing before closing?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
         if answer == QMessageBox.StandardButton.Save:
             return self.files.save_project() is not None
         return answer == QMessageBox.StandardButton.Discard
@@ -358,4 +394,3 @@ class MainWindow(QMainWindow):
         self.shutdown()
         self.files.discard_autosave()
         super().closeEvent(event)
-

@@ -48,8 +48,9 @@ def background_color(drawing: Drawing) -> QColor:
     return QColor.fromRgbF(*drawing.background)
 
 
-def paint_strokes(painter: QPainter, drawing: Drawing, *, mark_frozen: bool = True,
-                  view_scale: float = 1.0) -> None:
+def paint_strokes(
+    painter: QPainter, drawing: Drawing, *, mark_frozen: bool = True, view_scale: float = 1.0
+) -> None:
     """Paint all strokes in paint order; the painter maps canvas pixels already.
 
     Frozen strokes get a dashed accent outline and a small lock badge on top, drawn at
@@ -69,8 +70,9 @@ def paint_strokes(painter: QPainter, drawing: Drawing, *, mark_frozen: bool = Tr
         paint_frozen_marks(painter, frozen, view_scale)
 
 
-def paint_frozen_marks(painter: QPainter, frozen: list[tuple[Stroke, QPainterPath]],
-                       view_scale: float) -> None:
+def paint_frozen_marks(
+    painter: QPainter, frozen: list[tuple[Stroke, QPainterPath]], view_scale: float
+) -> None:
     """Dashed outline around each frozen stroke and a lock badge at its start."""
     px = 1.0 / max(view_scale, 1e-6)  # one device pixel in canvas units
     stroker = QPainterPathStroker()
@@ -98,9 +100,14 @@ def paint_lock_badge(painter: QPainter, at: QPointF, px: float) -> None:
     painter.drawRoundedRect(body, 1.2 * px, 1.2 * px)
     shackle = QPainterPath()
     shackle.moveTo(body.left() + 1.8 * px, body.top())
-    shackle.cubicTo(body.left() + 1.8 * px, body.top() - 4.5 * px,
-                    body.right() - 1.8 * px, body.top() - 4.5 * px,
-                    body.right() - 1.8 * px, body.top())
+    shackle.cubicTo(
+        body.left() + 1.8 * px,
+        body.top() - 4.5 * px,
+        body.right() - 1.8 * px,
+        body.top() - 4.5 * px,
+        body.right() - 1.8 * px,
+        body.top(),
+    )
     pen = QPen(FROZEN_ACCENT, 1.6 * px)
     painter.setPen(pen)
     painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -144,7 +151,7 @@ def image_to_rgb_array(image: QImage) -> np.ndarray:
 def sample_strokes(drawing: Drawing, samples_per_segment: int = 12) -> list[np.ndarray]:
     """Points along each stroke (canvas pixels), for hit tests and lasso selection."""
     t = np.linspace(0.0, 1.0, samples_per_segment, dtype=np.float64)[:, None]
-    basis = np.stack([(1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t ** 2, t ** 3], axis=0)
+    basis = np.stack([(1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3], axis=0)
     out = []
     for stroke in drawing.strokes:
         p = stroke.points.astype(np.float64)

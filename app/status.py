@@ -65,8 +65,9 @@ class ScorePlot(QWidget):
             vh = (v1 - v0) or 1.0
             path = QPainterPath()
             for i, (s, v) in enumerate(self._points):
-                pt = QPointF(rect.left() + (s - s0) / sw * rect.width(),
-                             rect.bottom() - (v - v0) / vh * rect.height())
+                pt = QPointF(
+                    rect.left() + (s - s0) / sw * rect.width(), rect.bottom() - (v - v0) / vh * rect.height()
+                )
                 path.moveTo(pt) if i == 0 else path.lineTo(pt)
             painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 1.5))
             painter.drawPath(path)

@@ -56,8 +56,13 @@ class SessionWorker(QObject):
     errorOccurred = Signal(str, object)  # message, exception
     finished = Signal()
 
-    def __init__(self, session_factory: Callable[[], Any], *, start_paused: bool = False,
-                 min_step_interval: float = 0.0) -> None:
+    def __init__(
+        self,
+        session_factory: Callable[[], Any],
+        *,
+        start_paused: bool = False,
+        min_step_interval: float = 0.0,
+    ) -> None:
         super().__init__()
         self._factory = session_factory
         self._session: Any = None
@@ -142,7 +147,7 @@ class SessionWorker(QObject):
         """The loop; connected to ``QThread.started``. Returns when aborted."""
         try:
             session = self._factory()
-        except Exception as exc:  # noqa: BLE001 - reported, never raised into Qt
+        except Exception as exc:
             logger.warning("could not start the session: %s", exc)
             self.errorOccurred.emit(error_message(exc), exc)
             self._set_state(STATE_STOPPED)
@@ -156,7 +161,7 @@ class SessionWorker(QObject):
         try:
             self._publish(session.apply_pending() if self._edits_pending else session.snapshot())
             self._edits_pending = False
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.errorOccurred.emit(error_message(exc), exc)
         while not self._abort:
             if self._paused or session.done:
@@ -165,7 +170,7 @@ class SessionWorker(QObject):
                     self._edits_pending = False
                     try:
                         self._publish(session.apply_pending())
-                    except Exception as exc:  # noqa: BLE001
+                    except Exception as exc:
                         logger.warning("applying edits failed: %s", exc)
                         self.errorOccurred.emit(error_message(exc), exc)
                     continue

@@ -37,7 +37,7 @@ def no_thread_leaks():
     started: list[weakref.ref] = []
     original = QThread.start
 
-    def tracking_start(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+    def tracking_start(self, *args, **kwargs):
         started.append(weakref.ref(self))
         return original(self, *args, **kwargs)
 
@@ -83,7 +83,7 @@ def gui_clip(request, tmp_path_factory):
     """A tiny random-initialised CLIP model on CPU (the lead's ``tiny_clip`` if present)."""
     try:
         return request.getfixturevalue("tiny_clip")
-    except Exception:  # noqa: BLE001 - not provided (or not session-scoped): build our own
+    except Exception:
         pass
     from clipdraw_core.clip_model import load_clip, register_model_config
 

@@ -165,8 +165,9 @@ def test_empty_prompt_is_reported_not_raised(qtbot, window):
 
 def test_local_edits_before_draw_become_seeds(qtbot, window):
     """Sketching on the empty sheet before Draw: strokes are kept and optimised with the random ones."""
-    from app.canvas import TOOL_DRAW
     from helpers import drag
+
+    from app.canvas import TOOL_DRAW
 
     window.canvas.set_tool(TOOL_DRAW)
     drag(window.canvas, [(10, 80), (40, 60), (80, 80)], Qt.KeyboardModifier.ShiftModifier)

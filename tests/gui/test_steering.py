@@ -38,8 +38,12 @@ def test_click_freeze_keeps_stroke_bit_identical_and_undo(qtbot, window):
     # click on the middle of the topmost stroke to select it
     target = s0.drawing.strokes[-1]
     mid = target.points[len(target.points) // 2]
-    QTest.mouseClick(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     widget_point(window.canvas, float(mid[0]), float(mid[1])))
+    QTest.mouseClick(
+        window.canvas,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        widget_point(window.canvas, float(mid[0]), float(mid[1])),
+    )
     selected = window.canvas.selected_ids()
     assert len(selected) == 1
     sid = selected[0]
@@ -92,7 +96,9 @@ def test_freehand_stroke_joins_engine_and_undo_redo(qtbot, window):
     (new_id,) = set(added.drawing.ids) - before
     stroke = added.drawing.stroke(new_id)
     assert added.drawing.ids[-1] == new_id  # on top
-    assert abs(stroke.points[0][0] - 10) < 2 and abs(stroke.points[-1][1] - 60) < 2 or stroke.points.shape[0] >= 4
+    assert (abs(stroke.points[0][0] - 10) < 2 and abs(stroke.points[-1][1] - 60) < 2) or stroke.points.shape[
+        0
+    ] >= 4
     window.undo_stack.undo()
     wait_for(qtbot, window, lambda s: new_id not in s.drawing.ids)
     window.undo_stack.redo()

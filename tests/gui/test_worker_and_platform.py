@@ -116,7 +116,8 @@ def test_pyside_void_calls_do_not_leak_none_refcount(qapp):
 
 def test_version_entry_point_smoke():
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-m", "app", "--version"], cwd=root, capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "app", "--version"], cwd=root, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     assert clipdraw_core.__version__ in out.stdout
