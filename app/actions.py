@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QStyle, QToolBar
 
 from .canvas import TOOL_DRAW, TOOL_LASSO, TOOL_PAN, TOOL_SELECT
+from .icons import tool_icon
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -88,10 +89,12 @@ class Actions:
         self.undo = win.undo_stack.createUndoAction(win, "&Undo")
         self.undo.setShortcuts([QKeySequence.StandardKey.Undo])
         self.undo.setIcon(style.standardIcon(sp.SP_ArrowBack))
+        self.undo.setIconText("Undo")  # fixed toolbar label: the menu shows "Undo <edit>"
         self.undo.setToolTip("Undo the last edit (Ctrl+Z)")
         self.redo = win.undo_stack.createRedoAction(win, "&Redo")
         self.redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.redo.setIcon(style.standardIcon(sp.SP_ArrowForward))
+        self.redo.setIconText("Redo")
         self.redo.setToolTip("Redo the last undone edit (Ctrl+Shift+Z)")
         win.addAction(self.undo)
         win.addAction(self.redo)
@@ -116,6 +119,10 @@ class Actions:
             QKeySequence("Shift+F"),
             "Let the optimisation move the selected strokes again",
         )
+        self.freeze.setIcon(tool_icon("lock"))
+        self.freeze.setIconText("Freeze")
+        self.unfreeze.setIcon(tool_icon("unlock"))
+        self.unfreeze.setIconText("Unfreeze")
         self.delete = act(
             "&Delete Selected",
             win.delete_selected,
@@ -123,6 +130,7 @@ class Actions:
             "Delete the selected strokes (Delete)",
             sp.SP_TrashIcon,
         )
+        self.delete.setIconText("Delete")
 
         self.draw = act(
             "&Draw",
@@ -159,31 +167,32 @@ class Actions:
                 "Select",
                 "V",
                 "Click or drag a rectangle to select strokes (Shift/Ctrl adds)",
-                sp.SP_ArrowUp,
+                None,
             ),
             (
                 TOOL_LASSO,
                 "Lasso",
                 "L",
                 "Draw a loop around strokes to select them (or Alt+drag)",
-                sp.SP_DialogResetButton,
+                None,
             ),
             (
                 TOOL_DRAW,
                 "Brush",
                 "B",
                 "Draw new strokes freehand (hold Shift to draw them frozen)",
-                sp.SP_DialogApplyButton,
+                None,
             ),
             (
                 TOOL_PAN,
                 "Pan",
                 "H",
                 "Drag to move the view (middle mouse button works in any tool)",
-                sp.SP_TitleBarNormalButton,
+                None,
             ),
         ):
             a = act(text, lambda _=False, t=tool: win.canvas.set_tool(t), QKeySequence(key), tip, icon, True)
+            a.setIcon(tool_icon({TOOL_DRAW: "brush"}.get(tool, tool)))
             self.tools.addAction(a)
             self.tool_actions[tool] = a
         self.tool_actions[TOOL_SELECT].setChecked(True)

@@ -78,7 +78,9 @@ def paint_frozen_marks(
     stroker = QPainterPathStroker()
     stroker.setCapStyle(Qt.PenCapStyle.RoundCap)
     stroker.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-    outline_pen = QPen(FROZEN_ACCENT, 1.2)
+    accent = QColor(FROZEN_ACCENT)
+    accent.setAlpha(190)
+    outline_pen = QPen(accent, 1.0)
     outline_pen.setCosmetic(True)
     outline_pen.setStyle(Qt.PenStyle.DashLine)
     for stroke, path in frozen:
