@@ -325,16 +325,17 @@ class Canvas(QWidget):
             painter.translate(self._offset)
             painter.scale(self._scale, self._scale)
             selected = set(self._selection)
-            for stroke in self._drawing.strokes:
-                if stroke.id not in selected:
-                    continue
-                path = stroke_path(stroke)
-                halo = QPen(QColor(highlight.red(), highlight.green(), highlight.blue(), 170))
-                halo.setWidthF(2 * stroke.half_width + 6.0 / self._scale)
-                halo.setCapStyle(Qt.PenCapStyle.RoundCap)
-                halo.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-                painter.setPen(halo)
-                painter.drawPath(path)
+            chosen = [(s, stroke_path(s)) for s in self._drawing.strokes if s.id in selected]
+            # outer highlight ring, inner white gap, then the stroke itself: readable on any colour
+            for colour, extra in ((highlight, 8.0), (QColor(255, 255, 255), 4.0)):
+                for stroke, path in chosen:
+                    pen = QPen(colour)
+                    pen.setWidthF(2 * stroke.half_width + extra / self._scale)
+                    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+                    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+                    painter.setPen(pen)
+                    painter.drawPath(path)
+            for stroke, path in chosen:
                 painter.setPen(stroke_pen(stroke))
                 painter.drawPath(path)
             painter.restore()

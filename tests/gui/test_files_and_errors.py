@@ -216,3 +216,26 @@ def test_settings_persist_between_windows(qtbot, gui_clip):
         assert again.size() == size
     finally:
         again.close()
+
+
+def test_model_loading_shows_progress_and_can_be_cancelled(qtbot, gui_clip):
+    win = MainWindow(offer_recovery=False)  # the real background loader
+    win.confirm_close = False
+    qtbot.addWidget(win)
+    c = win.controls
+    c.model.setCurrentText(gui_clip.name)
+    c.weights.setCurrentText("random")
+    c.device.setCurrentText("cpu")
+    win.show()
+    try:
+        qtbot.mouseClick(c.draw, Qt.MouseButton.LeftButton)
+        assert win.controller.state() == "loading"
+        assert win.status.busy.isVisible() and win.status.cancel.isVisible()
+        qtbot.mouseClick(win.status.cancel, Qt.MouseButton.LeftButton)
+        assert win.controller.state() == "idle" and not win.status.busy.isVisible()
+        assert c.draw.isEnabled()
+        qtbot.wait(1500)  # the load finishes in the background and is ignored
+        assert not win.controller.is_active() and win.controller.snapshot() is None
+    finally:
+        win.close()
+        win.shutdown()
