@@ -428,8 +428,10 @@ class ModelPickerDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(self.COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         self.table.setToolTip("open_clip models; those without hints show 'unknown'")
         for row, entry in enumerate(self.entries):
             name = entry.model_name + (" (default)" if entry.is_default else "")
@@ -471,7 +473,7 @@ class ModelPickerDialog(QDialog):
         layout.addLayout(tag_row)
         layout.addWidget(self.details)
         layout.addWidget(self.buttons)
-        self.resize(760, 520)
+        self.resize(980, 560)
         self.select(self.model_name, self.pretrained)
 
     # -- selection --------------------------------------------------------------------------

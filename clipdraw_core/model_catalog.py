@@ -97,7 +97,9 @@ class CatalogEntry:
         """Short text such as '151 M params, ~610 MB download', or 'size unknown'."""
         if self.hint is None:
             return "size unknown"
-        return f"{self.hint.params_m:.0f} M params, ~{self.hint.download_mb} MB download"
+        mb = self.hint.download_mb
+        size = f"~{mb / 1000:.1f} GB" if mb >= 1000 else f"~{mb} MB"
+        return f"{self.hint.params_m:.0f} M params, {size} download"
 
     def speed_text(self) -> str:
         """Short speed label relative to the default model, or 'speed unknown'."""

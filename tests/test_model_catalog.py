@@ -41,10 +41,13 @@ def test_hints_are_plausible() -> None:
     assert rn50.hint.download_mb < b32.hint.download_mb < l14.hint.download_mb
     assert "slow" in l14.speed_text()
     assert "ViT-L-14" in l14.summary() and "224 px" in l14.summary()
+    assert "~1.7 GB download" in l14.size_text()
     assert mc.approx_download_bytes("no-such-model") is None
 
 
-@pytest.mark.parametrize("name", ["ViT-B-32", "ViT-B-16", "RN50"])
+@pytest.mark.parametrize(
+    "name", ["ViT-B-32", "ViT-B-16", "RN50", "RN101", "convnext_base_w", "ViT-B-16-plus-240"]
+)
 def test_hint_param_counts_match_real_models(name: str) -> None:
     """The hand-written parameter counts agree with open_clip's real (random-init) models."""
     import open_clip
