@@ -100,6 +100,11 @@ class Canvas(QWidget):
         self._freehand_frozen = False
         self._pan_last: QPointF | None = None
         self.last_paint_seconds = 0.0
+        #: Shown on an empty sheet so a first-time user knows what to do.
+        self.placeholder_text = (
+            "Type a prompt and press Draw.\n\nOr sketch seed strokes first with the Brush (B);\n"
+            "hold Shift to keep them frozen."
+        )
         self._renderer: LayerRenderer | None = LayerRenderer(self) if threaded else None
         if self._renderer is not None:
             self._renderer.imageReady.connect(self._on_layer_ready)
@@ -313,6 +318,13 @@ class Canvas(QWidget):
         else:
             bg = QColor.fromRgbF(*self._drawing.background) if self._drawing else QColor(Qt.GlobalColor.white)
             painter.fillRect(target, bg)
+        if self._drawing is not None and not self._drawing.strokes and self.placeholder_text:
+            painter.setPen(QColor(120, 120, 120))
+            font = painter.font()
+            font.setPointSizeF(font.pointSizeF() * 1.15)
+            painter.setFont(font)
+            box = target.adjusted(12, 12, -12, -12)
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.placeholder_text)
         self._paint_overlays(painter)
         painter.end()
         self.last_paint_seconds = time.perf_counter() - t0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     model = args.model or os.environ.get("CLIPDRAW_MODEL")
     weights = args.weights or os.environ.get("CLIPDRAW_WEIGHTS")
 
-    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtCore import QCoreApplication, Qt, QTimer
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
@@ -73,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         model_name=model, weights=weights, device=args.device, offer_recovery=not args.no_recover
     )
     app.aboutToQuit.connect(window.shutdown)
+    # Ctrl+C in the terminal closes the window cleanly (Python only sees signals between
+    # bytecodes, so a cheap timer gives it a chance while Qt's loop runs).
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
     if args.prompt:
         window.controls.prompt.setPlainText(args.prompt)
     window.show()
