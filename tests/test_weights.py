@@ -42,13 +42,17 @@ TINY_CONFIG = {
 class FakeHub:
     """A threaded HTTP server imitating the hub's resolve endpoint (127.0.0.1 only).
 
-    ``mode``: "ok" serves ``files``; "404" answers 404 to everything; "500" answers 500.
+    ``mode``: "ok" serves ``files``; "404" answers 404 to everything; "500" answers 500;
+    "lfs" answers like the real hub does for large files: a 302 to a CDN (``cdn``, another
+    FakeHub on a different port, i.e. another origin) with X-Linked-Etag/X-Linked-Size.
+    Every FakeHub also serves ``/cdn/{repo}/{file}`` directly (that is the CDN side).
     ``chunk``/``delay`` make GETs slow (for cancel tests). ``requests`` logs (method, path).
     """
 
     def __init__(self, files: dict[tuple[str, str], bytes], *, chunk: int = 1 << 20, delay: float = 0.0):
         self.files = dict(files)
         self.mode = "ok"
+        self.cdn: FakeHub | None = None
         self.chunk = chunk
         self.delay = delay
         self.requests: list[tuple[str, str]] = []
@@ -61,11 +65,15 @@ class FakeHub:
             def log_message(self, *args: object) -> None:  # keep test output quiet
                 pass
 
+            def _match(self) -> re.Match | None:
+                return re.match(
+                    r"^/(?:cdn/)?(?P<repo>[^/]+/[^/]+)/(?:resolve/(?P<rev>[^/]+)/)?(?P<file>[^?/]+)$",
+                    self.path,
+                )
+
             def _lookup(self) -> bytes | None:
-                m = re.match(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<file>[^?]+)", self.path)
-                if not m:
-                    return None
-                return hub.files.get((m["repo"], m["file"]))
+                m = self._match()
+                return None if m is None else hub.files.get((m["repo"], m["file"]))
 
             def _answer(self, with_body: bool) -> None:
                 hub.requests.append((self.command, self.path))
@@ -82,8 +90,20 @@ class FakeHub:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                etag = f'"{hashlib.sha256(data).hexdigest()}"'
+                if hub.mode == "lfs" and "/resolve/" in self.path:
+                    assert hub.cdn is not None
+                    m = self._match()
+                    self.send_response(302)
+                    self.send_header("Location", f"{hub.cdn.endpoint}/cdn/{m['repo']}/{m['file']}")
+                    self.send_header("X-Linked-Etag", etag)
+                    self.send_header("X-Linked-Size", str(len(data)))
+                    self.send_header("X-Repo-Commit", COMMIT)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 self.send_response(200)
-                self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
+                self.send_header("ETag", etag)
                 self.send_header("X-Repo-Commit", COMMIT)
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Content-Type", "application/octet-stream")
@@ -279,6 +299,26 @@ def test_safetensors_preferred_when_the_hub_has_it(tiny: bytes, tmp_path: Path) 
     ) as hub:
         path = cdw.download_weights(TINY_MODEL, TINY_TAG, cache_dir=tmp_path, endpoint=hub.endpoint)
     assert path.name == cdw.HF_SAFE_WEIGHTS_NAME
+    assert cdw.cached_weights_path(TINY_MODEL, TINY_TAG, cache_dir=tmp_path) == path
+
+
+def test_large_file_redirect_to_a_cdn_like_the_real_hub(tiny: bytes, tmp_path: Path) -> None:
+    """The real hub answers a 302 to a CDN (another origin) for weights; metadata rides on the 302."""
+    files = {(TINY_REPO, cdw.HF_WEIGHTS_NAME): tiny}
+    with FakeHub(files) as cdn, FakeHub(files) as hub:
+        hub.mode, hub.cdn = "lfs", cdn
+        seen: list[tuple[int, int | None]] = []
+        path = cdw.download_weights(
+            TINY_MODEL,
+            TINY_TAG,
+            progress=lambda d, t: seen.append((d, t)),
+            cache_dir=tmp_path,
+            endpoint=hub.endpoint,
+        )
+    assert path.read_bytes() == tiny
+    assert seen[-1] == (len(tiny), len(tiny))
+    assert hub.gets() == 0, "the file itself comes from the CDN"
+    assert cdn.gets() == 1 and cdn.requests[-1] == ("GET", f"/cdn/{TINY_REPO}/{cdw.HF_WEIGHTS_NAME}")
     assert cdw.cached_weights_path(TINY_MODEL, TINY_TAG, cache_dir=tmp_path) == path
 
 
