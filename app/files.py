@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QStandardPaths, QTimer
+from PySide6.QtCore import QObject, QStandardPaths, QThread, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 
@@ -80,11 +80,40 @@ def render_png_image(drawing: Drawing, width: int) -> QImage:
         return render_layer(target, 1.0, mark_frozen=False)
 
 
+class _PngExportThread(QThread):
+    done = Signal(object, object)  # target path, error message or None
+
+    def __init__(self, drawing: Drawing, width: int, target: Path) -> None:
+        super().__init__()
+        self.setObjectName("clipdraw-png-export")
+        self.args = (drawing, width, target)
+
+    def run(self) -> None:
+        drawing, width, target = self.args
+        try:
+            image = render_png_image(drawing, width)
+            tmp = target.with_name(f".{target.name}.tmp.png")
+            if not image.save(str(tmp), "PNG"):
+                raise OSError(f"cannot write {target}")
+            os.replace(tmp, target)
+        except Exception as exc:
+            logger.warning("PNG export failed: %s", exc)
+            self.done.emit(target, error_message(exc))
+        else:
+            self.done.emit(target, None)
+
+
+class FileSignals(QObject):
+    pngExported = Signal(object, object)  # target path, error message or None
+
+
 class FileActions:
     """The window's file operations (see module docstring)."""
 
     def __init__(self, window: MainWindow) -> None:
         self.window = window
+        self.signals = FileSignals(window)
+        self._threads: list[QThread] = []
         self.project_path: Path | None = None
         self.dirty = False
         self.autosave_timer = QTimer(window)
@@ -149,17 +178,32 @@ class FileActions:
         target = Path(path) if path is not None else self._ask_save("Export PNG", "PNG (*.png)", ".png")
         if target is None:
             return None
-        try:
-            image = render_png_image(drawing, int(width))
-            tmp = target.with_name(f".{target.name}.tmp.png")
-            if not image.save(str(tmp), "PNG"):
-                raise OSError(f"cannot write {target}")
-            os.replace(tmp, target)
-        except Exception as exc:
-            self._error("PNG export failed", exc)
-            return None
-        self.window.statusBar().showMessage(f"Exported {target}", 5000)
+        # The engine's renderer takes ~1 s at large sizes: render and write off the GUI thread.
+        thread = _PngExportThread(drawing, int(width), target)
+        thread.done.connect(self._png_done)
+        thread.finished.connect(lambda t=thread: self._reap(t))
+        self._threads.append(thread)
+        self.window.statusBar().showMessage(f"Exporting {target.name}…")
+        thread.start()
         return target
+
+    def _png_done(self, target: object, error: object) -> None:
+        if error is not None:
+            self.window.banner.show_message(f"PNG export failed: {error}")
+        else:
+            self.window.statusBar().showMessage(f"Exported {target}", 5000)
+        self.signals.pngExported.emit(target, error)
+
+    def _reap(self, thread: QThread) -> None:
+        if thread in self._threads:
+            self._threads.remove(thread)
+            thread.deleteLater()
+
+    def shutdown(self) -> None:
+        """Join running exports (window close)."""
+        self.autosave_timer.stop()
+        for thread in list(self._threads):
+            thread.wait()
 
     # ------------------------------------------------------------ projects
     def save_project(

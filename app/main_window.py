@@ -361,7 +361,7 @@ class MainWindow(QMainWindow):
         """Stop every thread; safe to call twice (closeEvent and aboutToQuit)."""
         self.controller.shutdown()
         self.canvas.shutdown()
-        self.files.autosave_timer.stop()
+        self.files.shutdown()
 
     def _confirm_close(self) -> bool:
         """Ask before throwing away unsaved work (skipped when ``confirm_close`` is off)."""

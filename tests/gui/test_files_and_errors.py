@@ -41,7 +41,9 @@ def test_export_svg_matches_drawing(qtbot, window, tmp_path):
 
 def test_export_png_at_chosen_width(qtbot, window, tmp_path):
     start_run(qtbot, window, steps=1)
-    out = window.files.export_png(tmp_path / "out.png", width=300)
+    with qtbot.waitSignal(window.files.signals.pngExported, timeout=30000) as blocker:
+        out = window.files.export_png(tmp_path / "out.png", width=300)
+    assert blocker.args == [out, None]
     from PySide6.QtGui import QImage
 
     img = QImage(str(out))
