@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -27,6 +27,7 @@ from PySide6.QtGui import (
     QPalette,
     QPen,
     QPolygonF,
+    QTabletEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -65,7 +66,7 @@ class Canvas(QWidget):
     """Shows the latest drawing; emits user intentions, never edits anything itself."""
 
     selectionChanged = Signal(list)
-    freehandFinished = Signal(object, bool)  # polyline (N x 2 canvas px), frozen
+    freehandFinished = Signal(object, bool, object)  # polyline (N x 2 canvas px), frozen, pressure | None
     filesDropped = Signal(list)
     zoomChanged = Signal(float)
     layerUpdated = Signal()
@@ -97,6 +98,7 @@ class Canvas(QWidget):
         self._rubber: QRectF | None = None
         self._lasso: list[QPointF] = []
         self._freehand: list[tuple[float, float]] = []
+        self._pressure: list[float] | None = None  # per point, from a tablet
         self._freehand_frozen = False
         self._pan_last: QPointF | None = None
         self.last_paint_seconds = 0.0
@@ -452,7 +454,7 @@ class Canvas(QWidget):
             if pts and (cpos.x(), cpos.y()) != pts[-1]:
                 pts.append((cpos.x(), cpos.y()))
             if len(pts) >= 2:
-                self.freehandFinished.emit(np.asarray(pts, dtype=np.float64), self._freehand_frozen)
+                self.freehandFinished.emit(np.asarray(pts, dtype=np.float64), self._freehand_frozen, None)
         elif mode in ("rubber", "lasso"):
             if mode == "rubber" and self._rubber is not None:
                 ids = self._ids_in_rect(self._rubber)
@@ -463,6 +465,33 @@ class Canvas(QWidget):
             self.set_selection(ids)
         self._rubber, self._lasso, self._press = None, [], None
         self.update()
+
+    def tabletEvent(self, event: QTabletEvent) -> None:
+        """Pen input with the Brush tool: the same stroke as with a mouse, plus pressure."""
+        if self._tool != TOOL_DRAW:
+            event.ignore()  # Qt then synthesises mouse events for selection/pan
+            return
+        cpos = self.widget_to_canvas(event.position())
+        kind = event.type()
+        if kind == QEvent.Type.TabletPress:
+            self._drag_mode = "tablet"
+            self._freehand = [(cpos.x(), cpos.y())]
+            self._pressure = [float(event.pressure())]
+            mods = event.modifiers()
+            self._freehand_frozen = self.draw_frozen or bool(mods & Qt.KeyboardModifier.ShiftModifier)
+        elif kind == QEvent.Type.TabletMove and self._drag_mode == "tablet" and self._pressure is not None:
+            self._freehand.append((cpos.x(), cpos.y()))
+            self._pressure.append(float(event.pressure()))
+            self.update()
+        elif kind == QEvent.Type.TabletRelease and self._drag_mode == "tablet":
+            pts, pressure = self._freehand, self._pressure
+            self._freehand, self._pressure, self._drag_mode = [], None, None
+            if len(pts) >= 2 and pressure is not None:
+                self.freehandFinished.emit(
+                    np.asarray(pts, dtype=np.float64), self._freehand_frozen, np.asarray(pressure)
+                )
+            self.update()
+        event.accept()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0

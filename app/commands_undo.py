@@ -86,12 +86,18 @@ class DrawStrokeCommand(QUndoCommand):
         half_width: float,
         color: tuple[float, float, float, float],
         frozen: bool,
+        pressure: np.ndarray | None = None,
     ) -> None:
         super().__init__("Draw frozen stroke" if frozen else "Draw stroke")
         self.target = target
         self.stroke_id = int(stroke_id)
         self.freehand = AddFreehand(
-            self.stroke_id, np.asarray(polyline, dtype=np.float64), half_width, color, frozen
+            self.stroke_id,
+            np.asarray(polyline, dtype=np.float64),
+            half_width,
+            color,
+            frozen,
+            pressure=None if pressure is None else np.asarray(pressure, dtype=np.float64),
         )
         self.fitted: Stroke | None = None
 

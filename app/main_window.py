@@ -261,7 +261,7 @@ class MainWindow(QMainWindow):
             self.undo_stack.push(DeleteCommand(self.controller, ids))
             self.canvas.set_selection([])
 
-    def add_freehand(self, polyline: np.ndarray, frozen: bool) -> None:
+    def add_freehand(self, polyline: np.ndarray, frozen: bool, pressure: np.ndarray | None = None) -> None:
         if self.controller.state() in ("loading", "starting"):
             self.statusBar().showMessage("Wait until the drawing has started", 3000)
             return
@@ -274,6 +274,7 @@ class MainWindow(QMainWindow):
                 self.canvas.brush_half_width,
                 self.canvas.brush_color,
                 frozen,
+                pressure,
             )
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from helpers import drag, snap, start_run, stroke_points, wait_for, wait_step, widget_point
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -159,3 +160,41 @@ def test_stop_keeps_drawing_and_draw_continues(qtbot, window):
     cont = wait_step(qtbot, window, step + 1)
     assert stopped.ids[0] not in cont.drawing.ids
     assert set(cont.drawing.ids) == set(stopped.ids[1:])
+
+
+def test_tablet_pressure_stroke(qtbot, window):
+    """A pen stroke with the Brush tool carries pressure; harder pressure gives a wider stroke."""
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QPointingDevice, QTabletEvent
+    from PySide6.QtWidgets import QApplication
+
+    window.canvas.set_tool(TOOL_DRAW)
+    device = QPointingDevice.primaryPointingDevice()
+    pts = [(10, 10), (30, 30), (50, 40), (70, 70)]
+    for i, (x, y) in enumerate(pts):
+        kind = (
+            QEvent.Type.TabletPress
+            if i == 0
+            else QEvent.Type.TabletRelease
+            if i == len(pts) - 1
+            else QEvent.Type.TabletMove
+        )
+        pos = QPointF(widget_point(window.canvas, x, y))
+        ev = QTabletEvent(
+            kind,
+            device,
+            pos,
+            window.canvas.mapToGlobal(pos),
+            1.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.MouseButton.LeftButton,
+            Qt.MouseButton.LeftButton,
+        )
+        QApplication.sendEvent(window.canvas, ev)
+    stroke = window.controller.drawing().strokes[-1]
+    assert stroke.half_width == pytest.approx(window.canvas.brush_half_width * 1.5)
