@@ -58,7 +58,7 @@ class _LayerJob(QObject):
         generation, drawing, scale = job
         t0 = time.perf_counter()
         try:
-            image = render_layer(drawing, scale)
+            image = render_layer(drawing, scale, yield_every=8)
         except Exception:  # never let a paint bug kill the render thread
             logger.exception("layer rendering failed")
             return

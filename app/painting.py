@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -49,18 +50,29 @@ def background_color(drawing: Drawing) -> QColor:
 
 
 def paint_strokes(
-    painter: QPainter, drawing: Drawing, *, mark_frozen: bool = True, view_scale: float = 1.0
+    painter: QPainter,
+    drawing: Drawing,
+    *,
+    mark_frozen: bool = True,
+    view_scale: float = 1.0,
+    yield_every: int = 0,
 ) -> None:
     """Paint all strokes in paint order; the painter maps canvas pixels already.
 
     Frozen strokes get a dashed accent outline and a small lock badge on top, drawn at
     a constant on-screen size (``view_scale`` = device pixels per canvas pixel) so they
     read at any zoom without hiding the stroke itself.
+
+    ``yield_every`` > 0 (background threads): hand the GIL over every that many strokes.
+    Qt's painting calls keep the GIL, so without this a 40 ms layer render would make the
+    GUI thread wait for the interpreter's switch interval again and again.
     """
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     painter.setBrush(Qt.BrushStyle.NoBrush)
     frozen: list[tuple[Stroke, QPainterPath]] = []
-    for stroke in drawing.strokes:
+    for i, stroke in enumerate(drawing.strokes):
+        if yield_every and i % yield_every == yield_every - 1:
+            time.sleep(0)
         path = stroke_path(stroke)
         painter.setPen(stroke_pen(stroke))
         painter.drawPath(path)
@@ -123,7 +135,7 @@ def layer_scale(drawing: Drawing, scale: float) -> float:
     return max(min(scale, MAX_LAYER_SIDE / side), 1e-3)
 
 
-def render_layer(drawing: Drawing, scale: float, *, mark_frozen: bool = True) -> QImage:
+def render_layer(drawing: Drawing, scale: float, *, mark_frozen: bool = True, yield_every: int = 0) -> QImage:
     """Render background + strokes at ``scale`` device pixels per canvas pixel.
 
     The result is an opaque RGB32 image (cheapest to blit). Safe in any thread.
@@ -136,7 +148,7 @@ def render_layer(drawing: Drawing, scale: float, *, mark_frozen: bool = True) ->
     painter = QPainter(image)
     try:
         painter.scale(s, s)
-        paint_strokes(painter, drawing, mark_frozen=mark_frozen, view_scale=s)
+        paint_strokes(painter, drawing, mark_frozen=mark_frozen, view_scale=s, yield_every=yield_every)
     finally:
         painter.end()
     return image
