@@ -60,6 +60,7 @@ class RunController(QObject):
         self._state = STATE_IDLE
         self._local_next_id = 0
         self.min_step_interval = min_step_interval
+        self._gc_frozen: set[int] = set()
 
     # ------------------------------------------------------------ queries
     def drawing(self) -> Drawing | None:
@@ -178,10 +179,7 @@ class RunController(QObject):
         def factory() -> Any:
             return Session(config, clip, **kwargs)
 
-        # The model and Qt/torch objects are long-lived: move them out of the garbage
-        # collector's generations, or each full collection scans them all (measured: 60-250 ms
-        # pauses that freeze every thread, the GUI included).
-        gc.freeze()
+        self._freeze_gc_once(clip)
         worker = SessionWorker(factory, min_step_interval=self.min_step_interval)
         handle = WorkerHandle(worker, self)
         worker.snapshotReady.connect(self._on_snapshot)
@@ -191,6 +189,19 @@ class RunController(QObject):
         self._continuable = True
         self._set_state("starting")
         handle.start()
+
+    def _freeze_gc_once(self, clip: Any) -> None:
+        """Move the (long-lived) model and start-up objects out of the cyclic GC's reach.
+
+        Otherwise every full collection scans the whole model and Qt/torch heap: measured
+        60-250 ms pauses that stop every thread, the GUI's included. Done once per loaded
+        model, after a collection, so garbage is not frozen along with it.
+        """
+        if id(clip) in self._gc_frozen:
+            return
+        self._gc_frozen.add(id(clip))
+        gc.collect()
+        gc.freeze()
 
     def _on_worker_state(self, state: str) -> None:
         if self.sender() is self.worker():
