@@ -1,0 +1,67 @@
+"""Canvas interaction without a session: lasso, rubber band, zoom/pan, frozen marks, layer thread."""
+
+from __future__ import annotations
+
+import numpy as np
+from helpers import drag, widget_point
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+
+from app.canvas import TOOL_LASSO, TOOL_PAN, points_in_polygon
+from app.painting import image_to_rgb_array, render_layer
+from clipdraw_core.commands import AddStrokes
+from clipdraw_core.strokes import Drawing, Stroke
+
+
+def _two_strokes(window):
+    a = Stroke(0, [[10, 10], [20, 10], [30, 10], [40, 10]], 1.5, (1, 0, 0, 1))
+    b = Stroke(1, [[10, 70], [30, 70], [50, 70], [80, 70]], 1.5, (0, 0, 1, 0.5), frozen=True)
+    window.controller.set_blank(96, 96, (1, 1, 1))
+    window.controller.submit(AddStrokes((a, b)))
+    return a, b
+
+
+def test_lasso_selects_only_enclosed_stroke(qtbot, window):
+    _two_strokes(window)
+    window.canvas.set_tool(TOOL_LASSO)
+    drag(window.canvas, [(5, 2), (50, 2), (50, 20), (5, 20), (5, 3)])
+    assert window.canvas.selected_ids() == [0]
+
+
+def test_wheel_zoom_keeps_point_under_cursor_and_pan_moves(qtbot, window):
+    _two_strokes(window)
+    canvas = window.canvas
+    anchor = widget_point(canvas, 40, 40)
+    before = canvas.widget_to_canvas(QPointF(anchor))
+    canvas.zoom_by(2.0, QPointF(anchor))
+    after = canvas.widget_to_canvas(QPointF(anchor))
+    assert abs(before.x() - after.x()) < 1e-6 and abs(before.y() - after.y()) < 1e-6
+    canvas.set_tool(TOOL_PAN)
+    start = canvas.canvas_to_widget(QPointF(0, 0))
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(100, 100))
+    QTest.mouseMove(canvas, QPoint(130, 120))
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(130, 120))
+    moved = canvas.canvas_to_widget(QPointF(0, 0))
+    assert (round(moved.x() - start.x()), round(moved.y() - start.y())) == (30, 20)
+
+
+def test_layer_thread_renders_current_drawing_and_marks_frozen(qtbot, window):
+    a, _b = _two_strokes(window)
+    qtbot.waitUntil(window.canvas.layer_is_current, timeout=5000)
+    drawing = window.controller.drawing()
+    plain = image_to_rgb_array(render_layer(drawing, 4.0, mark_frozen=False))
+    marked = image_to_rgb_array(render_layer(drawing, 4.0, mark_frozen=True))
+    r, g, b = plain[40, 60]  # the opaque red stroke (y=10, x=15 at 4x)
+    assert r > 200 and g < 60 and b < 60
+    assert not np.array_equal(plain, marked)  # the frozen stroke is visibly marked
+    unfrozen = Drawing(96, 96, (1, 1, 1), (a,))
+    assert np.array_equal(
+        image_to_rgb_array(render_layer(unfrozen, 4.0, mark_frozen=True)),
+        image_to_rgb_array(render_layer(unfrozen, 4.0, mark_frozen=False)),
+    )
+
+
+def test_points_in_polygon():
+    square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], dtype=float)
+    pts = np.array([[5, 5], [15, 5], [-1, 2], [9.9, 9.9]])
+    assert points_in_polygon(pts, square).tolist() == [True, False, False, True]
