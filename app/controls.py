@@ -8,6 +8,7 @@ window wires to the controller. Values persist through :mod:`app.settings`.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 
 from PySide6.QtCore import Qt, Signal
@@ -155,7 +156,15 @@ class ControlPanel(QWidget):
         self.model.setEditable(True)
         self.model.addItems(MODELS)
         self.model.setToolTip("The open_clip model that judges the drawing")
-        form.addRow("CLIP model", self.model)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        self.pick_model = QToolButton(run)
+        self.pick_model.setText("…")
+        self.pick_model.setToolTip("Choose a model and weights, with download size and speed hints")
+        self.pick_model.clicked.connect(self.choose_model)
+        self.pick_model.setVisible(importlib.util.find_spec("app.first_run") is not None)
+        model_row.addWidget(self.pick_model)
+        form.addRow("CLIP model", model_row)
         weights_row = QHBoxLayout()
         self.weights = QComboBox(run)
         self.weights.setEditable(True)
@@ -224,6 +233,15 @@ class ControlPanel(QWidget):
         self.brush_color_button.setText(c.name())
         text = "#000000" if c.lightness() > 140 else "#ffffff"
         self.brush_color_button.setStyleSheet(f"background-color: {c.name()}; color: {text};")
+
+    def choose_model(self) -> None:
+        """The first-run model picker (app.first_run), which also remembers the choice."""
+        from .first_run import ModelPickerDialog
+
+        dialog = ModelPickerDialog(self.window(), settings.qsettings())
+        if dialog.exec():
+            self.model.setCurrentText(dialog.model_name)
+            self.weights.setCurrentText(dialog.pretrained)
 
     def browse_weights(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

@@ -52,6 +52,11 @@ def use_settings_file(path: str | os.PathLike[str] | None) -> None:
     _settings_path = os.fspath(path) if path is not None else None
 
 
+def qsettings() -> QSettings:
+    """The settings store itself, for dialogs that remember their own values (model picker)."""
+    return _store()
+
+
 def _store() -> QSettings:
     path = _settings_path or os.environ.get("CLIPDRAW_SETTINGS")
     if path:

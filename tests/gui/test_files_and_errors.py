@@ -241,3 +241,21 @@ def test_model_loading_shows_progress_and_can_be_cancelled(qtbot, gui_clip):
     finally:
         win.close()
         win.shutdown()
+
+
+def test_model_picker_sets_model_and_weights(qtbot, window, monkeypatch):
+    from app import first_run
+
+    class FakePicker:
+        def __init__(self, parent, settings_store):
+            assert settings_store.fileName() == settings.settings_file()
+            self.model_name, self.pretrained = "ViT-B-16", "openai"
+
+        def exec(self):
+            return 1
+
+    monkeypatch.setattr(first_run, "ModelPickerDialog", FakePicker)
+    assert window.controls.pick_model.isVisibleTo(window)
+    qtbot.mouseClick(window.controls.pick_model, Qt.MouseButton.LeftButton)
+    assert window.controls.model.currentText() == "ViT-B-16"
+    assert window.controls.weights.currentText() == "openai"
