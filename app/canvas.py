@@ -35,7 +35,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from clipdraw_core.strokes import Drawing
 
 from .layer_renderer import LayerRenderer
-from .painting import render_layer, sample_strokes, stroke_path, stroke_pen
+from .painting import paint_selection, render_layer, sample_strokes
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ TOOL_DRAW = "draw"
 TOOL_PAN = "pan"
 DROP_SUFFIXES = {".svg", ".png", ".jpg", ".jpeg", ".cdproj", ".json"}
 MARGIN = 16.0
+#: Up to this many selected strokes are outlined on the GUI thread at every repaint
+#: (~0.3 ms each); bigger selections are painted into the layer image off-thread.
+OVERLAY_SELECTION_LIMIT = 24
 
 
 def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
@@ -85,6 +88,7 @@ class Canvas(QWidget):
         self._layer: QImage | None = None
         self._layer_scale = 0.0
         self._layer_generation = -1
+        self._layer_selected: frozenset[int] = frozenset()
         self._scale = 1.0
         self._offset = QPointF(MARGIN, MARGIN)
         self._fit = True
@@ -140,22 +144,30 @@ class Canvas(QWidget):
     def _device_scale(self) -> float:
         return self._scale * self.devicePixelRatioF()
 
+    def _layer_selection(self) -> frozenset[int]:
+        """Selections too big to paint per frame are painted into the layer, off-thread."""
+        return frozenset(self._selection) if len(self._selection) > OVERLAY_SELECTION_LIMIT else frozenset()
+
     def _request_layer(self) -> None:
         self._generation += 1
         if self._drawing is None:
             self._layer = None
             return
+        selected = self._layer_selection()
+        highlight = self.palette().color(QPalette.ColorRole.Highlight)
         if self._renderer is not None and self._renderer.is_running():
-            self._renderer.request(self._generation, self._drawing, self._device_scale())
+            self._renderer.request(self._generation, self._drawing, self._device_scale(), selected, highlight)
         else:
-            self._on_layer_ready(
-                self._generation, render_layer(self._drawing, self._device_scale()), self._device_scale()
-            )
+            image = render_layer(self._drawing, self._device_scale(), selected=selected, highlight=highlight)
+            self._on_layer_ready(self._generation, image, self._device_scale(), selected)
 
-    def _on_layer_ready(self, generation: int, image: QImage, device_scale: float) -> None:
+    def _on_layer_ready(
+        self, generation: int, image: QImage, device_scale: float, selected: frozenset[int] = frozenset()
+    ) -> None:
         if generation < self._layer_generation:
             return
         self._layer, self._layer_scale, self._layer_generation = image, device_scale, generation
+        self._layer_selected = selected
         self.update()
         self.layerUpdated.emit()
 
@@ -179,6 +191,8 @@ class Canvas(QWidget):
             ids = [i for i in ids if i in present]
         if ids != self._selection:
             self._selection = ids
+            if self._layer_selected or len(ids) > OVERLAY_SELECTION_LIMIT:
+                self._request_layer()
             self.selectionChanged.emit(list(ids))
             self.update()
 
@@ -334,24 +348,14 @@ class Canvas(QWidget):
     def _paint_overlays(self, painter: QPainter) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         highlight = self.palette().color(QPalette.ColorRole.Highlight)
-        if self._selection and self._drawing is not None:
+        small = 0 < len(self._selection) <= OVERLAY_SELECTION_LIMIT
+        if small and self._drawing is not None:
             painter.save()
             painter.translate(self._offset)
             painter.scale(self._scale, self._scale)
             selected = set(self._selection)
-            chosen = [(s, stroke_path(s)) for s in self._drawing.strokes if s.id in selected]
-            # outer highlight ring, inner white gap, then the stroke itself: readable on any colour
-            for colour, extra in ((highlight, 8.0), (QColor(255, 255, 255), 4.0)):
-                for stroke, path in chosen:
-                    pen = QPen(colour)
-                    pen.setWidthF(2 * stroke.half_width + extra / self._scale)
-                    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-                    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-                    painter.setPen(pen)
-                    painter.drawPath(path)
-            for stroke, path in chosen:
-                painter.setPen(stroke_pen(stroke))
-                painter.drawPath(path)
+            chosen = [s for s in self._drawing.strokes if s.id in selected]
+            paint_selection(painter, chosen, highlight, 1.0 / self._scale)
             painter.restore()
         if self._rubber is not None:
             r = QRectF(

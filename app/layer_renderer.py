@@ -18,6 +18,7 @@ import threading
 import time
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtGui import QColor
 
 from clipdraw_core.strokes import Drawing
 
@@ -35,14 +36,21 @@ class _LayerJob(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
-        self._pending: tuple[int, Drawing, float] | None = None
+        self._pending: tuple | None = None
         self._scheduled = False
         self._wake.connect(self._process)
 
-    def request(self, generation: int, drawing: Drawing, device_scale: float) -> None:
+    def request(
+        self,
+        generation: int,
+        drawing: Drawing,
+        device_scale: float,
+        selected: frozenset[int],
+        highlight: QColor,
+    ) -> None:
         """Thread-safe: remember the newest request and make sure it gets processed."""
         with self._lock:
-            self._pending = (generation, drawing, device_scale)
+            self._pending = (generation, drawing, device_scale, selected, QColor(highlight))
             if self._scheduled:
                 return
             self._scheduled = True
@@ -55,20 +63,20 @@ class _LayerJob(QObject):
             self._scheduled = False
         if job is None:
             return
-        generation, drawing, scale = job
+        generation, drawing, scale, selected, highlight = job
         t0 = time.perf_counter()
         try:
-            image = render_layer(drawing, scale, yield_every=8)
+            image = render_layer(drawing, scale, yield_every=8, selected=selected, highlight=highlight)
         except Exception:  # never let a paint bug kill the render thread
             logger.exception("layer rendering failed")
             return
-        self.done.emit((generation, image, layer_scale(drawing, scale), time.perf_counter() - t0))
+        self.done.emit((generation, image, layer_scale(drawing, scale), selected, time.perf_counter() - t0))
 
 
 class LayerRenderer(QObject):
     """GUI-side handle: ``request()`` from the GUI thread, ``imageReady`` comes back on it."""
 
-    imageReady = Signal(int, object, float)  # generation, QImage, device scale
+    imageReady = Signal(int, object, float, object)  # generation, QImage, device scale, selection painted
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -80,15 +88,22 @@ class LayerRenderer(QObject):
         self._thread.start()
         self.last_render_seconds = 0.0
 
-    def request(self, generation: int, drawing: Drawing, device_scale: float) -> None:
+    def request(
+        self,
+        generation: int,
+        drawing: Drawing,
+        device_scale: float,
+        selected: frozenset[int] = frozenset(),
+        highlight: QColor | None = None,
+    ) -> None:
         if self._thread.isRunning():
-            self._job.request(generation, drawing, device_scale)
+            self._job.request(generation, drawing, device_scale, selected, highlight or QColor(0, 120, 215))
 
     @Slot(object)
     def _on_done(self, result: tuple) -> None:
-        generation, image, scale, seconds = result
+        generation, image, scale, selected, seconds = result
         self.last_render_seconds = seconds
-        self.imageReady.emit(generation, image, scale)
+        self.imageReady.emit(generation, image, scale, selected)
 
     def shutdown(self) -> None:
         """Stop the thread and wait for it (called when the canvas goes away)."""

@@ -129,13 +129,40 @@ def paint_lock_badge(painter: QPainter, at: QPointF, px: float) -> None:
     painter.restore()
 
 
+def paint_selection(painter: QPainter, strokes: list[Stroke], highlight: QColor, px: float) -> None:
+    """Selected strokes on top: an outer highlight ring, an inner white gap, the stroke.
+
+    ``px`` is one on-screen pixel in canvas units, so the rings keep their size at any zoom.
+    """
+    paths = [(s, stroke_path(s)) for s in strokes]
+    for colour, extra in ((highlight, 8.0), (QColor(255, 255, 255), 4.0)):
+        for stroke, path in paths:
+            pen = QPen(colour)
+            pen.setWidthF(2 * stroke.half_width + extra * px)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+            painter.setPen(pen)
+            painter.drawPath(path)
+    for stroke, path in paths:
+        painter.setPen(stroke_pen(stroke))
+        painter.drawPath(path)
+
+
 def layer_scale(drawing: Drawing, scale: float) -> float:
     """The device-pixel scale a layer image is rendered at (capped at MAX_LAYER_SIDE)."""
     side = max(drawing.width, drawing.height)
     return max(min(scale, MAX_LAYER_SIDE / side), 1e-3)
 
 
-def render_layer(drawing: Drawing, scale: float, *, mark_frozen: bool = True, yield_every: int = 0) -> QImage:
+def render_layer(
+    drawing: Drawing,
+    scale: float,
+    *,
+    mark_frozen: bool = True,
+    yield_every: int = 0,
+    selected: frozenset[int] = frozenset(),
+    highlight: QColor | None = None,
+) -> QImage:
     """Render background + strokes at ``scale`` device pixels per canvas pixel.
 
     The result is an opaque RGB32 image (cheapest to blit). Safe in any thread.
@@ -149,6 +176,9 @@ def render_layer(drawing: Drawing, scale: float, *, mark_frozen: bool = True, yi
     try:
         painter.scale(s, s)
         paint_strokes(painter, drawing, mark_frozen=mark_frozen, view_scale=s, yield_every=yield_every)
+        if selected:  # large selections are painted here, off the GUI thread (see Canvas)
+            chosen = [st for st in drawing.strokes if st.id in selected]
+            paint_selection(painter, chosen, highlight or QColor(0, 120, 215), 1.0 / s)
     finally:
         painter.end()
     return image

@@ -65,3 +65,28 @@ def test_points_in_polygon():
     square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], dtype=float)
     pts = np.array([[5, 5], [15, 5], [-1, 2], [9.9, 9.9]])
     assert points_in_polygon(pts, square).tolist() == [True, False, False, True]
+
+
+def test_big_selection_is_painted_off_thread(qtbot, window):
+    """Selecting everything must not make every repaint slow: the layer thread paints it."""
+    import time
+
+    from app.canvas import OVERLAY_SELECTION_LIMIT
+    from clipdraw_core.strokes import default_scene
+
+    scene = default_scene(num_paths=256, size=96)
+    window.controller.load_drawing(scene, 0, window.controls.config())
+    window.canvas.select_all()
+    assert len(window.canvas.selected_ids()) == 256 > OVERLAY_SELECTION_LIMIT
+    qtbot.waitUntil(
+        lambda: window.canvas.layer_is_current() and bool(window.canvas._layer_selected), timeout=5000
+    )
+    assert window.canvas._layer_selected == frozenset(scene.ids)
+    t = time.perf_counter()
+    for _ in range(5):
+        window.canvas.repaint()
+    assert (time.perf_counter() - t) / 5 < 0.03
+    window.canvas.set_selection(scene.ids[:3])  # small again: overlay, clean layer
+    qtbot.waitUntil(
+        lambda: window.canvas.layer_is_current() and not window.canvas._layer_selected, timeout=5000
+    )
