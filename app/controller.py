@@ -83,6 +83,10 @@ class RunController(QObject):
             return getattr(session, "config", None) or self._config
         return self._config
 
+    def has_preloaded_model(self) -> bool:
+        """True when the window was given a loaded model (tests, embedding): no loading, no download."""
+        return self._preloaded is not None
+
     def worker(self) -> SessionWorker | None:
         return self._handle.worker if self._handle is not None else None
 

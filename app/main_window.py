@@ -178,7 +178,8 @@ class MainWindow(QMainWindow):
         }.get(state)
         if text:
             self.statusBar().showMessage(text, 0 if state in ("paused", "loading") else 3000)
-        self._mark_dirty() if state == "running" else None
+        if state == "running":
+            self._mark_dirty()
 
     def _on_selection(self, ids: list[int]) -> None:
         has = bool(ids)
@@ -203,7 +204,7 @@ class MainWindow(QMainWindow):
         self.banner.dismiss()
         self.controls.save_settings()
         cfg = self.controls.config(self.controller.config())
-        if self.controller._preloaded is None:
+        if not self.controller.has_preloaded_model():
             cfg = self._ensure_weights(cfg)
             if cfg is None:
                 return
