@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, QThread, QTimer, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from clipdraw_core.strokes import Drawing, Stroke
 
@@ -343,7 +343,5 @@ class FileActions:
         self.project_path = None
         self.dirty = True
         self.window.update_title()
-        QApplication.instance() and self.window.statusBar().showMessage(
-            "Recovered the autosaved drawing", 5000
-        )
+        self.window.statusBar().showMessage("Recovered the autosaved drawing", 5000)
         return True
