@@ -90,3 +90,28 @@ def test_big_selection_is_painted_off_thread(qtbot, window):
     qtbot.waitUntil(
         lambda: window.canvas.layer_is_current() and not window.canvas._layer_selected, timeout=5000
     )
+
+
+def test_standard_shortcuts_undo_redo_and_typing_space(qtbot, window):
+    from app.canvas import TOOL_DRAW
+
+    window.controller.set_blank(96, 96, (1, 1, 1))
+    window.canvas.set_tool(TOOL_DRAW)
+    drag(window.canvas, [(10, 10), (40, 40), (80, 20)])
+    assert len(window.controller.drawing().strokes) == 1
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(window.controller.drawing().strokes) == 0
+    QTest.keyClick(
+        window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    assert len(window.controller.drawing().strokes) == 1
+    # Space in the prompt box is a space, not pause; Delete there edits text, not strokes
+    window.controls.prompt.setPlainText("ab")
+    window.controls.prompt.setFocus()
+    qtbot.keyClick(window.controls.prompt, Qt.Key.Key_Space)
+    assert " " in window.controls.prompt.toPlainText()
+    window.canvas.set_selection(window.controller.drawing().ids)
+    window.controls.prompt.setFocus()
+    qtbot.keyClick(window.controls.prompt, Qt.Key.Key_Delete)
+    assert len(window.controller.drawing().strokes) == 1
