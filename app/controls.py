@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, SignalInstance
+from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
@@ -37,6 +37,32 @@ from clipdraw_core.config import DEFAULT_NEGATIVE_PROMPTS, SessionConfig
 
 from . import settings
 
+
+class _SubmitOnCtrlEnter(QObject):
+    """Turns Ctrl+Enter in a text box into ``signal`` instead of a new line or a shortcut."""
+
+    def __init__(self, signal: SignalInstance, parent: QObject) -> None:
+        super().__init__(parent)
+        self._signal = signal
+
+    @staticmethod
+    def _is_submit(event: QEvent) -> bool:
+        return (
+            isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        )
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and self._is_submit(event):
+            event.accept()  # the key goes to the text box, not to the window's Draw shortcut
+            return True
+        if event.type() == QEvent.Type.KeyPress and self._is_submit(event):
+            self._signal.emit()
+            return True
+        return super().eventFilter(watched, event)
+
+
 logger = logging.getLogger(__name__)
 
 MODELS = ("ViT-B-32", "ViT-B-16", "ViT-L-14", "RN50", "RN101")
@@ -54,6 +80,8 @@ class ControlPanel(QWidget):
     stopRequested = Signal()
     resetRequested = Signal()
     applyPromptRequested = Signal()
+    #: Ctrl+Enter in a prompt box: Draw before a run, Apply during one.
+    submitRequested = Signal()
     brushChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -101,13 +129,17 @@ class ControlPanel(QWidget):
         self.negative_weight.setToolTip("How strongly to push away from the negative prompts (CLIPDraw: 0.3)")
         weight_row.addWidget(self.negative_weight)
         self.apply_prompt = QPushButton("Apply", self)
-        self.apply_prompt.setToolTip("Send the edited prompts to the running drawing (Ctrl+Enter); undoable")
+        self.apply_prompt.setToolTip(
+            "Send the edited prompts to the running drawing (Ctrl+Enter in a prompt box); undoable"
+        )
         self.apply_prompt.clicked.connect(self.applyPromptRequested)
         weight_row.addWidget(self.apply_prompt)
         outer.addLayout(weight_row)
+        # Ctrl+Enter in a prompt box is handled here (an event filter, not a QShortcut:
+        # a second Ctrl+Return shortcut would be ambiguous with the window's Draw action).
+        self._submit_filter = _SubmitOnCtrlEnter(self.submitRequested, self)
         for editor in (self.prompt, self.negatives):
-            sc = QShortcut(QKeySequence("Ctrl+Return"), editor, context=Qt.ShortcutContext.WidgetShortcut)
-            sc.activated.connect(self.applyPromptRequested)
+            editor.installEventFilter(self._submit_filter)
 
         style = self.style()
         buttons = QHBoxLayout()

@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         ctl.stopRequested.connect(self._stop)
         ctl.resetRequested.connect(self.new_drawing)
         ctl.applyPromptRequested.connect(self.apply_prompt)
+        ctl.submitRequested.connect(self.submit_prompt)
         ctl.brushChanged.connect(self._apply_brush)
         ctl.canvas_size.valueChanged.connect(self._on_canvas_size)
         cv.freehandFinished.connect(self.add_freehand)
@@ -281,6 +282,13 @@ class MainWindow(QMainWindow):
 
     def add_seed_strokes(self, strokes: list[Stroke], text: str) -> None:
         self.undo_stack.push(AddStrokesCommand(self.controller, strokes, text))
+
+    def submit_prompt(self) -> None:
+        """Ctrl+Enter while typing a prompt: start drawing, or steer the running drawing."""
+        if self.controller.is_active():
+            self.apply_prompt()
+        else:
+            self.start_drawing()
 
     def apply_prompt(self) -> None:
         """Steer with the edited prompts (undoable); before a run they simply apply at Draw."""

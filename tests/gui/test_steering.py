@@ -198,3 +198,17 @@ def test_tablet_pressure_stroke(qtbot, window):
         QApplication.sendEvent(window.canvas, ev)
     stroke = window.controller.drawing().strokes[-1]
     assert stroke.half_width == pytest.approx(window.canvas.brush_half_width * 1.5)
+
+
+def test_ctrl_enter_in_the_prompt_box_draws_then_steers(qtbot, window):
+    window.controls.prompt.clear()
+    qtbot.keyClicks(window.controls.prompt, "a sailing boat")
+    window.controls.prompt.setFocus()
+    QTest.keyClick(window.controls.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    wait_step(qtbot, window, 1)
+    assert window.controller.config().prompt == "a sailing boat"
+    window.controls.prompt.clear()
+    qtbot.keyClicks(window.controls.prompt, "a steam train")
+    QTest.keyClick(window.controls.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    wait_for(qtbot, window, lambda s: s.prompt == "a steam train")
+    assert window.undo_stack.count() >= 1
