@@ -40,29 +40,16 @@ _registry_lock = threading.Lock()
 
 
 def resolve_device(name: str | torch.device = "auto") -> torch.device:
-    """``auto`` picks CUDA, then Apple MPS, then the CPU; other names are checked."""
+    """``auto`` picks CUDA, then Apple MPS, then the CPU; other names are checked.
+
+    An unavailable device raises :class:`~clipdraw_core.errors.ConfigError` saying what
+    to use instead (see :func:`clipdraw_core.model_catalog.resolve_device_choice`).
+    """
     if isinstance(name, torch.device):
         return name
-    name = (name or "auto").lower()
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise WeightsError("CUDA was requested but no CUDA GPU is available: use --device cpu or auto")
-        return torch.device(name)
-    if name == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise WeightsError("MPS was requested but this machine has no Apple GPU: use --device cpu")
-        return torch.device("mps")
-    if name == "cpu":
-        return torch.device("cpu")
-    raise WeightsError(f"unknown device {name!r}: use auto, cpu, cuda or mps")
+    from .model_catalog import resolve_device_choice
+
+    return torch.device(resolve_device_choice(name).device)
 
 
 def register_model_config(path: str | os.PathLike[str]) -> str:

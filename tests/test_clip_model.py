@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from clipdraw_core.clip_model import load_clip, resolve_device
-from clipdraw_core.errors import ModelNotFoundError, WeightsError
+from clipdraw_core.errors import ConfigError, ModelNotFoundError, WeightsError
 
 
 def test_checkpoint_is_really_loaded(tiny_clip_files):
@@ -78,7 +78,7 @@ def test_device_resolution():
     assert resolve_device("cpu") == torch.device("cpu")
     assert resolve_device("auto").type in ("cpu", "cuda", "mps")
     if not torch.cuda.is_available():
-        with pytest.raises(WeightsError, match="no CUDA"):
+        with pytest.raises(ConfigError, match="'cuda' is not available"):
             resolve_device("cuda")
-    with pytest.raises(WeightsError, match="unknown device"):
+    with pytest.raises(ConfigError, match="Unknown device 'tpu'"):
         resolve_device("tpu")
