@@ -210,6 +210,21 @@ class MainWindow(QMainWindow):
             if cfg is None:
                 return
         self.controller.start(cfg)
+        self._warn_if_cpu(cfg)
+
+    def _warn_if_cpu(self, cfg: SessionConfig) -> None:
+        """CPU runs are slow: suggest lighter settings in the status bar (the banner stays for errors)."""
+        from clipdraw_core.errors import ClipDrawError
+        from clipdraw_core.model_catalog import cpu_warning, resolve_device_choice
+
+        try:
+            choice = resolve_device_choice(cfg.device)
+        except ClipDrawError:
+            return  # the model loader reports an unusable device
+        self.status.device.setToolTip(choice.description)
+        tip = cpu_warning(cfg.num_paths, cfg.num_augs) if choice.is_cpu else None
+        if tip:
+            self.statusBar().showMessage(tip, 20000)
 
     def _ensure_weights(self, cfg: SessionConfig) -> SessionConfig | None:
         """Let app.first_run (if present) download pretrained weights with progress first."""

@@ -259,3 +259,21 @@ def test_model_picker_sets_model_and_weights(qtbot, window, monkeypatch):
     qtbot.mouseClick(window.controls.pick_model, Qt.MouseButton.LeftButton)
     assert window.controls.model.currentText() == "ViT-B-16"
     assert window.controls.weights.currentText() == "openai"
+
+
+def test_cpu_run_with_heavy_settings_suggests_lighter_ones(qtbot, window, monkeypatch):
+    import torch
+
+    from clipdraw_core import model_catalog
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(model_catalog, "_mps_available", lambda: False)
+    config = window.controls.config(window.controller.config())
+    heavy = config.replace(num_paths=256, num_augs=4, device="auto")
+    window._warn_if_cpu(heavy)
+    message = window.statusBar().currentMessage()
+    assert "Running on the CPU is slow" in message and "fewer strokes" in message
+    assert "CPU" in window.status.device.toolTip()
+    window.statusBar().clearMessage()
+    window._warn_if_cpu(heavy.replace(num_paths=32, num_augs=1))
+    assert window.statusBar().currentMessage() == ""
