@@ -4,17 +4,19 @@ Commands are small immutable objects put on the session's ``queue.Queue`` from a
 thread (``Session.submit``); the engine applies all pending commands, in order, at the
 start of the next step, so an edit lands within one step and none is lost. A command
 that refers to an unknown stroke id is skipped and reported in the next snapshot's
-``messages``; it never stops the run.
+``messages``; it never stops the run. :func:`apply_to_drawing` defines what each
+command does to a drawing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .strokes import Stroke
+from .errors import ConfigError
+from .strokes import MAX_STROKES, Drawing, Stroke
 
 
 @dataclass(frozen=True)
@@ -93,3 +95,77 @@ def ids_tuple(ids: Sequence[int] | int) -> tuple[int, ...]:
     if isinstance(ids, (int, np.integer)):
         return (int(ids),)
     return tuple(int(i) for i in ids)
+
+
+def apply_to_drawing(drawing: Drawing, command: Command) -> tuple[Drawing, list[str]]:
+    """The meaning of a command on plain data: the new drawing and notes on what was skipped.
+
+    This is the single definition of what the stroke commands do. A running
+    :class:`~clipdraw_core.session.Session` maps the result back onto its tensors
+    (strokes it returns unchanged, as the same objects, keep their optimiser state);
+    the GUI uses it directly to edit a drawing before any session exists, so both
+    paths behave alike. Prompt and stroke-count commands only concern a session and
+    leave the drawing as it is.
+    """
+    strokes = list(drawing.strokes)
+    notes: list[str] = []
+    present = {s.id for s in strokes}
+
+    def unknown(ids: Sequence[int]) -> None:
+        missing = [str(i) for i in ids if i not in present]
+        if missing:
+            notes.append(f"no stroke with id {', '.join(missing)} (already deleted?)")
+
+    if isinstance(command, SetFrozen):
+        unknown(command.ids)
+        ids = set(command.ids)
+        strokes = [
+            replace(s, frozen=command.frozen) if s.id in ids and s.frozen != command.frozen else s
+            for s in strokes
+        ]
+    elif isinstance(command, DeleteStrokes):
+        unknown(command.ids)
+        ids = set(command.ids)
+        strokes = [s for s in strokes if s.id not in ids]
+    elif isinstance(command, (AddStrokes, AddFreehand)):
+        if isinstance(command, AddFreehand):
+            new, positions = [freehand_stroke(command)], None
+        else:
+            new, positions = list(command.strokes), command.positions
+            if positions is not None and len(positions) != len(new):
+                raise ConfigError("AddStrokes needs one position per stroke")
+        if len(strokes) + len(new) > MAX_STROKES:
+            raise ConfigError(f"at most {MAX_STROKES} strokes")
+        placed: list[tuple[int, Stroke]] = []
+        for k, stroke in enumerate(new):
+            if stroke.id in present:
+                notes.append(f"a stroke with id {stroke.id} already exists; not added again")
+                continue
+            present.add(stroke.id)
+            placed.append((len(strokes) + k if positions is None else int(positions[k]), stroke))
+        # Insert in increasing position so each stroke lands at its requested index
+        # (undo of a multi-stroke delete puts every stroke back where it was).
+        for pos, stroke in sorted(placed, key=lambda item: item[0]):
+            strokes.insert(max(0, min(pos, len(strokes))), stroke)
+    elif isinstance(command, UpdateStrokes):
+        unknown([s.id for s in command.strokes])
+        by_id = {s.id: s for s in command.strokes}
+        strokes = [by_id.get(s.id, s) for s in strokes]
+    elif not isinstance(command, (SetPrompt, SetStrokeCount)):
+        raise ConfigError(f"unknown command {command!r}")
+    return drawing.with_strokes(strokes), notes
+
+
+def freehand_stroke(command: AddFreehand) -> Stroke:
+    """Fit a freehand polyline to cubic Béziers (see :mod:`clipdraw_core.fitting`)."""
+    from .fitting import fit_freehand
+
+    polyline = np.asarray(command.polyline, dtype=np.float64)
+    if polyline.ndim != 2 or polyline.shape[1] != 2 or polyline.shape[0] < 1:
+        raise ConfigError("a freehand stroke needs at least one (x, y) point")
+    if not np.isfinite(polyline).all():
+        raise ConfigError("a freehand stroke contains NaN or infinity")
+    points, half_width = fit_freehand(
+        polyline, command.pressure, tolerance=command.tolerance, half_width=command.half_width
+    )
+    return Stroke(command.stroke_id, points, half_width, command.color, command.frozen)

@@ -36,16 +36,7 @@ import torch
 
 from .augment import augment
 from .clip_model import ClipModel
-from .commands import (
-    AddFreehand,
-    AddStrokes,
-    Command,
-    DeleteStrokes,
-    SetFrozen,
-    SetPrompt,
-    SetStrokeCount,
-    UpdateStrokes,
-)
+from .commands import AddStrokes, Command, SetFrozen, SetPrompt, SetStrokeCount, apply_to_drawing
 from .config import SessionConfig
 from .errors import ClipDrawError, ConfigError, NumericalError
 from .losses import clip_loss, diversity_penalty, l2_penalty, smoothness_penalty
@@ -391,20 +382,34 @@ class Session:
     def _apply(self, command: Command) -> None:
         if isinstance(command, SetFrozen):
             self._set_frozen(command.ids, command.frozen)
-        elif isinstance(command, DeleteStrokes):
-            self._delete(command.ids)
-        elif isinstance(command, AddStrokes):
-            self._add(list(command.strokes), command.positions)
-        elif isinstance(command, AddFreehand):
-            self._add([self._fit_freehand(command)], None)
-        elif isinstance(command, UpdateStrokes):
-            self._update_strokes(command.strokes)
         elif isinstance(command, SetPrompt):
             self._set_prompt(command)
         elif isinstance(command, SetStrokeCount):
             self._set_count(command.count)
         else:
-            raise ConfigError(f"unknown command {command!r}")
+            self._apply_structural(command)
+
+    def _apply_structural(self, command: Command) -> None:
+        """Delete/add/update strokes as :func:`apply_to_drawing` defines, then repack.
+
+        Strokes the command leaves alone come back as the same objects, so they are
+        mapped to their old slots and keep their Adam moments.
+        """
+        old = self.drawing()
+        new, notes = apply_to_drawing(old, command)
+        for note in notes:
+            self._note(note)
+        if len(new.strokes) == len(old.strokes) and all(
+            a is b for a, b in zip(new.strokes, old.strokes, strict=True)
+        ):
+            return
+        slot_of = {id(s): i for i, s in enumerate(old.strokes)}
+        order: list[int | Stroke] = [slot_of.get(id(s), s) for s in new.strokes]
+        with self._id_lock:
+            top = max((s.id for s in new.strokes), default=-1)
+            current = next(self._next_id)
+            self._next_id = itertools.count(max(current, top + 1))
+        self._rebuild(order)
 
     def _index_of(self) -> dict[int, int]:
         return {slot.id: i for i, slot in enumerate(self._slots)}
@@ -429,63 +434,6 @@ class Session:
                 for key in ("exp_avg", "exp_avg_sq"):
                     if key in state:
                         state[key][m] = 0
-
-    def _delete(self, ids: Sequence[int]) -> None:
-        doomed = set(self._known(ids))
-        if doomed:
-            self._rebuild([i for i in range(len(self._slots)) if i not in doomed])
-
-    def _add(self, strokes: list[Stroke], positions: Sequence[int] | None) -> None:
-        index = self._index_of()
-        if positions is not None and len(positions) != len(strokes):
-            raise ConfigError("AddStrokes needs one position per stroke")
-        if len(self._slots) + len(strokes) > MAX_STROKES:
-            raise ConfigError(f"at most {MAX_STROKES} strokes")
-        order: list[int | Stroke] = list(range(len(self._slots)))
-        seen: set[int] = set()
-        placed: list[tuple[int, Stroke]] = []
-        for k, stroke in enumerate(strokes):
-            if stroke.id in index or stroke.id in seen:
-                self._note(f"a stroke with id {stroke.id} already exists; not added again")
-                continue
-            seen.add(stroke.id)
-            pos = len(self._slots) + k if positions is None else int(positions[k])
-            placed.append((pos, stroke))
-        # Insert in increasing position so each stroke lands at its requested index.
-        for pos, stroke in sorted(placed, key=lambda item: item[0]):
-            order.insert(max(0, min(pos, len(order))), stroke)
-        with self._id_lock:
-            top = max((s.id for _, s in placed), default=-1)
-            current = next(self._next_id)
-            self._next_id = itertools.count(max(current, top + 1))
-        if placed:
-            self._rebuild(order)
-
-    def _fit_freehand(self, command: AddFreehand) -> Stroke:
-        from .fitting import fit_freehand
-
-        polyline = np.asarray(command.polyline, dtype=np.float64)
-        if polyline.ndim != 2 or polyline.shape[1] != 2 or polyline.shape[0] < 1:
-            raise ConfigError("a freehand stroke needs at least one (x, y) point")
-        if not np.isfinite(polyline).all():
-            raise ConfigError("a freehand stroke contains NaN or infinity")
-        points, half_width = fit_freehand(
-            polyline, command.pressure, tolerance=command.tolerance, half_width=command.half_width
-        )
-        return Stroke(command.stroke_id, points, half_width, command.color, command.frozen)
-
-    def _update_strokes(self, strokes: Sequence[Stroke]) -> None:
-        index = self._index_of()
-        order: list[int | Stroke] = list(range(len(self._slots)))
-        changed = False
-        for stroke in strokes:
-            if stroke.id not in index:
-                self._note(f"no stroke with id {stroke.id} to update")
-                continue
-            order[index[stroke.id]] = stroke
-            changed = True
-        if changed:
-            self._rebuild(order)
 
     def _set_prompt(self, command: SetPrompt) -> None:
         weights = tuple(command.prompt_weights or ())
@@ -515,8 +463,10 @@ class Session:
                 max_segments=cfg.max_segments,
                 half_width=cfg.init_half_width,
             )
-            strokes = [Stroke(i, s.points, s.half_width, s.color) for i, s in zip(ids, fresh, strict=True)]
-            self._add(strokes, None)
+            strokes = tuple(
+                Stroke(i, s.points, s.half_width, s.color) for i, s in zip(ids, fresh, strict=True)
+            )
+            self._apply_structural(AddStrokes(strokes))
         elif count < current:
             newest_first = [i for i in range(current - 1, -1, -1) if not self._slots[i].frozen]
             removable = newest_first[: current - count]
@@ -622,4 +572,3 @@ class Session:
             if id(p) in old_state:
                 optimizer.state[p] = old_state[id(p)]
         self._optimizer = optimizer
-

@@ -293,3 +293,29 @@ def test_regularisers_run_and_change_the_loss(tiny_clip):
     for _ in range(2):
         snap = reg.step()
     assert np.isfinite(snap.loss)
+
+
+def test_edits_mean_the_same_with_and_without_a_session(tiny_clip):
+    from clipdraw_core.commands import apply_to_drawing
+
+    session = Session(small_config(num_paths=10), tiny_clip)
+    drawing = session.snapshot().drawing
+    gone = drawing.strokes[1], drawing.strokes[6]
+    extra = Stroke(50, [[5, 5], [6, 6], [7, 7], [8, 8]], 2.0, (0, 0, 0, 1))
+    commands = [
+        DeleteStrokes((gone[0].id, gone[1].id, 999)),
+        SetFrozen((drawing.ids[2], drawing.ids[3])),
+        AddStrokes((gone[1], gone[0]), positions=(6, 1)),  # undo of the delete, any order
+        AddStrokes((extra,), positions=(0,)),
+        AddFreehand(51, np.array([[10.0, 10.0], [30.0, 12.0], [50.0, 30.0]]), frozen=True),
+    ]
+    local = drawing
+    for command in commands:
+        session.submit(command)
+        local, _ = apply_to_drawing(local, command)
+    engine = session.apply_pending().drawing
+    assert engine.ids == local.ids == [50, *drawing.ids, 51]
+    assert [s.frozen for s in engine.strokes] == [s.frozen for s in local.strokes]
+    for a, b in zip(engine.strokes, local.strokes, strict=True):
+        np.testing.assert_array_equal(a.points, b.points)
+    assert any("999" in m for m in session.snapshot().messages)
