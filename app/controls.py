@@ -275,7 +275,8 @@ class ControlPanel(QWidget):
             self.model.setCurrentText(dialog.model_name)
             self.weights.setCurrentText(dialog.pretrained)
 
-    def browse_weights(self) -> None:
+    def browse_weights(self) -> str | None:
+        """Ask for a local open_clip checkpoint; put it in the Weights box and return it."""
         path, _ = QFileDialog.getOpenFileName(
             self,
             "Choose CLIP weights",
@@ -284,6 +285,7 @@ class ControlPanel(QWidget):
         )
         if path:
             self.weights.setCurrentText(path)
+        return path or None
 
     # ------------------------------------------------------------ config
     def config(self, base: SessionConfig | None = None) -> SessionConfig:

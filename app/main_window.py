@@ -18,7 +18,6 @@ from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QMainWindow,
     QMessageBox,
     QScrollArea,
@@ -332,14 +331,7 @@ class MainWindow(QMainWindow):
         self.banner.show_message(message, actions=actions)
 
     def _choose_weights_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self,
-            "Choose CLIP weights",
-            settings.read("last_dir"),
-            "Checkpoints (*.pt *.pth *.bin *.safetensors *.ckpt);;All files (*)",
-        )
-        if path:
-            self.controls.weights.setCurrentText(path)
+        if self.controls.browse_weights():
             self.start_drawing()
 
     def _use_random_weights(self) -> None:

@@ -100,16 +100,7 @@ class Session:
         if drawing is None:
             strokes = list(initial_strokes)
             first_id = max((s.id for s in strokes), default=-1) + 1
-            strokes += random_walk_strokes(
-                config.num_paths,
-                config.width,
-                config.height,
-                self._rng,
-                first_id=first_id,
-                min_segments=config.min_segments,
-                max_segments=config.max_segments,
-                half_width=config.init_half_width,
-            )
+            strokes += self._random_strokes(config.num_paths, first_id)
             drawing = Drawing(config.width, config.height, config.background, tuple(strokes))
         elif (drawing.width, drawing.height) != (config.width, config.height):
             raise ConfigError(
@@ -354,6 +345,20 @@ class Session:
         else:
             self._nan_streak = 0
 
+    def _random_strokes(self, count: int, first_id: int) -> list[Stroke]:
+        """CLIPDraw's random-walk strokes with this session's settings and RNG."""
+        cfg = self._config
+        return random_walk_strokes(
+            count,
+            cfg.width,
+            cfg.height,
+            self._rng,
+            first_id=first_id,
+            min_segments=cfg.min_segments,
+            max_segments=cfg.max_segments,
+            half_width=cfg.init_half_width,
+        )
+
     def _note(self, message: str) -> None:
         logger.info(message)
         self._messages.append(message)
@@ -451,18 +456,8 @@ class Session:
             raise ConfigError(f"stroke count must be between 0 and {MAX_STROKES}")
         current = len(self._slots)
         if count > current:
-            cfg = self._config
             ids = self.allocate_ids(count - current)
-            fresh = random_walk_strokes(
-                count - current,
-                cfg.width,
-                cfg.height,
-                self._rng,
-                first_id=0,
-                min_segments=cfg.min_segments,
-                max_segments=cfg.max_segments,
-                half_width=cfg.init_half_width,
-            )
+            fresh = self._random_strokes(count - current, 0)
             strokes = tuple(
                 Stroke(i, s.points, s.half_width, s.color) for i, s in zip(ids, fresh, strict=True)
             )
