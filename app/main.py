@@ -36,6 +36,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def display_problem(env: dict[str, str] | None = None, platform: str | None = None) -> str | None:
+    """Why a window cannot open here, or None.
+
+    Without a display Qt aborts the process with a message about platform plugins that
+    says nothing useful to an artist; on Linux we check first and say what to do.
+    """
+    env = dict(os.environ if env is None else env)
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
+        return None
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "no display to open a window on (DISPLAY and WAYLAND_DISPLAY are not set). Start it from a "
+        "desktop session, use clipdraw-cli for headless runs, or set QT_QPA_PLATFORM=offscreen."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the window; returns the process exit status."""
     args, qt_args = build_parser().parse_known_args(sys.argv[1:] if argv is None else argv)
@@ -51,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     # Environment overrides for test mode (e.g. CLIPDRAW_WEIGHTS=random clipdraw)
     model = args.model or os.environ.get("CLIPDRAW_MODEL")
     weights = args.weights or os.environ.get("CLIPDRAW_WEIGHTS")
+
+    problem = display_problem()
+    if problem:
+        print(f"clipdraw: {problem}", file=sys.stderr)
+        return 1
 
     from PySide6.QtCore import QCoreApplication, Qt, QTimer
     from PySide6.QtGui import QGuiApplication

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -121,3 +122,26 @@ def test_version_entry_point_smoke():
     )
     assert out.returncode == 0, out.stderr
     assert clipdraw_core.__version__ in out.stdout
+
+
+def test_no_display_is_a_clear_one_line_error():
+    from app.main import display_problem
+
+    assert display_problem({}, "linux") is not None and "clipdraw-cli" in display_problem({}, "linux")
+    assert display_problem({"DISPLAY": ":0"}, "linux") is None
+    assert display_problem({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is None
+    assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
+    assert display_problem({}, "darwin") is None
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    out = subprocess.run(
+        [sys.executable, "-m", "app", "--weights", "random"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if sys.platform.startswith("linux"):
+        assert out.returncode == 1
+        assert out.stderr.strip().count("\n") == 0 and "no display" in out.stderr
