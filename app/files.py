@@ -245,14 +245,8 @@ class FileActions:
             if not chosen:
                 return False
             path = chosen
-        try:
-            from clipdraw_core.project import load_project
-
-            project = load_project(path)
-        except Exception as exc:
-            self._error("Cannot open project", exc)
+        if not self._show_project(path, "Cannot open project"):
             return False
-        self.window.load_project_data(project.config, project.drawing, project.step)
         self.project_path = Path(path)
         self.dirty = False
         settings.write("last_dir", str(Path(path).parent))
@@ -330,16 +324,21 @@ class FileActions:
         )
         return True
 
-    def recover(self) -> bool:
-        path = autosave_path()
+    def _show_project(self, path: str | Path, failure: str) -> bool:
+        """Load a project file into the window; a bad file is reported, never raised."""
         try:
             from clipdraw_core.project import load_project
 
             project = load_project(path)
         except Exception as exc:
-            self._error("Cannot recover the autosave", exc)
+            self._error(failure, exc)
             return False
         self.window.load_project_data(project.config, project.drawing, project.step)
+        return True
+
+    def recover(self) -> bool:
+        if not self._show_project(autosave_path(), "Cannot recover the autosave"):
+            return False
         self.project_path = None
         self.dirty = True
         self.window.update_title()
