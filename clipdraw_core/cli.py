@@ -23,6 +23,7 @@ from .errors import ClipDrawError, ConfigError, OutputError
 logger = logging.getLogger(__name__)
 
 EXIT_ERROR = 1
+DEFAULT_PATHS = 256
 EXIT_INTERRUPTED = 130
 
 
@@ -39,7 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--steps", type=int, default=1000, help="optimisation steps (default 1000; 0 = initial)"
     )
     parser.add_argument(
-        "--paths", type=int, default=None, help="random strokes (default 256; with a seed: 0)"
+        "--paths",
+        type=int,
+        default=None,
+        help="random strokes (default 256; with a seed: on top of it, default 256 minus the seeded ones)",
     )
     parser.add_argument("--size", type=int, default=224, help="canvas width and height in px (default 224)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -148,7 +152,9 @@ def run(args: argparse.Namespace) -> int:
     seeded = _load_seed(args)
     if (args.seed_svg or args.seed_image) and not seeded:
         raise ConfigError("the seed sketch contains no strokes")
-    paths = args.paths if args.paths is not None else (0 if seeded else 256)
+    # With a seed, the random strokes fill the rest of the original 256-stroke budget
+    # unless --paths says how many to add on top.
+    paths = args.paths if args.paths is not None else max(0, DEFAULT_PATHS - len(seeded))
     check_stroke_count(paths, allow_zero=True)
     if paths + len(seeded) == 0:
         raise ConfigError("nothing to draw: --paths must be at least 1 (or give a seed sketch)")

@@ -256,3 +256,13 @@ def test_seed_image_traces_dark_lines(tmp_path, tiny_clip_files):
     pts = np.concatenate([s.points for s in strokes])
     assert np.abs(pts[:, 1] - 112).max() < 4  # y = 100 of 200 -> 112 of 224
     assert max(s.color[0] for s in strokes) < 0.3
+
+
+def test_seed_without_paths_fills_the_rest_of_the_budget(tmp_path, tiny_clip_files):
+    seed = tmp_path / "seed.svg"
+    seed.write_text(SEED_SVG)
+    proj = tmp_path / "b.json"
+    args = ["cat", "-o", str(tmp_path / "b.svg"), "--project", str(proj), "--seed-svg", str(seed)]
+    assert cli.main(args + ["--steps", "0", *tiny_args(tiny_clip_files)]) == 0
+    drawing = load_project(proj).drawing
+    assert len(drawing.strokes) == cli.DEFAULT_PATHS and drawing.strokes[0].color == (1.0, 0.0, 0.0, 1.0)
