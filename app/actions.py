@@ -154,6 +154,12 @@ class Actions:
             sp.SP_MediaStop,
         )
         self.reset = act("&Reset", win.new_drawing, None, "Stop and clear the canvas", sp.SP_BrowserReload)
+        self.add_random = act(
+            "Add &Random Strokes…",
+            win.add_random_strokes,
+            QKeySequence("Ctrl+R"),
+            "Add random strokes for CLIP to use, also while it runs (undoable)",
+        )
 
         self.zoom_in = act("Zoom &In", lambda: win.canvas.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
         self.zoom_out = act("Zoom &Out", lambda: win.canvas.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
@@ -230,6 +236,8 @@ class Actions:
         m = mb.addMenu("&Run")
         for a in (self.draw, self.pause, self.stop, self.reset):
             m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.add_random)
         m = mb.addMenu("&View")
         for a in (self.zoom_in, self.zoom_out, self.zoom_fit):
             m.addAction(a)

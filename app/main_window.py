@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
+    QInputDialog,
     QMainWindow,
     QMessageBox,
     QScrollArea,
@@ -28,7 +31,7 @@ from PySide6.QtWidgets import (
 import clipdraw_core
 from clipdraw_core.config import SessionConfig
 from clipdraw_core.errors import WeightsError
-from clipdraw_core.strokes import Drawing, Stroke
+from clipdraw_core.strokes import Drawing, Stroke, random_walk_strokes
 
 from . import settings
 from .actions import Actions
@@ -293,6 +296,28 @@ class MainWindow(QMainWindow):
                 pressure,
             )
         )
+
+    def add_random_strokes(self, count: int | None = None) -> None:
+        """More random-walk strokes on top (CLIPDraw's init), e.g. when a drawing needs more ink."""
+        if count is None:
+            count, ok = QInputDialog.getInt(self, "Add random strokes", "How many strokes:", 32, 1, 1000)
+            if not ok:
+                return
+        cfg = self.controls.config(self.controller.config())
+        drawing = self.controller.drawing()
+        width, height = (drawing.width, drawing.height) if drawing is not None else (cfg.width, cfg.height)
+        ids = self.controller.allocate_ids(count)
+        fresh = random_walk_strokes(
+            count,
+            width,
+            height,
+            random.Random(),
+            min_segments=cfg.min_segments,
+            max_segments=cfg.max_segments,
+            half_width=cfg.init_half_width,
+        )
+        strokes = [replace(s, id=i) for s, i in zip(fresh, ids, strict=True)]
+        self.add_seed_strokes(strokes, f"Add {count} random strokes")
 
     def add_seed_strokes(self, strokes: list[Stroke], text: str) -> None:
         self.undo_stack.push(AddStrokesCommand(self.controller, strokes, text))

@@ -212,3 +212,17 @@ def test_ctrl_enter_in_the_prompt_box_draws_then_steers(qtbot, window):
     QTest.keyClick(window.controls.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     wait_for(qtbot, window, lambda s: s.prompt == "a steam train")
     assert window.undo_stack.count() >= 1
+
+
+def test_add_random_strokes_mid_run_and_undo(qtbot, window):
+    first = start_run(qtbot, window, "a tree", steps=1)
+    before = len(first.drawing.strokes)
+    window.add_random_strokes(5)
+    grown = wait_for(qtbot, window, lambda s: len(s.drawing.strokes) == before + 5)
+    new_ids = grown.drawing.ids[-5:]
+    assert len(set(grown.drawing.ids)) == before + 5
+    width = grown.drawing.width
+    assert all(-20 <= s.points[0, 0] <= width + 20 for s in grown.drawing.strokes[-5:])  # on the canvas
+    window.undo_stack.undo()
+    back = wait_for(qtbot, window, lambda s: len(s.drawing.strokes) == before)
+    assert not set(new_ids) & set(back.drawing.ids)
