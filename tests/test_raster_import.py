@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from curves import sample
 from PIL import Image, ImageDraw, ImageFilter
 
 from clipdraw_core.errors import FileFormatError
@@ -66,18 +67,6 @@ def pencil_scan(
     return buf.getvalue()
 
 
-def sample(ctrl: np.ndarray, n: int = 200) -> np.ndarray:
-    ctrl = np.asarray(ctrl, dtype=np.float64)
-    u = np.linspace(0, 1, n)[:, None]
-    v = 1 - u
-    return np.concatenate(
-        [
-            v**3 * c[0] + 3 * v * v * u * c[1] + 3 * v * u * u * c[2] + u**3 * c[3]
-            for c in (ctrl[3 * k : 3 * k + 4] for k in range((len(ctrl) - 1) // 3))
-        ]
-    )
-
-
 def nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """For every point of a, the distance to the closest point of b."""
     return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)).min(axis=1)
@@ -86,7 +75,7 @@ def nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def check_trace(strokes, tol: float = 2.0, scale: float = 1.0) -> None:
     ideal = ideal_samples()
     all_ideal = np.concatenate(ideal)
-    traced = np.concatenate([sample(s.points) for s in strokes]) * scale
+    traced = np.concatenate([sample(s.points, 200) for s in strokes]) * scale
     # every traced point lies on a drawn line ...
     assert nearest(traced, all_ideal).max() < tol
     # ... and every drawn line is covered by the trace (allowing the pen's round ends)
@@ -106,7 +95,7 @@ def test_pencil_scan_traces_the_drawn_lines(fmt: str) -> None:
         assert s.num_segments <= 8
     circle = max(strokes, key=lambda s: np.ptp(s.points[:, 0]) * np.ptp(s.points[:, 1]))
     np.testing.assert_allclose(circle.points[0], circle.points[-1])  # loop closed
-    r = np.linalg.norm(sample(circle.points) - to_canvas(CIRCLE[0]), axis=1)
+    r = np.linalg.norm(sample(circle.points, 200) - to_canvas(CIRCLE[0]), axis=1)
     np.testing.assert_allclose(r, (CIRCLE[1] - 2.5) * K, atol=1.0)
 
 
@@ -121,7 +110,7 @@ def test_cap_keeps_the_longest_lines() -> None:
     strokes = load_image_strokes(pencil_scan(), 224, 224, max_strokes=2)
     assert len(strokes) == 2
     # the circle (~280 px long) and the crossing line (~90 px) are the longest ones
-    lengths = [np.linalg.norm(np.diff(sample(s.points), axis=0), axis=1).sum() for s in strokes]
+    lengths = [np.linalg.norm(np.diff(sample(s.points, 200), axis=0), axis=1).sum() for s in strokes]
     assert lengths[0] > 250 and lengths[1] > 80
 
 

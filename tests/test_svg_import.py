@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from curves import sample
 
 from clipdraw_core.errors import FileFormatError
 from clipdraw_core.strokes import Drawing, Stroke, default_scene
@@ -29,18 +30,6 @@ def svg(body: str, head: str = HEAD) -> bytes:
 
 def load(body: str, head: str = HEAD, **kw) -> list[Stroke]:
     return load_svg_strokes(svg(body, head), 224, 224, **kw)
-
-
-def sample(ctrl: np.ndarray, n: int = 50) -> np.ndarray:
-    ctrl = np.asarray(ctrl, dtype=np.float64)
-    u = np.linspace(0, 1, n)[:, None]
-    v = 1 - u
-    return np.concatenate(
-        [
-            v**3 * c[0] + 3 * v * v * u * c[1] + 3 * v * u * u * c[2] + u**3 * c[3]
-            for c in (ctrl[3 * k : 3 * k + 4] for k in range((len(ctrl) - 1) // 3))
-        ]
-    )
 
 
 # --------------------------------------------------------------------------- features
