@@ -494,11 +494,12 @@ class Session:
         point_index: list[np.ndarray] = []
         stroke_index: list[int] = []
         slots: list[_Slot] = []
+        start = n_old_points  # where the next new stroke's points go in cat([old, new])
         for item in order:
             if isinstance(item, Stroke):
                 n = item.points.shape[0]
-                start = n_old_points + sum(len(p) for p in new_points)
                 point_index.append(np.arange(start, start + n))
+                start += n
                 stroke_index.append(n_old_strokes + len(new_widths))
                 new_points.append(np.asarray(item.points, dtype=np.float32))
                 new_widths.append(item.half_width)
