@@ -13,11 +13,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QStyle, QToolBar
 
-from .canvas import TOOL_DRAW, TOOL_LASSO, TOOL_PAN, TOOL_SELECT
-from .icons import tool_icon
+from app.canvas.canvas import TOOL_DRAW, TOOL_LASSO, TOOL_PAN, TOOL_SELECT
+from app.icons import tool_icon
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from app.main_window import MainWindow
 
 
 class Actions:

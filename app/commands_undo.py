@@ -2,7 +2,7 @@
 
 Why through the engine's command objects: the same edit then works while the
 optimisation runs (queued, lands within one step), while it is paused (applied at
-once) and with no session at all (applied locally, see :mod:`app.local_edits`); the
+once) and with no session at all (applied locally, see :mod:`app.run.local_edits`); the
 :class:`EditTarget` hides which. Strokes are addressed by stable id, so undo finds
 them again even after other strokes were added or removed.
 """
@@ -16,8 +16,8 @@ from typing import Protocol
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
-from clipdraw_core.commands import AddFreehand, AddStrokes, DeleteStrokes, SetFrozen, SetPrompt
-from clipdraw_core.strokes import Drawing, Stroke
+from clipdraw_core.drawing.commands import AddFreehand, AddStrokes, DeleteStrokes, SetFrozen, SetPrompt
+from clipdraw_core.drawing.strokes import Drawing, Stroke
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The control panel: prompts, run buttons, run options and the brush.
 
 Why it only builds configs and emits signals: the panel is a view of a
-:class:`~clipdraw_core.config.SessionConfig`. ``config()`` turns the widgets into one,
+:class:`~clipdraw_core.optim.config.SessionConfig`. ``config()`` turns the widgets into one,
 ``set_config()`` shows one (an opened project), and the buttons emit intentions the
 window wires to the controller. Values persist through :mod:`app.settings`.
 """
@@ -32,10 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clipdraw_core.commands import SetPrompt
-from clipdraw_core.config import DEFAULT_NEGATIVE_PROMPTS, SessionConfig
-
-from . import settings
+from app import settings
+from clipdraw_core.drawing.commands import SetPrompt
+from clipdraw_core.optim.config import DEFAULT_NEGATIVE_PROMPTS, SessionConfig
 
 
 class _SubmitOnCtrlEnter(QObject):
@@ -194,7 +193,7 @@ class ControlPanel(QWidget):
         self.pick_model.setText("…")
         self.pick_model.setToolTip("Choose a model and weights, with download size and speed hints")
         self.pick_model.clicked.connect(self.choose_model)
-        self.pick_model.setVisible(importlib.util.find_spec("app.first_run") is not None)
+        self.pick_model.setVisible(importlib.util.find_spec("app.dialogs.first_run") is not None)
         model_row.addWidget(self.pick_model)
         form.addRow("CLIP model", model_row)
         weights_row = QHBoxLayout()
@@ -267,8 +266,8 @@ class ControlPanel(QWidget):
         self.brush_color_button.setStyleSheet(f"background-color: {c.name()}; color: {text};")
 
     def choose_model(self) -> None:
-        """The first-run model picker (app.first_run), which also remembers the choice."""
-        from .first_run import ModelPickerDialog
+        """The first-run model picker (app.dialogs.first_run), which also remembers the choice."""
+        from app.dialogs.first_run import ModelPickerDialog
 
         dialog = ModelPickerDialog(self.window(), settings.qsettings())
         if dialog.exec():

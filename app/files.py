@@ -23,14 +23,13 @@ from PySide6.QtCore import QObject, QStandardPaths, QThread, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from clipdraw_core.strokes import Drawing, Stroke
-
-from . import settings
-from .painting import render_layer
-from .worker import error_message
+from app import settings
+from app.canvas.painting import render_layer
+from app.run.worker import error_message
+from clipdraw_core.drawing.strokes import Drawing, Stroke
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from app.main_window import MainWindow
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +154,7 @@ class FileActions:
         if target is None:
             return None
         try:
-            from clipdraw_core.svg_export import save_svg
+            from clipdraw_core.io.svg_export import save_svg
 
             save_svg(target, drawing, title=self._title(), description="Made with CLIPDraw Studio")
         except Exception as exc:
@@ -222,7 +221,7 @@ class FileActions:
         if target is None:
             return None
         try:
-            from clipdraw_core.project import save_project
+            from clipdraw_core.io.project import save_project
 
             save_project(target, self.window.current_config(), drawing, step=self.window.controller.step())
         except Exception as exc:
@@ -277,11 +276,11 @@ class FileActions:
         w, h = (drawing.width, drawing.height) if drawing is not None else (cfg.width, cfg.height)
         first_id = self.window.controller.allocate_ids(1)[0]
         if suffix == ".svg":
-            from clipdraw_core.svg_import import load_svg_strokes
+            from clipdraw_core.io.svg_import import load_svg_strokes
 
             strokes = load_svg_strokes(path, w, h, first_id=first_id, frozen=False)
         else:
-            from clipdraw_core.raster_import import load_image_strokes
+            from clipdraw_core.io.raster_import import load_image_strokes
 
             strokes = load_image_strokes(path, w, h, first_id=first_id, frozen=False)
         if len(strokes) > 1:  # reserve the ids the importer used so nothing collides later
@@ -295,7 +294,7 @@ class FileActions:
         if drawing is None or not drawing.strokes or not (self.dirty or self.window.controller.is_active()):
             return None
         try:
-            from clipdraw_core.project import save_project
+            from clipdraw_core.io.project import save_project
 
             target = autosave_path()
             save_project(target, self.window.current_config(), drawing, step=self.window.controller.step())
@@ -327,7 +326,7 @@ class FileActions:
     def _show_project(self, path: str | Path, failure: str) -> bool:
         """Load a project file into the window; a bad file is reported, never raised."""
         try:
-            from clipdraw_core.project import load_project
+            from clipdraw_core.io.project import load_project
 
             project = load_project(path)
         except Exception as exc:

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
-    from . import settings
+    from app import settings
 
     if args.settings:
         settings.use_settings_file(args.settings)
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationDisplayName(settings.APPLICATION)
     app.setDesktopFileName("clipdraw-studio")
 
-    from .main_window import MainWindow
+    from app.main_window import MainWindow
 
     window = MainWindow(
         model_name=model, weights=weights, device=args.device, offer_recovery=not args.no_recover

@@ -1,7 +1,7 @@
 """The main window: assembles canvas, controls, status bar, banner and actions.
 
-Assembly only: drawing logic lives in :mod:`app.canvas`, the run in
-:mod:`app.controller` / :mod:`app.worker`, edits in :mod:`app.commands_undo`, files
+Assembly only: drawing logic lives in :mod:`app.canvas.canvas`, the run in
+:mod:`app.run.controller` / :mod:`app.run.worker`, edits in :mod:`app.commands_undo`, files
 in :mod:`app.files`, menus in :mod:`app.actions`. The few methods here translate a
 user intention (canvas signal, button) into an undoable command or controller call.
 """
@@ -29,19 +29,24 @@ from PySide6.QtWidgets import (
 )
 
 import clipdraw_core
-from clipdraw_core.config import SessionConfig
+from app import settings
+from app.actions import Actions
+from app.canvas.canvas import Canvas
+from app.commands_undo import (
+    AddStrokesCommand,
+    DeleteCommand,
+    DrawStrokeCommand,
+    FreezeCommand,
+    PromptCommand,
+)
+from app.controls import ControlPanel
+from app.errors import ErrorBanner
+from app.files import FileActions
+from app.run.controller import RunController
+from app.status import StatusPanel
+from clipdraw_core.drawing.strokes import Drawing, Stroke, random_walk_strokes
 from clipdraw_core.errors import WeightsError
-from clipdraw_core.strokes import Drawing, Stroke, random_walk_strokes
-
-from . import settings
-from .actions import Actions
-from .canvas import Canvas
-from .commands_undo import AddStrokesCommand, DeleteCommand, DrawStrokeCommand, FreezeCommand, PromptCommand
-from .controller import RunController
-from .controls import ControlPanel
-from .errors import ErrorBanner
-from .files import FileActions
-from .status import StatusPanel
+from clipdraw_core.optim.config import SessionConfig
 
 logger = logging.getLogger(__name__)
 
@@ -216,8 +221,8 @@ class MainWindow(QMainWindow):
 
     def _warn_if_cpu(self, cfg: SessionConfig) -> None:
         """CPU runs are slow: suggest lighter settings in the status bar (the banner stays for errors)."""
+        from clipdraw_core.clip.model_catalog import cpu_warning, resolve_device_choice
         from clipdraw_core.errors import ClipDrawError
-        from clipdraw_core.model_catalog import cpu_warning, resolve_device_choice
 
         try:
             choice = resolve_device_choice(cfg.device)
@@ -229,16 +234,16 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(tip, 20000)
 
     def _ensure_weights(self, cfg: SessionConfig) -> SessionConfig | None:
-        """Let app.first_run (if present) download pretrained weights with progress first."""
+        """Let app.dialogs.first_run (if present) download pretrained weights with progress first."""
         w = cfg.weights
         if w.lower() in ("random", "none") or "/" in w or "\\" in w or Path(w).suffix:
             return cfg
         if self.controller.loader.cached(cfg.model_name, w, cfg.device) is not None:
             return cfg
-        if importlib.util.find_spec("app.first_run") is None:
+        if importlib.util.find_spec("app.dialogs.first_run") is None:
             return cfg
         try:
-            from .first_run import ensure_weights
+            from app.dialogs.first_run import ensure_weights
 
             resolved = ensure_weights(self, cfg.model_name, w)
         except Exception as exc:
@@ -338,7 +343,7 @@ class MainWindow(QMainWindow):
         cfg = self.controller.config()
         if not self.controller.is_active() or cfg is None:
             return
-        from clipdraw_core.commands import SetPrompt
+        from clipdraw_core.drawing.commands import SetPrompt
 
         old = SetPrompt(cfg.prompt, tuple(cfg.negative_prompts))
         if (old.prompt, old.negative_prompts) != (new.prompt, new.negative_prompts):

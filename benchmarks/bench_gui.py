@@ -36,7 +36,7 @@ TINY = {
 
 
 def load_model(name: str, tmp: Path):
-    from clipdraw_core.clip_model import load_clip, register_model_config
+    from clipdraw_core.clip.clip_model import load_clip, register_model_config
 
     if name == "tiny":
         cfg = tmp / "bench-tiny-clip.json"
@@ -62,8 +62,8 @@ def main() -> int:
     os.environ["CLIPDRAW_DATA_DIR"] = str(tmp / "data")
     app = QApplication.instance() or QApplication([])
     from app import settings
+    from app.canvas.painting import paint_strokes, render_layer
     from app.main_window import MainWindow
-    from app.painting import paint_strokes, render_layer
 
     settings.use_settings_file(tmp / "settings.ini")
     t0 = time.perf_counter()

@@ -32,9 +32,9 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
+from clipdraw_core.drawing.strokes import default_scene  # noqa: E402
 from clipdraw_core.render import available_backends, pack_drawing, render  # noqa: E402
 from clipdraw_core.render.torch_renderer import estimate_pairs  # noqa: E402
-from clipdraw_core.strokes import default_scene  # noqa: E402
 
 
 def _scene(

@@ -27,11 +27,11 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from clipdraw_core.clip_model import load_clip
-    from clipdraw_core.config import SessionConfig
+    from clipdraw_core.clip.clip_model import load_clip
+    from clipdraw_core.drawing.strokes import default_scene
+    from clipdraw_core.optim.config import SessionConfig
+    from clipdraw_core.optim.session import Session
     from clipdraw_core.render import pack_drawing, render
-    from clipdraw_core.session import Session
-    from clipdraw_core.strokes import default_scene
 
     clip = load_clip("ViT-B-32", "random", device="cpu")
     session = Session(SessionConfig(prompt="Watercolor painting of an underwater submarine."), clip)

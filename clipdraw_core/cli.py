@@ -17,8 +17,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
-from .errors import ClipDrawError, ConfigError, OutputError
+from clipdraw_core import __version__
+from clipdraw_core.errors import ClipDrawError, ConfigError, OutputError
 
 logger = logging.getLogger(__name__)
 
@@ -101,11 +101,11 @@ def _check_writable(path: str | None) -> None:
 def _load_seed(args: argparse.Namespace) -> list:
     strokes: list = []
     if args.seed_svg:
-        from .svg_import import load_svg_strokes
+        from clipdraw_core.io.svg_import import load_svg_strokes
 
         strokes += load_svg_strokes(args.seed_svg, args.size, args.size, first_id=0, frozen=args.seed_frozen)
     if args.seed_image:
-        from .raster_import import load_image_strokes
+        from clipdraw_core.io.raster_import import load_image_strokes
 
         strokes += load_image_strokes(
             args.seed_image,
@@ -121,9 +121,9 @@ def _load_seed(args: argparse.Namespace) -> list:
 def _write_outputs(args: argparse.Namespace, session, prompt_desc: str) -> None:
     from PIL import Image
 
-    from .project import save_project
-    from .render import render_drawing
-    from .svg_export import save_svg
+    from clipdraw_core.io.project import save_project
+    from clipdraw_core.io.svg_export import save_svg
+    from clipdraw_core.render import render_drawing
 
     snap = session.snapshot()
     drawing = snap.drawing
@@ -132,7 +132,7 @@ def _write_outputs(args: argparse.Namespace, session, prompt_desc: str) -> None:
         pixels = render_drawing(drawing, samples=max(2, session.config.render_samples))
         buffer = io.BytesIO()
         Image.fromarray(pixels).save(buffer, format="PNG")
-        from .fileio import atomic_write_bytes
+        from clipdraw_core.io.fileio import atomic_write_bytes
 
         atomic_write_bytes(args.png, buffer.getvalue())
     if args.project:
@@ -142,10 +142,10 @@ def _write_outputs(args: argparse.Namespace, session, prompt_desc: str) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch  # noqa: F401 - imported here so --help stays fast
 
-    from .clip_model import load_clip
-    from .config import DEFAULT_NEGATIVE_PROMPTS, SessionConfig
-    from .session import Session
-    from .strokes import check_stroke_count
+    from clipdraw_core.clip.clip_model import load_clip
+    from clipdraw_core.drawing.strokes import check_stroke_count
+    from clipdraw_core.optim.config import DEFAULT_NEGATIVE_PROMPTS, SessionConfig
+    from clipdraw_core.optim.session import Session
 
     for path in (args.output, args.png, args.project):
         _check_writable(path)

@@ -4,7 +4,7 @@ No weights can be downloaded in tests, and ViT-B/32 is too slow for a unit test 
 2-core CPU. So we write a small open_clip model config (same architecture family:
 ViT image tower, transformer text tower, 224 px input), create the model with random
 weights through open_clip, save its state_dict to a checkpoint file, and load it back
-through :func:`clipdraw_core.clip_model.load_clip` -- the same code path users take with
+through :func:`clipdraw_core.clip.clip_model.load_clip` -- the same code path users take with
 a local weights file.
 """
 
@@ -54,7 +54,7 @@ def tiny_clip_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pat
 @pytest.fixture(scope="session")
 def tiny_clip(tiny_clip_files: tuple[Path, Path]):
     """The tiny model loaded on the CPU through the users' loading code."""
-    from clipdraw_core.clip_model import load_clip
+    from clipdraw_core.clip.clip_model import load_clip
 
     config_path, checkpoint = tiny_clip_files
     return load_clip(str(config_path), str(checkpoint), device="cpu")

@@ -7,7 +7,7 @@ import torch.nn.functional as F  # noqa: N812
 import torchvision.transforms.functional as TF  # noqa: N812
 from torchvision.transforms import InterpolationMode
 
-from clipdraw_core.augment import augment, crop_params, perspective_params, view_grid
+from clipdraw_core.optim.augment import augment, crop_params, perspective_params, view_grid
 
 
 def smooth_image(seed: int = 0) -> torch.Tensor:

@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 from clipdraw_core import cli
-from clipdraw_core.project import load_project
-from clipdraw_core.session import Session
-from clipdraw_core.strokes import default_scene
+from clipdraw_core.drawing.strokes import default_scene
+from clipdraw_core.io.project import load_project
+from clipdraw_core.optim.session import Session
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -159,8 +159,8 @@ def test_unreadable_weights_and_unwritable_output(tmp_path, capsys, tiny_clip_fi
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch):
-    from clipdraw_core import fileio
     from clipdraw_core.errors import OutputError
+    from clipdraw_core.io import fileio
 
     target = tmp_path / "keep.svg"
     target.write_text("old")

@@ -7,7 +7,7 @@ import time
 import pytest
 import torch
 
-from clipdraw_core.clip_model import load_clip, resolve_device
+from clipdraw_core.clip.clip_model import load_clip, resolve_device
 from clipdraw_core.errors import ConfigError, ModelNotFoundError, WeightsError
 
 

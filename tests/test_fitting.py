@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
+from clipdraw_core.drawing.fitting import fit_freehand, fit_polyline
+from clipdraw_core.drawing.strokes import Stroke
 from clipdraw_core.errors import ConfigError
-from clipdraw_core.fitting import fit_freehand, fit_polyline
-from clipdraw_core.strokes import Stroke
 
 
 def sample_curve(ctrl: np.ndarray, per_segment: int = 200) -> np.ndarray:

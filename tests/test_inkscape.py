@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clipdraw_core.strokes import Drawing, Stroke, default_scene
-from clipdraw_core.svg_export import drawing_to_svg, save_svg
+from clipdraw_core.drawing.strokes import Drawing, Stroke, default_scene
+from clipdraw_core.io.svg_export import drawing_to_svg, save_svg
 
 INKSCAPE = shutil.which("inkscape")
 pytestmark = pytest.mark.skipif(
@@ -124,7 +124,7 @@ def test_resvg_matches_our_canvas(scene: Drawing) -> None:
 
 @pytest.mark.parametrize("plain", [False, True], ids=["inkscape-svg", "plain-svg"])
 def test_saved_again_by_inkscape_imports_the_same_strokes(tmp_path: Path, plain: bool) -> None:
-    from clipdraw_core.svg_import import load_svg_strokes
+    from clipdraw_core.io.svg_import import load_svg_strokes
 
     base = default_scene(2, 12)
     drawing = base.with_strokes(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from clipdraw_core import model_catalog as mc
+from clipdraw_core.clip import model_catalog as mc
 from clipdraw_core.errors import ConfigError
 
 

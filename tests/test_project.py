@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from clipdraw_core.commands import SetFrozen
-from clipdraw_core.config import SessionConfig
+from clipdraw_core.drawing.commands import SetFrozen
 from clipdraw_core.errors import FileFormatError
-from clipdraw_core.project import load_project, project_to_json, save_project
-from clipdraw_core.session import Session
+from clipdraw_core.io.project import load_project, project_to_json, save_project
+from clipdraw_core.optim.config import SessionConfig
+from clipdraw_core.optim.session import Session
 
 
 def test_save_load_save_is_identical_and_reopens_the_session(tmp_path, tiny_clip):
@@ -52,7 +52,7 @@ def test_bad_project_files(tmp_path, content, fragment):
 
 
 def test_nan_in_project_is_rejected(tmp_path):
-    from clipdraw_core.strokes import default_scene
+    from clipdraw_core.drawing.strokes import default_scene
 
     data = json.loads(project_to_json(SessionConfig(), default_scene(0, num_paths=2)))
     data["drawing"]["strokes"][0]["points"][0][0] = "NaN"

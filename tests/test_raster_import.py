@@ -14,7 +14,7 @@ from curves import sample
 from PIL import Image, ImageDraw, ImageFilter
 
 from clipdraw_core.errors import FileFormatError
-from clipdraw_core.raster_import import load_image_strokes
+from clipdraw_core.io.raster_import import load_image_strokes
 
 W, H = 600, 400
 K = 224 / 600  # image -> 224 canvas scale

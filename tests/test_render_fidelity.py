@@ -7,7 +7,7 @@ strokes, semi-transparent overlaps, strokes off the canvas, a zero-length stroke
 round dot) and a 1 px line.
 
 A minimal private SVG writer keeps this test independent of the project's exporter
-(``clipdraw_core.svg_export``); when that module imports, the same checks also run
+(``clipdraw_core.io.svg_export``); when that module imports, the same checks also run
 through it, so an exporter bug that changes the picture shows up here too.
 """
 
@@ -19,8 +19,8 @@ import math
 import numpy as np
 import pytest
 
+from clipdraw_core.drawing.strokes import Drawing, Stroke, default_scene
 from clipdraw_core.render import render_drawing
-from clipdraw_core.strokes import Drawing, Stroke, default_scene
 
 resvg_py = pytest.importorskip("resvg_py")
 Image = pytest.importorskip("PIL.Image")
@@ -144,7 +144,7 @@ def test_supersampling_does_not_hurt_fidelity(default_drawing: Drawing) -> None:
 
 
 def test_default_scene_through_project_svg_exporter(default_drawing: Drawing) -> None:
-    svg_export = pytest.importorskip("clipdraw_core.svg_export")
+    svg_export = pytest.importorskip("clipdraw_core.io.svg_export")
     svg = svg_export.drawing_to_svg(default_drawing)
     ref = rasterise_svg(svg, 224, 224)
     value = psnr(render_drawing(default_drawing), ref)
@@ -153,7 +153,7 @@ def test_default_scene_through_project_svg_exporter(default_drawing: Drawing) ->
 
 @pytest.mark.parametrize("name", list(_cases()))
 def test_hand_made_cases_through_project_svg_exporter(name: str) -> None:
-    svg_export = pytest.importorskip("clipdraw_core.svg_export")
+    svg_export = pytest.importorskip("clipdraw_core.io.svg_export")
     drawing = _cases()[name]
     ref = rasterise_svg(svg_export.drawing_to_svg(drawing), drawing.width, drawing.height)
     value = psnr(render_drawing(drawing), ref)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from clipdraw_core.drawing.strokes import Drawing, Stroke, default_scene
 from clipdraw_core.errors import ClipDrawError, ConfigError
 from clipdraw_core.render import (
     StrokeLayout,
@@ -17,7 +18,6 @@ from clipdraw_core.render import (
     render,
     render_drawing,
 )
-from clipdraw_core.strokes import Drawing, Stroke, default_scene
 
 
 def line(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:

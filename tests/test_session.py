@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from clipdraw_core.commands import (
+from clipdraw_core.drawing.commands import (
     AddFreehand,
     AddStrokes,
     DeleteStrokes,
@@ -18,10 +18,10 @@ from clipdraw_core.commands import (
     SetStrokeCount,
     UpdateStrokes,
 )
-from clipdraw_core.config import SessionConfig
+from clipdraw_core.drawing.strokes import Stroke, default_scene
 from clipdraw_core.errors import ConfigError, NumericalError
-from clipdraw_core.session import Session, lr_factor
-from clipdraw_core.strokes import Stroke, default_scene
+from clipdraw_core.optim.config import SessionConfig
+from clipdraw_core.optim.session import Session, lr_factor
 
 
 def small_config(**kw) -> SessionConfig:
@@ -296,7 +296,7 @@ def test_regularisers_run_and_change_the_loss(tiny_clip):
 
 
 def test_edits_mean_the_same_with_and_without_a_session(tiny_clip):
-    from clipdraw_core.commands import apply_to_drawing
+    from clipdraw_core.drawing.commands import apply_to_drawing
 
     session = Session(small_config(num_paths=10), tiny_clip)
     drawing = session.snapshot().drawing

@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
+from clipdraw_core.drawing.strokes import Drawing, Stroke, default_scene
 from clipdraw_core.errors import OutputError
-from clipdraw_core.strokes import Drawing, Stroke, default_scene
-from clipdraw_core.svg_export import CLIPDRAW_NS, INKSCAPE_NS, SVG_NS, drawing_to_svg, save_svg
+from clipdraw_core.io.svg_export import CLIPDRAW_NS, INKSCAPE_NS, SVG_NS, drawing_to_svg, save_svg
 
 NS = {"svg": SVG_NS, "inkscape": INKSCAPE_NS}
 GROUPMODE = f"{{{INKSCAPE_NS}}}groupmode"

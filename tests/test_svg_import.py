@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from curves import sample
 
+from clipdraw_core.drawing.strokes import Drawing, Stroke, default_scene
 from clipdraw_core.errors import FileFormatError
-from clipdraw_core.strokes import Drawing, Stroke, default_scene
-from clipdraw_core.svg_export import drawing_to_svg, save_svg
-from clipdraw_core.svg_import import OUTLINE_HALF_WIDTH, load_svg_strokes
+from clipdraw_core.io.svg_export import drawing_to_svg, save_svg
+from clipdraw_core.io.svg_import import OUTLINE_HALF_WIDTH, load_svg_strokes
 
 HEAD = (
     '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
@@ -196,7 +196,7 @@ def test_viewbox_and_units_fit_the_canvas() -> None:
 
 def test_truncation_keeps_first_strokes_and_warns(caplog) -> None:
     body = "".join(f'<line x1="{i}" y1="0" x2="{i}" y2="10" stroke="black"/>' for i in range(20))
-    with caplog.at_level(logging.WARNING, logger="clipdraw_core.svg_import"):
+    with caplog.at_level(logging.WARNING, logger="clipdraw_core.io.svg_import"):
         strokes = load(body, max_strokes=5)
     assert len(strokes) == 5
     assert [s.points[0, 0] for s in strokes] == [0, 1, 2, 3, 4]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from clipdraw_core import weights as cdw
+from clipdraw_core.clip import weights as cdw
 from clipdraw_core.errors import ClipDrawError, WeightsError
 
 TINY_MODEL = "ClipDrawTest-Tiny"

@@ -8,7 +8,7 @@ One function, :func:`render`, with two interchangeable implementations:
   CLIPDraw users.
 * ``"diffvg"``: pydiffvg, when it imports (:mod:`.diffvg_backend`), for comparison.
 
-Conventions (shared with :mod:`clipdraw_core.strokes` and the SVG exporter): canvas
+Conventions (shared with :mod:`clipdraw_core.drawing.strokes` and the SVG exporter): canvas
 pixel units, pixel ``(i, j)`` covers ``[i, i+1] x [j, j+1]`` (centre at
 ``(i + .5, j + .5)``), half-widths (diffvg's ``stroke_width``), straight RGBA,
 round caps and joins, "over" compositing in stroke order (index 0 at the bottom) onto
@@ -30,11 +30,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError
-from .torch_renderer import render_torch
+from clipdraw_core.errors import ConfigError
+from clipdraw_core.render.torch_renderer import render_torch
 
 if TYPE_CHECKING:
-    from ..strokes import Drawing
+    from clipdraw_core.drawing.strokes import Drawing
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class StrokeLayout:
 
 def available_backends() -> list[str]:
     """``["torch"]``, plus ``"diffvg"`` when ``import pydiffvg`` works."""
-    from . import diffvg_backend
+    from clipdraw_core.render import diffvg_backend
 
     return ["torch", "diffvg"] if diffvg_backend.is_available() else ["torch"]
 
@@ -147,7 +147,7 @@ def render(
             samples,
         )
     if backend == "diffvg":
-        from . import diffvg_backend
+        from clipdraw_core.render import diffvg_backend
 
         return diffvg_backend.render_diffvg(
             points, half_widths, colors, layout, int(width), int(height), background, samples=samples
@@ -158,7 +158,7 @@ def render(
 def pack_drawing(
     drawing: Drawing, device: torch.device | str = "cpu"
 ) -> tuple[Tensor, Tensor, Tensor, StrokeLayout]:
-    """Flatten a :class:`~clipdraw_core.strokes.Drawing` into ``points, half_widths, colors, layout``.
+    """Flatten a :class:`~clipdraw_core.drawing.strokes.Drawing` into ``points, half_widths, colors, layout``.
 
     The returned tensors are fresh float32 leaves (callers may ``requires_grad_()`` them).
     """

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
-from ..errors import ClipDrawError
+from clipdraw_core.errors import ClipDrawError
 
 if TYPE_CHECKING:
-    from . import StrokeLayout
+    from clipdraw_core.render import StrokeLayout
 
 logger = logging.getLogger(__name__)
 

@@ -74,7 +74,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError
+from clipdraw_core.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

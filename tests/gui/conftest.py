@@ -85,7 +85,7 @@ def gui_clip(request, tmp_path_factory):
         return request.getfixturevalue("tiny_clip")
     except Exception:
         pass
-    from clipdraw_core.clip_model import load_clip, register_model_config
+    from clipdraw_core.clip.clip_model import load_clip, register_model_config
 
     folder = tmp_path_factory.mktemp("tiny_clip_gui")
     path = folder / "tiny-clip-gui.json"

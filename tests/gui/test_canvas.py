@@ -7,10 +7,10 @@ from helpers import drag, widget_point
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from app.canvas import TOOL_LASSO, TOOL_PAN, points_in_polygon
-from app.painting import image_to_rgb_array, render_layer
-from clipdraw_core.commands import AddStrokes
-from clipdraw_core.strokes import Drawing, Stroke
+from app.canvas.canvas import TOOL_LASSO, TOOL_PAN, points_in_polygon
+from app.canvas.painting import image_to_rgb_array, render_layer
+from clipdraw_core.drawing.commands import AddStrokes
+from clipdraw_core.drawing.strokes import Drawing, Stroke
 
 
 def _two_strokes(window):
@@ -71,8 +71,8 @@ def test_big_selection_is_painted_off_thread(qtbot, window):
     """Selecting everything must not make every repaint slow: the layer thread paints it."""
     import time
 
-    from app.canvas import OVERLAY_SELECTION_LIMIT
-    from clipdraw_core.strokes import default_scene
+    from app.canvas.canvas import OVERLAY_SELECTION_LIMIT
+    from clipdraw_core.drawing.strokes import default_scene
 
     scene = default_scene(num_paths=256, size=96)
     window.controller.load_drawing(scene, 0, window.controls.config())
@@ -93,7 +93,7 @@ def test_big_selection_is_painted_off_thread(qtbot, window):
 
 
 def test_standard_shortcuts_undo_redo_and_typing_space(qtbot, window):
-    from app.canvas import TOOL_DRAW
+    from app.canvas.canvas import TOOL_DRAW
 
     window.controller.set_blank(96, 96, (1, 1, 1))
     window.canvas.set_tool(TOOL_DRAW)

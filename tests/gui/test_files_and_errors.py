@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt
 
 from app import settings
 from app.main_window import MainWindow
+from clipdraw_core.drawing.strokes import Drawing, Stroke
 from clipdraw_core.errors import NumericalError
-from clipdraw_core.strokes import Drawing, Stroke
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -107,7 +107,7 @@ def test_autosave_and_crash_recovery(qtbot, window, gui_clip):
 
 
 def test_worker_error_shows_in_banner_and_app_stays_usable(qtbot, window, monkeypatch):
-    from clipdraw_core.session import Session
+    from clipdraw_core.optim.session import Session
 
     start_run(qtbot, window, steps=1)
     real_step = Session.step
@@ -169,7 +169,7 @@ def test_local_edits_before_draw_become_seeds(qtbot, window):
     """Sketching on the empty sheet before Draw: strokes are kept and optimised with the random ones."""
     from helpers import drag
 
-    from app.canvas import TOOL_DRAW
+    from app.canvas.canvas import TOOL_DRAW
 
     window.canvas.set_tool(TOOL_DRAW)
     drag(window.canvas, [(10, 80), (40, 60), (80, 80)], Qt.KeyboardModifier.ShiftModifier)
@@ -184,7 +184,7 @@ def test_local_edits_before_draw_become_seeds(qtbot, window):
 
 
 def test_import_svg_seed_by_drop(qtbot, window, tmp_path):
-    from clipdraw_core.svg_export import save_svg
+    from clipdraw_core.io.svg_export import save_svg
 
     d = Drawing(96, 96, (1, 1, 1), (Stroke(0, [[5, 5], [20, 5], [40, 20], [60, 60]], 2.0, (1, 0, 0, 1)),))
     save_svg(tmp_path / "seed.svg", d)
@@ -244,7 +244,7 @@ def test_model_loading_shows_progress_and_can_be_cancelled(qtbot, gui_clip):
 
 
 def test_model_picker_sets_model_and_weights(qtbot, window, monkeypatch):
-    from app import first_run
+    from app.dialogs import first_run
 
     class FakePicker:
         def __init__(self, parent, settings_store):
@@ -264,7 +264,7 @@ def test_model_picker_sets_model_and_weights(qtbot, window, monkeypatch):
 def test_cpu_run_with_heavy_settings_suggests_lighter_ones(qtbot, window, monkeypatch):
     import torch
 
-    from clipdraw_core import model_catalog
+    from clipdraw_core.clip import model_catalog
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(model_catalog, "_mps_available", lambda: False)

@@ -21,8 +21,8 @@ import pytest
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 
-from app import first_run
-from clipdraw_core import weights as cdw
+from app.dialogs import first_run
+from clipdraw_core.clip import weights as cdw
 
 _spec = importlib.util.spec_from_file_location(
     "_weights_fakehub", Path(__file__).parents[1] / "test_weights.py"

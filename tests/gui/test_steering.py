@@ -8,7 +8,7 @@ from helpers import drag, snap, start_run, stroke_points, wait_for, wait_step, w
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from app.canvas import TOOL_DRAW
+from app.canvas.canvas import TOOL_DRAW
 
 
 def _moved(a: np.ndarray, b: np.ndarray) -> bool:

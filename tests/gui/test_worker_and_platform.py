@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import clipdraw_core
-from app.worker import STATE_PAUSED, SessionWorker, WorkerHandle
+from app.run.worker import STATE_PAUSED, SessionWorker, WorkerHandle
 
 
 class FakeSnapshot:

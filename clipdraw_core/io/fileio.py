@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import OutputError
+from clipdraw_core.errors import OutputError
 
 logger = logging.getLogger(__name__)
 

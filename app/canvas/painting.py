@@ -1,7 +1,7 @@
-"""Turning a :class:`~clipdraw_core.strokes.Drawing` into QPainter paths and images.
+"""Turning a :class:`~clipdraw_core.drawing.strokes.Drawing` into QPainter paths and images.
 
 Why a separate module: the same code paints the canvas layer (off the GUI thread, see
-:mod:`app.layer_renderer`), the benchmark and the PNG fallback. Everything here uses
+:mod:`app.canvas.layer_renderer`), the benchmark and the PNG fallback. Everything here uses
 only QImage/QPainter/QPainterPath, which Qt allows in any thread (never QPixmap or
 fonts), so it is safe to call from the layer-rendering thread.
 """
@@ -16,7 +16,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPainterPathStroker, QPen
 
-from clipdraw_core.strokes import Drawing, Stroke
+from clipdraw_core.drawing.strokes import Drawing, Stroke
 
 logger = logging.getLogger(__name__)
 

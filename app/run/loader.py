@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from .worker import error_message
+from app.run.worker import error_message
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class _LoadThread(QThread):
 
     def run(self) -> None:
         try:
-            from clipdraw_core.clip_model import load_clip
+            from clipdraw_core.clip.clip_model import load_clip
 
             model = load_clip(*self.args)
         except Exception as exc:

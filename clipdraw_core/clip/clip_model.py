@@ -5,7 +5,7 @@ tests exercise the same path:
 
 * a pretrained tag (``"openai"``, ``"laion2b_s34b_b79k"``...): open_clip fetches it
   from the Hugging Face hub into the standard HF cache on first use and reads it from
-  the cache afterwards (``clipdraw_core.weights`` can pre-download it with progress);
+  the cache afterwards (``clipdraw_core.clip.weights`` can pre-download it with progress);
 * a local checkpoint file (an open_clip ``state_dict``);
 * ``"random"``: a random-initialised model - meaningless drawings, but the full real
   pipeline runs offline (tests, demos, CI).
@@ -27,8 +27,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from .errors import ModelNotFoundError, WeightsError
-from .weights import cached_weights_path
+from clipdraw_core.clip.weights import cached_weights_path
+from clipdraw_core.errors import ModelNotFoundError, WeightsError
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +43,11 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
     """``auto`` picks CUDA, then Apple MPS, then the CPU; other names are checked.
 
     An unavailable device raises :class:`~clipdraw_core.errors.ConfigError` saying what
-    to use instead (see :func:`clipdraw_core.model_catalog.resolve_device_choice`).
+    to use instead (see :func:`clipdraw_core.clip.model_catalog.resolve_device_choice`).
     """
     if isinstance(name, torch.device):
         return name
-    from .model_catalog import resolve_device_choice
+    from clipdraw_core.clip.model_catalog import resolve_device_choice
 
     return torch.device(resolve_device_choice(name).device)
 

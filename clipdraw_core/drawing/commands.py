@@ -1,4 +1,4 @@
-"""Edit commands that front ends send to a running :class:`~clipdraw_core.session.Session`.
+"""Edit commands that front ends send to a running :class:`~clipdraw_core.optim.session.Session`.
 
 Commands are small immutable objects put on the session's ``queue.Queue`` from any
 thread (``Session.submit``); the engine applies all pending commands, in order, at the
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .errors import ConfigError
-from .strokes import MAX_STROKES, Drawing, Stroke
+from clipdraw_core.drawing.strokes import MAX_STROKES, Drawing, Stroke
+from clipdraw_core.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def apply_to_drawing(drawing: Drawing, command: Command) -> tuple[Drawing, list[
     """The meaning of a command on plain data: the new drawing and notes on what was skipped.
 
     This is the single definition of what the stroke commands do. A running
-    :class:`~clipdraw_core.session.Session` maps the result back onto its tensors
+    :class:`~clipdraw_core.optim.session.Session` maps the result back onto its tensors
     (strokes it returns unchanged, as the same objects, keep their optimiser state);
     the GUI uses it directly to edit a drawing before any session exists, so both
     paths behave alike. Prompt and stroke-count commands only concern a session and
@@ -157,8 +157,8 @@ def apply_to_drawing(drawing: Drawing, command: Command) -> tuple[Drawing, list[
 
 
 def freehand_stroke(command: AddFreehand) -> Stroke:
-    """Fit a freehand polyline to cubic Béziers (see :mod:`clipdraw_core.fitting`)."""
-    from .fitting import fit_freehand
+    """Fit a freehand polyline to cubic Béziers (see :mod:`clipdraw_core.drawing.fitting`)."""
+    from clipdraw_core.drawing.fitting import fit_freehand
 
     polyline = np.asarray(command.polyline, dtype=np.float64)
     if polyline.ndim != 2 or polyline.shape[1] != 2 or polyline.shape[0] < 1:

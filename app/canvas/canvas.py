@@ -2,7 +2,7 @@
 
 Why a plain QWidget rather than QGraphicsScene: every optimisation step changes every
 free stroke, so 256 graphics items would be re-indexed each step. Here the strokes
-are painted into one layer image off the GUI thread (:mod:`app.layer_renderer`) and
+are painted into one layer image off the GUI thread (:mod:`app.canvas.layer_renderer`) and
 ``paintEvent`` only blits it and draws the cheap overlays (selection, rubber band,
 lasso, the stroke being drawn). The canvas never talks to the engine: it emits
 signals (selection, finished freehand polylines, dropped files) and the window turns
@@ -32,10 +32,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from clipdraw_core.strokes import Drawing
-
-from .layer_renderer import LayerRenderer
-from .painting import paint_selection, render_layer, sample_strokes
+from app.canvas.layer_renderer import LayerRenderer
+from app.canvas.painting import paint_selection, render_layer, sample_strokes
+from clipdraw_core.drawing.strokes import Drawing
 
 logger = logging.getLogger(__name__)
 

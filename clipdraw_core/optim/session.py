@@ -8,7 +8,7 @@ three learning-rate groups, and a queue of edit commands. Each :meth:`Session.st
 1. drains the command queue (freeze, delete, add, prompt changes...) in order;
 2. renders, augments, encodes with CLIP and computes the loss;
 3. back-propagates, updates with Adam, clamps widths/colours as the original does;
-4. returns an immutable :class:`~clipdraw_core.snapshot.Snapshot` (numpy copies).
+4. returns an immutable :class:`~clipdraw_core.optim.snapshot.Snapshot` (numpy copies).
 
 Structural edits (add/delete/resize) rebuild the packed tensors and carry the Adam
 moments of surviving strokes over, so an edit never resets the rest of the drawing's
@@ -34,15 +34,22 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .augment import augment
-from .clip_model import ClipModel
-from .commands import AddStrokes, Command, SetFrozen, SetPrompt, SetStrokeCount, apply_to_drawing
-from .config import SessionConfig
-from .errors import ClipDrawError, ConfigError, NumericalError
-from .losses import clip_loss, diversity_penalty, l2_penalty, smoothness_penalty
-from .render import StrokeLayout, render
-from .snapshot import Snapshot
-from .strokes import MAX_STROKES, Drawing, Stroke, random_walk_strokes, trusted_stroke
+from clipdraw_core.clip.clip_model import ClipModel
+from clipdraw_core.drawing.commands import (
+    AddStrokes,
+    Command,
+    SetFrozen,
+    SetPrompt,
+    SetStrokeCount,
+    apply_to_drawing,
+)
+from clipdraw_core.drawing.strokes import MAX_STROKES, Drawing, Stroke, random_walk_strokes, trusted_stroke
+from clipdraw_core.errors import ClipDrawError, ConfigError, NumericalError
+from clipdraw_core.optim.augment import augment
+from clipdraw_core.optim.config import SessionConfig
+from clipdraw_core.optim.losses import clip_loss, diversity_penalty, l2_penalty, smoothness_penalty
+from clipdraw_core.optim.snapshot import Snapshot
+from clipdraw_core.render import StrokeLayout, render
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,8 @@ import time
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QColor
 
-from clipdraw_core.strokes import Drawing
-
-from .painting import layer_scale, render_layer
+from app.canvas.painting import layer_scale, render_layer
+from clipdraw_core.drawing.strokes import Drawing
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Why: the artist can sketch seed strokes, delete or freeze strokes of an opened
 project before pressing Draw, and undo all of it, with the very same command objects
 and undo commands used while the engine runs. When no session exists, the window
 applies commands here instead of submitting them; the meaning of each command is the
-engine's own :func:`clipdraw_core.commands.apply_to_drawing`, so the two paths behave
+engine's own :func:`clipdraw_core.drawing.commands.apply_to_drawing`, so the two paths behave
 alike.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 
-from clipdraw_core.commands import apply_to_drawing
-from clipdraw_core.strokes import Drawing
+from clipdraw_core.drawing.commands import apply_to_drawing
+from clipdraw_core.drawing.strokes import Drawing
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .errors import ConfigError
-from .strokes import check_canvas_size, check_stroke_count
+from clipdraw_core.drawing.strokes import check_canvas_size, check_stroke_count
+from clipdraw_core.errors import ConfigError
 
 #: The original CLIPDraw's optional negative prompts.
 DEFAULT_NEGATIVE_PROMPTS: tuple[str, ...] = ("A badly drawn sketch.", "Many ugly, messy drawings.")

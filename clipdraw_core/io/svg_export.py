@@ -6,7 +6,7 @@ Why it looks the way it does:
   opens the file at the canvas size without guessing a DPI.
 * Colours are ``stroke="#rrggbb"`` plus ``stroke-opacity`` — never ``rgba()``, which SVG
   1.1 tools (Inkscape 0.92, Illustrator) drop or paint black.
-* Widths are the *full* width (``2 * half_width``, see :mod:`clipdraw_core.strokes`).
+* Widths are the *full* width (``2 * half_width``, see :mod:`clipdraw_core.drawing.strokes`).
 * Strokes are grouped in Inkscape layers ("Background", "Generated",
   "Sketch (frozen)") so the artist can lock/hide them; the background layer comes
   locked (``sodipodi:insensitive``) so a click selects strokes, not the paper. Paint order is never changed to
@@ -15,7 +15,7 @@ Why it looks the way it does:
   picture is exactly the canvas.
 * Stroke ids and frozen flags are stored in a private XML namespace
   (``clipdraw:id``, ``clipdraw:frozen``; foreign-namespace attributes are valid SVG 1.1
-  and survive Inkscape round trips) so :func:`clipdraw_core.svg_import.load_svg_strokes`
+  and survive Inkscape round trips) so :func:`clipdraw_core.io.svg_import.load_svg_strokes`
   restores them exactly.
 """
 
@@ -29,8 +29,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 
-from .fileio import atomic_write_text
-from .strokes import Drawing, Stroke
+from clipdraw_core.drawing.strokes import Drawing, Stroke
+from clipdraw_core.io.fileio import atomic_write_text
 
 logger = logging.getLogger(__name__)
 

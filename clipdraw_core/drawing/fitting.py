@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
-from .strokes import MAX_SEGMENTS_PER_STROKE
+from clipdraw_core.drawing.strokes import MAX_SEGMENTS_PER_STROKE
+from clipdraw_core.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

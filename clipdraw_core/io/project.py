@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .config import SessionConfig
-from .errors import ClipDrawError, FileFormatError
-from .fileio import atomic_write_text
-from .strokes import Drawing
+from clipdraw_core import __version__
+from clipdraw_core.drawing.strokes import Drawing
+from clipdraw_core.errors import ClipDrawError, FileFormatError
+from clipdraw_core.io.fileio import atomic_write_text
+from clipdraw_core.optim.config import SessionConfig
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Immutable per-step results handed from the engine to front ends.
 
 The GUI thread never sees live tensors: after every step the session copies the
-geometry into a :class:`~clipdraw_core.strokes.Drawing` (read-only numpy arrays) and
+geometry into a :class:`~clipdraw_core.drawing.strokes.Drawing` (read-only numpy arrays) and
 wraps it, with the step's numbers, in a :class:`Snapshot`. A snapshot can be kept,
 painted or exported while the engine keeps optimising.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .strokes import Drawing
+from clipdraw_core.drawing.strokes import Drawing
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ Pipeline, and why each step:
    joined, so two crossing lines come back as two strokes, not four.
 5. Each chain is mapped into the canvas (aspect preserved, centred), tiny fragments are
    dropped, the longest ``max_strokes`` are kept and fitted with
-   :func:`clipdraw_core.fitting.fit_polyline`; colour = mean original colour along the
+   :func:`clipdraw_core.drawing.fitting.fit_polyline`; colour = mean original colour along the
    line (opaque), width = median local thickness.
 """
 
@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ClipDrawError, FileFormatError
-from .fitting import fit_polyline
-from .strokes import MAX_STROKES, Stroke, check_canvas_size
+from clipdraw_core.drawing.fitting import fit_polyline
+from clipdraw_core.drawing.strokes import MAX_STROKES, Stroke, check_canvas_size
+from clipdraw_core.errors import ClipDrawError, FileFormatError
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError, FileFormatError
+from clipdraw_core.errors import ConfigError, FileFormatError
 
 #: Upper bound on strokes in one drawing: beyond this the optimisation is useless
 #: and memory grows without bound; the front ends report it as a clear error.

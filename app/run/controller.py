@@ -20,12 +20,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from clipdraw_core.config import SessionConfig
-from clipdraw_core.strokes import Drawing
-
-from .loader import ModelLoader
-from .local_edits import apply_command
-from .worker import STATE_STOPPED, SessionWorker, WorkerHandle, error_message
+from app.run.loader import ModelLoader
+from app.run.local_edits import apply_command
+from app.run.worker import STATE_STOPPED, SessionWorker, WorkerHandle, error_message
+from clipdraw_core.drawing.strokes import Drawing
+from clipdraw_core.optim.config import SessionConfig
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +166,7 @@ class RunController(QObject):
         self.errorOccurred.emit(message, exc)
 
     def _start_session(self, config: SessionConfig, clip: Any) -> None:
-        from clipdraw_core.session import Session
+        from clipdraw_core.optim.session import Session
 
         drawing, step = self._drawing, self._step
         if drawing is not None and self._continuable and drawing.strokes:

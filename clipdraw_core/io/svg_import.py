@@ -68,9 +68,9 @@ from xml.parsers import expat
 
 import numpy as np
 
-from .errors import ClipDrawError, FileFormatError
-from .strokes import MAX_SEGMENTS_PER_STROKE, MAX_STROKES, Stroke, check_canvas_size
-from .svg_export import CLIPDRAW_NS, INKSCAPE_NS, SVG_NS
+from clipdraw_core.drawing.strokes import MAX_SEGMENTS_PER_STROKE, MAX_STROKES, Stroke, check_canvas_size
+from clipdraw_core.errors import ClipDrawError, FileFormatError
+from clipdraw_core.io.svg_export import CLIPDRAW_NS, INKSCAPE_NS, SVG_NS
 
 logger = logging.getLogger(__name__)
 

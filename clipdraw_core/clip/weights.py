@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clipdraw_core.clip.model_catalog import approx_download_bytes
 from clipdraw_core.errors import ClipDrawError, WeightsError
-from clipdraw_core.model_catalog import approx_download_bytes
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 An artist's first Draw needs a ~600 MB download. Done inside ``open_clip.create_model``
 it would be a frozen window for minutes, and on a plane a traceback. So before the
 model is loaded, :func:`ensure_weights` checks the Hugging Face cache and, when the
-weights are missing, downloads them with :func:`clipdraw_core.weights.download_weights`
+weights are missing, downloads them with :func:`clipdraw_core.clip.weights.download_weights`
 on a QThread while a dialog shows bytes, speed and a Cancel button. The window keeps
 repainting (the dialog runs its own event loop; the work is off the GUI thread).
 
@@ -12,7 +12,7 @@ missing and offers the ways forward: load a weights file, retry, run with random
 weights (test mode), or cancel.
 
 :class:`ModelPickerDialog` lists open_clip's models with size and speed hints from
-:mod:`clipdraw_core.model_catalog` and remembers the choice in a QSettings the caller
+:mod:`clipdraw_core.clip.model_catalog` and remembers the choice in a QSettings the caller
 passes (tests point it at a temporary INI file).
 
 Only the GUI imports this module.
@@ -46,8 +46,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from clipdraw_core import model_catalog
-from clipdraw_core import weights as cd_weights
+from clipdraw_core.clip import model_catalog
+from clipdraw_core.clip import weights as cd_weights
 
 logger = logging.getLogger(__name__)
 

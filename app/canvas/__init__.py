@@ -1,0 +1,1 @@
+"""The drawing canvas: the view, its off-thread layer painting, stroke painting."""

@@ -1,0 +1,1 @@
+"""Dialogs: first-run weights download, offline choices, model picker."""

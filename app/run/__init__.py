@@ -1,0 +1,1 @@
+"""Background work: the session worker thread, the run controller, model loading."""

@@ -1,0 +1,1 @@
+"""CLIP: model loading, weights download, model catalogue."""

@@ -1,0 +1,1 @@
+"""The drawing model: strokes, edit commands, curve fitting."""

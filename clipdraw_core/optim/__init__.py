@@ -1,0 +1,1 @@
+"""The optimisation: settings, session loop, losses, augmentations, snapshots."""
