@@ -16,15 +16,50 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from clipdraw_core import __version__
+from clipdraw_core.drawing.strokes import check_stroke_count
 from clipdraw_core.errors import ClipDrawError, ConfigError, OutputError
+from clipdraw_core.optim.config import DEFAULT_NEGATIVE_PROMPTS, SessionConfig
 
 logger = logging.getLogger(__name__)
 
 EXIT_ERROR = 1
-DEFAULT_PATHS = 256
 EXIT_INTERRUPTED = 130
+
+
+#: Settings whose option does not map one to one onto their field (see ``_config_from_args``):
+#: ``--paths`` defaults to "fill the budget", ``--negative`` collects several prompts.
+_ADAPTED: dict[str, dict[str, Any]] = {
+    "num_paths": {"default": None},
+    "negative_prompts": {"nargs": "+", "action": "extend", "default": []},
+}
+
+
+def _dest(option: str) -> str:
+    return option.lstrip("-").replace("-", "_")
+
+
+def _add_setting_options(parser: argparse.ArgumentParser) -> None:
+    """One option per :class:`~clipdraw_core.optim.setting.Setting` that names one."""
+    from clipdraw_core.optim.setting import Setting
+
+    settings: tuple[Setting, ...] = SessionConfig.settings()
+    for s in settings:
+        if s.cli is None:
+            continue
+        kwargs: dict[str, Any] = {"default": s.default, "help": s.help}
+        if s.scalar in (int, float):
+            kwargs["type"] = s.scalar
+        if s.choices:
+            kwargs["choices"] = list(s.choices)
+        if s.metavar:
+            kwargs["metavar"] = s.metavar
+        kwargs.update(_ADAPTED.get(s.name, {}))
+        if s.default not in (None, (), ""):
+            kwargs["help"] += f" (default {s.default})"
+        parser.add_argument(s.cli, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,43 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", required=True, metavar="OUT.svg", help="SVG file to write")
     parser.add_argument("--png", metavar="OUT.png", help="also write our renderer's PNG at the canvas size")
     parser.add_argument("--project", metavar="OUT.json", help="also save a project file (reopen in the app)")
-    parser.add_argument(
-        "--steps", type=int, default=1000, help="optimisation steps (default 1000; 0 = initial)"
-    )
-    parser.add_argument(
-        "--paths",
-        type=int,
-        default=None,
-        help="random strokes (default 256; with a seed: on top of it, default 256 minus the seeded ones)",
-    )
-    parser.add_argument("--size", type=int, default=224, help="canvas width and height in px (default 224)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument(
-        "--negative", nargs="+", action="extend", default=[], metavar="TEXT", help="negative prompt(s)"
-    )
+    _add_setting_options(parser)
     parser.add_argument(
         "--default-negatives",
         action="store_true",
         help="add the original CLIPDraw negatives ('A badly drawn sketch.', 'Many ugly, messy drawings.')",
     )
-    parser.add_argument(
-        "--negative-weight", type=float, default=0.3, help="weight of negatives (default 0.3)"
-    )
-    parser.add_argument("--model", default="ViT-B-32", help="open_clip model name or config JSON (ViT-B-32)")
-    parser.add_argument(
-        "--weights",
-        default="openai",
-        metavar="TAG|PATH|random",
-        help="pretrained tag (openai), a local checkpoint file, or 'random' to test offline",
-    )
-    parser.add_argument(
-        "--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="compute device"
-    )
-    parser.add_argument("--augs", type=int, default=4, help="augmented views per step (default 4)")
-    parser.add_argument("--samples", type=int, default=1, help="renderer supersampling per axis (default 1)")
-    parser.add_argument("--lr-schedule", choices=["step", "cosine", "constant"], default="step")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--grad-clip", type=float, default=None, metavar="NORM")
     parser.add_argument("--seed-svg", metavar="FILE", help="start from the strokes of an SVG sketch")
     parser.add_argument("--seed-image", metavar="FILE", help="start from a scanned/photographed line sketch")
     parser.add_argument("--seed-frozen", action="store_true", help="keep seeded strokes fixed (frozen)")
@@ -83,6 +87,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", "-v", action="store_true", help="log details")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
+
+
+def _config_from_args(args: argparse.Namespace, num_seeded: int) -> SessionConfig:
+    """The run's settings: every option named by a setting, plus the few adapters.
+
+    With a seed sketch and no ``--paths``, the random strokes fill the rest of the
+    original stroke budget; ``--size`` sets width and height; ``--default-negatives``
+    adds the original CLIPDraw's negative prompts to ``--negative``.
+    """
+    values = {s.name: getattr(args, _dest(s.cli)) for s in SessionConfig.settings() if s.cli}
+    budget = SessionConfig().num_paths
+    paths = args.paths if args.paths is not None else max(0, budget - num_seeded)
+    check_stroke_count(paths, allow_zero=True)
+    if paths + num_seeded == 0:
+        raise ConfigError("nothing to draw: --paths must be at least 1 (or give a seed sketch)")
+    values["num_paths"] = paths
+    negatives = list(args.negative) + (list(DEFAULT_NEGATIVE_PROMPTS) if args.default_negatives else [])
+    values["negative_prompts"] = tuple(negatives)
+    values["height"] = values["width"]
+    return SessionConfig(prompt=args.prompt, **values).validate()
 
 
 def _check_writable(path: str | None) -> None:
@@ -143,8 +167,6 @@ def run(args: argparse.Namespace) -> int:
     import torch  # noqa: F401 - imported here so --help stays fast
 
     from clipdraw_core.clip.clip_model import load_clip
-    from clipdraw_core.drawing.strokes import check_stroke_count
-    from clipdraw_core.optim.config import DEFAULT_NEGATIVE_PROMPTS, SessionConfig
     from clipdraw_core.optim.session import Session
 
     for path in (args.output, args.png, args.project):
@@ -152,31 +174,8 @@ def run(args: argparse.Namespace) -> int:
     seeded = _load_seed(args)
     if (args.seed_svg or args.seed_image) and not seeded:
         raise ConfigError("the seed sketch contains no strokes")
-    # With a seed, the random strokes fill the rest of the original 256-stroke budget
-    # unless --paths says how many to add on top.
-    paths = args.paths if args.paths is not None else max(0, DEFAULT_PATHS - len(seeded))
-    check_stroke_count(paths, allow_zero=True)
-    if paths + len(seeded) == 0:
-        raise ConfigError("nothing to draw: --paths must be at least 1 (or give a seed sketch)")
-    negatives = list(args.negative) + (list(DEFAULT_NEGATIVE_PROMPTS) if args.default_negatives else [])
-    config = SessionConfig(
-        prompt=args.prompt,
-        negative_prompts=tuple(negatives),
-        negative_weight=args.negative_weight,
-        num_paths=paths,
-        width=args.size,
-        height=args.size,
-        num_steps=args.steps,
-        num_augs=args.augs,
-        seed=args.seed,
-        render_samples=args.samples,
-        lr_schedule=args.lr_schedule,
-        temperature=args.temperature,
-        grad_clip=args.grad_clip,
-        model_name=args.model,
-        weights=args.weights,
-        device=args.device,
-    ).validate()
+    config = _config_from_args(args, len(seeded))
+    negatives = list(config.negative_prompts)
     clip = load_clip(args.model, args.weights, args.device)
     session = Session(config, clip, initial_strokes=seeded)
     description = (

@@ -16,6 +16,7 @@ from PIL import Image
 from clipdraw_core import cli
 from clipdraw_core.drawing.strokes import default_scene
 from clipdraw_core.io.project import load_project
+from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.session import Session
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -265,4 +266,5 @@ def test_seed_without_paths_fills_the_rest_of_the_budget(tmp_path, tiny_clip_fil
     args = ["cat", "-o", str(tmp_path / "b.svg"), "--project", str(proj), "--seed-svg", str(seed)]
     assert cli.main(args + ["--steps", "0", *tiny_args(tiny_clip_files)]) == 0
     drawing = load_project(proj).drawing
-    assert len(drawing.strokes) == cli.DEFAULT_PATHS and drawing.strokes[0].color == (1.0, 0.0, 0.0, 1.0)
+    assert len(drawing.strokes) == SessionConfig().num_paths
+    assert drawing.strokes[0].color == (1.0, 0.0, 0.0, 1.0)

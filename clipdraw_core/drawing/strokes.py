@@ -27,6 +27,9 @@ from clipdraw_core.errors import ConfigError, FileFormatError
 MAX_STROKES = 5000
 #: Upper bound on cubic segments in one stroke (fitted freehand strokes included).
 MAX_SEGMENTS_PER_STROKE = 512
+#: Canvas sizes (px per side) that render sensibly.
+MIN_CANVAS = 16
+MAX_CANVAS = 4096
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -187,8 +190,8 @@ def check_canvas_size(width: int, height: int) -> None:
     for name, v in (("width", width), ("height", height)):
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
             raise ConfigError(f"canvas {name} must be an integer, got {v!r}")
-        if not 16 <= int(v) <= 4096:
-            raise ConfigError(f"canvas {name} must be between 16 and 4096 px, got {v}")
+        if not MIN_CANVAS <= int(v) <= MAX_CANVAS:
+            raise ConfigError(f"canvas {name} must be between {MIN_CANVAS} and {MAX_CANVAS} px, got {v}")
 
 
 def check_stroke_count(n: int, *, allow_zero: bool = False) -> int:

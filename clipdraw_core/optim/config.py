@@ -1,75 +1,147 @@
 """Session settings, with defaults that reproduce the original CLIPDraw exactly.
 
 The defaults below are the numbers of the CLIPDraw notebook / Cog predictor (see
-``shared/CLIPDRAW_REFERENCE.md``); everything that is not in the original is an option
-that is off by default. ``SessionConfig.validate`` turns bad values into one-line
+``docs/reference.md``); everything that is not in the original is an option that is
+off by default. Each field is declared once with :func:`~clipdraw_core.optim.setting.setting`:
+its default, range or choices, label, help and ``clipdraw-cli`` option live together,
+and the CLI parser, the app's stored settings and the control panel are built from
+that (see ``docs/architecture.md``, "How to add a setting").
+``SessionConfig.validate`` turns bad values into one-line
 :class:`~clipdraw_core.errors.ConfigError` messages for the CLI and the GUI.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from clipdraw_core.drawing.strokes import check_canvas_size, check_stroke_count
+from clipdraw_core.drawing.strokes import MAX_CANVAS, MAX_STROKES, MIN_CANVAS
 from clipdraw_core.errors import ConfigError
+from clipdraw_core.optim.setting import Setting, check_all, setting, settings_of
 
 #: The original CLIPDraw's optional negative prompts.
 DEFAULT_NEGATIVE_PROMPTS: tuple[str, ...] = ("A badly drawn sketch.", "Many ugly, messy drawings.")
 
 MAX_STEPS = 1_000_000
 MAX_PROMPT_CHARS = 1000
+#: Seeds are unsigned 32-bit numbers (numpy's range): every front end can show one
+#: exactly, and torch and Python's ``random`` accept them all.
+MAX_SEED = 2**32 - 1
+#: The devices the CLI offers; the engine also accepts "cuda:N".
+DEVICES = ("auto", "cpu", "cuda", "mps")
+LR_SCHEDULES = ("step", "cosine", "constant")
+RENDERERS = ("auto", "torch", "diffvg")
 
 
 @dataclass(frozen=True)
 class SessionConfig:
     """Everything that defines a run except the CLIP model instance and the strokes."""
 
-    prompt: str = "Watercolor painting of an underwater submarine."
-    negative_prompts: tuple[str, ...] = ()
-    negative_weight: float = 0.3
+    prompt: str = setting(
+        "Watercolor painting of an underwater submarine.", label="Prompt", help="what to draw"
+    )
+    negative_prompts: tuple[str, ...] = setting(
+        (), label="Negative prompts", help="negative prompt(s): what the drawing should not look like",
+        cli="--negative", metavar="TEXT",
+    )
+    negative_weight: float = setting(
+        0.3, label="Negative weight", minimum=0.0, maximum=10.0, cli="--negative-weight",
+        help="how strongly to push away from the negative prompts",
+    )
     #: Additional positive prompts, each with a weight (the main prompt has weight 1).
-    extra_prompts: tuple[str, ...] = ()
-    extra_weights: tuple[float, ...] = ()
-    num_paths: int = 256
-    min_segments: int = 1
-    max_segments: int = 3
-    width: int = 224
-    height: int = 224
-    background: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    num_steps: int = 1000
-    num_augs: int = 4
-    seed: int = 0
-    init_half_width: float = 1.0
-    lr_points: float = 1.0
-    lr_width: float = 0.1
-    lr_color: float = 0.01
+    extra_prompts: tuple[str, ...] = setting((), label="Extra prompts", help="more prompts to draw towards")
+    extra_weights: tuple[float, ...] = setting(
+        (), label="Extra prompt weights", minimum=0.0, help="one weight per extra prompt (the main has 1)"
+    )
+    num_paths: int = setting(
+        256, label="Stroke count", minimum=0, maximum=MAX_STROKES, cli="--paths",
+        help="random strokes to start from (with a seed sketch: added to it; by default up to 256 in all)",
+    )
+    min_segments: int = setting(
+        1, label="Minimum segments", minimum=1, maximum=64, help="fewest cubic segments of a random stroke"
+    )
+    max_segments: int = setting(
+        3, label="Maximum segments", minimum=1, maximum=64, help="most cubic segments of a random stroke"
+    )
+    width: int = setting(
+        224, label="Canvas width", minimum=MIN_CANVAS, maximum=MAX_CANVAS, cli="--size",
+        help="canvas width and height in px",
+    )
+    height: int = setting(224, label="Canvas height", minimum=MIN_CANVAS, maximum=MAX_CANVAS, help="in px")
+    background: tuple[float, float, float] = setting(
+        (1.0, 1.0, 1.0), label="Background", minimum=0.0, maximum=1.0, length=3, help="RGB in [0, 1]"
+    )
+    num_steps: int = setting(
+        1000, label="Steps", minimum=0, maximum=MAX_STEPS, cli="--steps",
+        help="optimisation steps (0 = the initial drawing)",
+    )
+    num_augs: int = setting(
+        4, label="Augmentations", minimum=1, maximum=64, cli="--augs", help="augmented views per step"
+    )
+    seed: int = setting(
+        0, label="Seed", minimum=0, maximum=MAX_SEED, cli="--seed",
+        help="random seed: the same seed and settings give the same starting strokes",
+    )
+    init_half_width: float = setting(1.0, label="Initial half-width", minimum=0.0, help="of random strokes")
+    lr_points: float = setting(1.0, label="Points learning rate", minimum=0.0, help="Adam, canvas px")
+    lr_width: float = setting(0.1, label="Width learning rate", minimum=0.0, help="Adam")
+    lr_color: float = setting(0.01, label="Colour learning rate", minimum=0.0, help="Adam")
     #: "step" = the original (points LR x0.4 at 50 %, x0.1 at 75 %); "cosine"; "constant".
-    lr_schedule: str = "step"
-    min_half_width: float = 1.0
-    max_half_width: float = 50.0
-    perspective_distortion: float = 0.5
-    crop_scale: tuple[float, float] = (0.7, 0.9)
+    lr_schedule: str = setting(
+        "step", label="LR schedule", choices=LR_SCHEDULES, cli="--lr-schedule",
+        help="learning-rate schedule: step (the original), cosine or constant",
+    )
+    min_half_width: float = setting(1.0, label="Minimum half-width", minimum=0.0, help="clamped every step")
+    max_half_width: float = setting(50.0, label="Maximum half-width", minimum=0.0, help="clamped every step")
+    perspective_distortion: float = setting(
+        0.5, label="Perspective distortion", minimum=0.0, maximum=1.0, help="of the augmentations"
+    )
+    crop_scale: tuple[float, float] = setting(
+        (0.7, 0.9), label="Crop scale", minimum=0.0, maximum=1.0, length=2,
+        help="area range of the augmentations' random crops",
+    )
     #: Options of the seed document, all off by default.
-    temperature: float = 1.0
-    grad_clip: float | None = None
-    l2_points: float = 0.0
-    l2_colors: float = 0.0
-    smoothness: float = 0.0
-    diversity: float = 0.0
+    temperature: float = setting(
+        1.0, label="Temperature", minimum=0.0, cli="--temperature", help="divides the CLIP similarities (> 0)"
+    )
+    grad_clip: float | None = setting(
+        None, label="Gradient clipping", minimum=0.0, cli="--grad-clip", metavar="NORM",
+        help="clip the gradient norm to this (off by default)",
+    )
+    l2_points: float = setting(0.0, label="L2 on points", minimum=0.0, help="pull towards the start")
+    l2_colors: float = setting(0.0, label="L2 on colours", minimum=0.0, help="pull towards the start")
+    smoothness: float = setting(0.0, label="Smoothness", minimum=0.0, help="penalty on sharp turns")
+    diversity: float = setting(0.0, label="Diversity", minimum=0.0, help="penalty on similar strokes")
     #: Renderer supersampling factor per axis (1 = analytic box-filter coverage).
-    render_samples: int = 1
-    renderer: str = "auto"
-    model_name: str = "ViT-B-32"
-    weights: str = "openai"
-    device: str = "auto"
-    extra: dict[str, Any] = field(default_factory=dict)
+    render_samples: int = setting(
+        1, label="Render samples", minimum=1, maximum=8, cli="--samples",
+        help="renderer supersampling per axis",
+    )
+    renderer: str = setting("auto", label="Renderer", choices=RENDERERS, help="auto picks torch")
+    model_name: str = setting(
+        "ViT-B-32", label="CLIP model", cli="--model", help="open_clip model name or config JSON"
+    )
+    weights: str = setting(
+        "openai", label="Weights", cli="--weights", metavar="TAG|PATH|random",
+        help="pretrained tag (openai), a local checkpoint file, or 'random' to test offline",
+    )
+    device: str = setting(
+        "auto", label="Device", choices=DEVICES, open_choices=True, cli="--device",
+        help="compute device: auto picks CUDA or Apple MPS when available",
+    )
+    extra: dict[str, Any] = setting(
+        label="Extra", factory=dict, help="front ends' own data, kept in projects"
+    )
 
     def validate(self) -> SessionConfig:
-        """Raise :class:`ConfigError` with an actionable message if a value is unusable."""
+        """Raise :class:`ConfigError` with an actionable message if a value is unusable.
+
+        Types, ranges and choices come from each field's :class:`Setting`; what one
+        field cannot say alone (min <= max, non-empty prompts) is checked here.
+        """
         if not isinstance(self.prompt, str) or not self.prompt.strip():
             raise ConfigError("the prompt is empty: describe what to draw, e.g. 'a red bicycle'")
+        check_all(self)
         for p in (self.prompt, *self.negative_prompts, *self.extra_prompts):
             if len(p) > MAX_PROMPT_CHARS:
                 raise ConfigError(f"prompts are limited to {MAX_PROMPT_CHARS} characters")
@@ -77,50 +149,23 @@ class SessionConfig:
             raise ConfigError("negative and extra prompts must not be empty")
         if len(self.extra_weights) not in (0, len(self.extra_prompts)):
             raise ConfigError("give one weight per extra prompt")
-        check_stroke_count(self.num_paths, allow_zero=True)
-        check_canvas_size(self.width, self.height)
-        if not 1 <= self.min_segments <= self.max_segments <= 64:
+        if self.min_segments > self.max_segments:
             raise ConfigError("segments per stroke must satisfy 1 <= min <= max <= 64")
-        if not isinstance(self.num_steps, int) or not 0 <= self.num_steps <= MAX_STEPS:
-            raise ConfigError(f"steps must be an integer between 0 and {MAX_STEPS}, got {self.num_steps!r}")
-        if not 1 <= self.num_augs <= 64:
-            raise ConfigError("augmentations per step must be between 1 and 64")
-        if not 1 <= self.render_samples <= 8:
-            raise ConfigError("render samples must be between 1 and 8")
-        if self.lr_schedule not in ("step", "cosine", "constant"):
-            raise ConfigError(f"unknown LR schedule {self.lr_schedule!r} (step, cosine, constant)")
-        numbers = {
-            "negative_weight": self.negative_weight,
-            "init_half_width": self.init_half_width,
-            "lr_points": self.lr_points,
-            "lr_width": self.lr_width,
-            "lr_color": self.lr_color,
-            "min_half_width": self.min_half_width,
-            "max_half_width": self.max_half_width,
-            "temperature": self.temperature,
-            "l2_points": self.l2_points,
-            "l2_colors": self.l2_colors,
-            "smoothness": self.smoothness,
-            "diversity": self.diversity,
-            "perspective_distortion": self.perspective_distortion,
-        }
-        for name, v in numbers.items():
-            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ConfigError(f"{name} must be a finite number >= 0, got {v!r}")
         if self.temperature <= 0:
             raise ConfigError("temperature must be > 0")
         if self.min_half_width > self.max_half_width:
             raise ConfigError("minimum stroke width exceeds the maximum")
-        if self.grad_clip is not None and not (math.isfinite(self.grad_clip) and self.grad_clip > 0):
+        if self.grad_clip is not None and not self.grad_clip > 0:
             raise ConfigError("gradient clipping must be a positive number (or off)")
         lo, hi = self.crop_scale
         if not 0 < lo <= hi <= 1:
             raise ConfigError("crop scale must satisfy 0 < min <= max <= 1")
-        if self.perspective_distortion > 1:
-            raise ConfigError("perspective distortion must be between 0 and 1")
-        if len(self.background) != 3 or not all(0 <= c <= 1 for c in self.background):
-            raise ConfigError("background must be three numbers in [0, 1]")
         return self
+
+    @classmethod
+    def settings(cls) -> tuple[Setting, ...]:
+        """Every field's :class:`Setting` (default, range, label, help, CLI option)."""
+        return settings_of(cls)
 
     def replace(self, **changes: Any) -> SessionConfig:
         data = asdict(self)
