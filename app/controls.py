@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, SignalInstance
 from PySide6.QtGui import QColor, QKeyEvent
@@ -33,8 +35,12 @@ from PySide6.QtWidgets import (
 )
 
 from app import settings
+from app.settings import GuiSettings
 from clipdraw_core.drawing.commands import SetPrompt
+from clipdraw_core.errors import ConfigError
 from clipdraw_core.optim.config import DEFAULT_NEGATIVE_PROMPTS, SessionConfig
+from clipdraw_core.optim.run_state import RunState
+from clipdraw_core.optim.setting import Setting, setting_named
 
 
 class _SubmitOnCtrlEnter(QObject):
@@ -64,13 +70,195 @@ class _SubmitOnCtrlEnter(QObject):
 
 logger = logging.getLogger(__name__)
 
+#: Suggestions of the editable model and weights boxes (any open_clip name / file works).
 MODELS = ("ViT-B-32", "ViT-B-16", "ViT-L-14", "RN50", "RN101")
 WEIGHTS = ("openai", "random")
-DEVICES = ("auto", "cpu", "cuda", "mps")
+#: QSpinBox holds a C int; wider integer ranges (the seed) use a double spin box with
+#: no decimals, which is exact up to 2**53.
+_INT_MAX = 2**31 - 1
 
 
 def _lines(text: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _tooltip(s: Setting, extra: str = "") -> str:
+    text = s.help[:1].upper() + s.help[1:]
+    return f"{text}{extra}"
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """How the panel shows one setting: the widget kind and its cosmetics.
+
+    Range, default, label and help come from the setting itself, so the window accepts
+    exactly what the CLI and the project files accept.
+    """
+
+    #: The :class:`SessionConfig` or :class:`~app.settings.GuiSettings` field.
+    name: str
+    #: The panel attribute holding the widget (the window and tests use these names).
+    attr: str
+    #: "text" | "lines" | "int" | "float" | "combo" | "editable" | "check" | "color"
+    kind: str
+    step: float = 1.0
+    decimals: int = 2
+    suffix: str = ""
+    suggestions: tuple[str, ...] = ()
+    #: Fixed while a session runs (only the prompts and weights can be steered).
+    fixed_while_running: bool = True
+    tooltip: str = ""
+
+
+#: The settings the panel shows, in no particular order (layout places them).
+SESSION_VIEWS: tuple[FieldView, ...] = (
+    FieldView(
+        "prompt",
+        "prompt",
+        "text",
+        fixed_while_running=False,
+        tooltip="\nWhile drawing, press Ctrl+Enter (or Apply) to steer with a new prompt.",
+    ),
+    FieldView("negative_prompts", "negatives", "lines", fixed_while_running=False, tooltip="; one per line"),
+    FieldView("negative_weight", "negative_weight", "float", step=0.05, fixed_while_running=False),
+    FieldView("num_paths", "num_paths", "int", tooltip=" (CLIPDraw: 256); your own strokes come on top"),
+    FieldView("num_steps", "num_steps", "int", step=50, tooltip=" (CLIPDraw: 1000)"),
+    FieldView("seed", "seed", "int"),
+    FieldView("width", "canvas_size", "int", step=32, suffix=" px", tooltip=" (CLIPDraw: 224)"),
+    FieldView("model_name", "model", "editable", suggestions=MODELS),
+    FieldView("weights", "weights", "editable", suggestions=WEIGHTS),
+    FieldView("device", "device", "combo"),
+)
+GUI_VIEWS: tuple[FieldView, ...] = (
+    FieldView("brush_color", "brush_color_button", "color"),
+    FieldView("brush_width", "brush_width", "float", step=0.5, decimals=2, suffix=" px"),
+    FieldView("draw_frozen", "draw_frozen", "check"),
+)
+
+
+class _Editor:
+    """A widget seen as one setting's value: ``value()`` reads it, ``set_value()`` shows one."""
+
+    def __init__(self, widget: QWidget) -> None:
+        self.widget = widget
+
+    def value(self) -> Any:
+        raise NotImplementedError
+
+    def set_value(self, value: Any) -> None:
+        raise NotImplementedError
+
+
+class _TextEditor(_Editor):
+    widget: QPlainTextEdit
+
+    def value(self) -> str:
+        return self.widget.toPlainText().strip()
+
+    def set_value(self, value: Any) -> None:
+        self.widget.setPlainText(str(value))
+
+
+class _LinesEditor(_TextEditor):
+    def value(self) -> tuple[str, ...]:  # type: ignore[override]
+        return _lines(self.widget.toPlainText())
+
+    def set_value(self, value: Any) -> None:
+        self.widget.setPlainText("\n".join(value))
+
+
+class _NumberEditor(_Editor):
+    widget: QSpinBox | QDoubleSpinBox
+
+    def __init__(self, widget: QSpinBox | QDoubleSpinBox, integer: bool, decimals: int) -> None:
+        super().__init__(widget)
+        self._integer = integer
+        self._decimals = decimals
+
+    def value(self) -> int | float:
+        v = self.widget.value()
+        return round(v) if self._integer else round(v, self._decimals + 2)
+
+    def set_value(self, value: Any) -> None:
+        w = self.widget
+        if not w.minimum() <= value <= w.maximum():
+            raise ConfigError(f"{value!r} is outside {w.minimum()}..{w.maximum()}")
+        w.setValue(value)  # type: ignore[arg-type]
+
+
+class _ComboEditor(_Editor):
+    widget: QComboBox
+
+    def value(self) -> str:
+        return self.widget.currentText().strip()
+
+    def set_value(self, value: Any) -> None:
+        text = str(value)
+        if not self.widget.isEditable() and self.widget.findText(text) < 0:
+            self.widget.addItem(text)  # an accepted value beyond the usual ones ("cuda:1")
+        self.widget.setCurrentText(text)
+
+
+class _CheckEditor(_Editor):
+    widget: QCheckBox
+
+    def value(self) -> bool:
+        return self.widget.isChecked()
+
+    def set_value(self, value: Any) -> None:
+        self.widget.setChecked(bool(value))
+
+
+class _ColorEditor(_Editor):
+    """The brush colour button; the value is ``#AARRGGBB`` text."""
+
+    def __init__(self, panel: ControlPanel) -> None:
+        super().__init__(panel.brush_color_button)
+        self._panel = panel
+
+    def value(self) -> str:
+        return self._panel.brush_qcolor().name(QColor.NameFormat.HexArgb)
+
+    def set_value(self, value: Any) -> None:
+        self._panel.set_brush_color(QColor(str(value)))
+
+
+def _make_editor(view: FieldView, s: Setting, parent: QWidget) -> _Editor:
+    """The widget of one setting, its range, steps and tooltip taken from the setting."""
+    tip = _tooltip(s, view.tooltip)
+    editor: _Editor
+    if view.kind in ("text", "lines"):
+        box = QPlainTextEdit(parent)
+        box.setObjectName(view.attr)
+        box.setTabChangesFocus(True)
+        editor = _TextEditor(box) if view.kind == "text" else _LinesEditor(box)
+    elif view.kind in ("int", "float"):
+        if s.minimum is None or s.maximum is None:
+            raise TypeError(f"{s.name} needs a range to be shown in a spin box")
+        integer = view.kind == "int"
+        spin: QSpinBox | QDoubleSpinBox
+        if integer and s.maximum <= _INT_MAX and s.minimum >= -_INT_MAX - 1:
+            spin = QSpinBox(parent)
+            spin.setRange(int(s.minimum), int(s.maximum))
+            spin.setSingleStep(int(view.step))
+        else:
+            spin = QDoubleSpinBox(parent)
+            spin.setDecimals(0 if integer else view.decimals)
+            spin.setRange(float(s.minimum), float(s.maximum))
+            spin.setSingleStep(view.step)
+        spin.setSuffix(view.suffix)
+        editor = _NumberEditor(spin, integer, view.decimals)
+    elif view.kind in ("combo", "editable"):
+        combo = QComboBox(parent)
+        combo.setEditable(view.kind == "editable")
+        combo.addItems(list(view.suggestions or s.choices))
+        editor = _ComboEditor(combo)
+    elif view.kind == "check":
+        editor = _CheckEditor(QCheckBox(s.label, parent))
+    else:
+        raise ValueError(f"unknown widget kind {view.kind!r}")
+    editor.widget.setToolTip(tip)
+    return editor
 
 
 class ControlPanel(QWidget):
@@ -83,21 +271,55 @@ class ControlPanel(QWidget):
     submitRequested = Signal()
     brushChanged = Signal()
 
+    # the widgets built from SESSION_VIEWS and GUI_VIEWS (for readers and type checkers)
+    prompt: QPlainTextEdit
+    negatives: QPlainTextEdit
+    negative_weight: QDoubleSpinBox
+    num_paths: QSpinBox
+    num_steps: QSpinBox
+    seed: QDoubleSpinBox
+    canvas_size: QSpinBox
+    model: QComboBox
+    weights: QComboBox
+    device: QComboBox
+    brush_width: QDoubleSpinBox
+    draw_frozen: QCheckBox
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("controls")
+        self._brush_color = QColor(GuiSettings().brush_color)
+        self.brush_color_button = QPushButton(self)
+        self._editors = self._build_editors()
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 8, 8, 8)
+        self._build_prompts(outer)
+        self._build_buttons(outer)
+        self._build_run_options(outer)
+        self._build_brush(outer)
+        outer.addStretch(1)
+        self._update_color_button()
+        self.set_state(RunState.IDLE)
 
+    # ------------------------------------------------------------ building
+    def _build_editors(self) -> dict[str, _Editor]:
+        """One editor per shown setting, showing its default, stored under its panel attribute too."""
+        editors: dict[str, _Editor] = {}
+        for views, cls in ((SESSION_VIEWS, SessionConfig), (GUI_VIEWS, GuiSettings)):
+            for view in views:
+                s = setting_named(cls, view.name)
+                editor = _ColorEditor(self) if view.kind == "color" else _make_editor(view, s, self)
+                if view.kind == "color":
+                    editor.widget.setToolTip(_tooltip(s))
+                else:
+                    setattr(self, view.attr, editor.widget)
+                editor.set_value(s.default)
+                editors[view.name] = editor
+        return editors
+
+    def _build_prompts(self, outer: QVBoxLayout) -> None:
         outer.addWidget(QLabel("<b>Prompt</b>", self))
-        self.prompt = QPlainTextEdit(self)
-        self.prompt.setObjectName("prompt")
         self.prompt.setPlaceholderText("Describe what to draw, e.g. “a red bicycle by the sea”")
-        self.prompt.setToolTip(
-            "What the drawing should look like to CLIP.\n"
-            "While drawing, press Ctrl+Enter (or Apply) to steer with a new prompt."
-        )
-        self.prompt.setTabChangesFocus(True)
         self.prompt.setFixedHeight(self.prompt.fontMetrics().lineSpacing() * 3 + 14)
         outer.addWidget(self.prompt)
 
@@ -112,20 +334,12 @@ class ControlPanel(QWidget):
         )
         neg_row.addWidget(self.neg_defaults)
         outer.addLayout(neg_row)
-        self.negatives = QPlainTextEdit(self)
-        self.negatives.setObjectName("negatives")
         self.negatives.setPlaceholderText("Negative prompts, e.g. “A badly drawn sketch.”")
-        self.negatives.setToolTip("Things the drawing should NOT look like; one prompt per line")
-        self.negatives.setTabChangesFocus(True)
         self.negatives.setFixedHeight(self.negatives.fontMetrics().lineSpacing() * 2 + 14)
         outer.addWidget(self.negatives)
+
         weight_row = QHBoxLayout()
-        weight_row.addWidget(QLabel("Negative weight", self))
-        self.negative_weight = QDoubleSpinBox(self)
-        self.negative_weight.setRange(0.0, 5.0)
-        self.negative_weight.setSingleStep(0.05)
-        self.negative_weight.setDecimals(2)
-        self.negative_weight.setToolTip("How strongly to push away from the negative prompts (CLIPDraw: 0.3)")
+        weight_row.addWidget(QLabel(setting_named(SessionConfig, "negative_weight").label, self))
         weight_row.addWidget(self.negative_weight)
         self.apply_prompt = QPushButton("Apply", self)
         self.apply_prompt.setToolTip(
@@ -140,6 +354,7 @@ class ControlPanel(QWidget):
         for editor in (self.prompt, self.negatives):
             editor.installEventFilter(self._submit_filter)
 
+    def _build_buttons(self, outer: QVBoxLayout) -> None:
         style = self.style()
         buttons = QHBoxLayout()
         self.draw = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Draw", self)
@@ -160,89 +375,60 @@ class ControlPanel(QWidget):
             buttons.addWidget(b)
         outer.addLayout(buttons)
 
+    def _build_run_options(self, outer: QVBoxLayout) -> None:
+        """The options fixed during a run, one form row each (label from the setting)."""
         run = QGroupBox("Run", self)
         form = QFormLayout(run)
-        self.num_paths = QSpinBox(run)
-        self.num_paths.setRange(0, 5000)
-        self.num_paths.setToolTip(
-            "Random strokes to start from (CLIPDraw: 256); your own strokes come on top"
-        )
-        form.addRow("Strokes", self.num_paths)
-        self.num_steps = QSpinBox(run)
-        self.num_steps.setRange(0, 1_000_000)
-        self.num_steps.setSingleStep(50)
-        self.num_steps.setToolTip("Optimisation steps (CLIPDraw: 1000)")
-        form.addRow("Steps", self.num_steps)
-        self.seed = QSpinBox(run)
-        self.seed.setRange(0, 2**31 - 1)
-        self.seed.setToolTip("Random seed: the same seed and settings give the same starting strokes")
-        form.addRow("Seed", self.seed)
-        self.canvas_size = QSpinBox(run)
-        self.canvas_size.setRange(16, 4096)
-        self.canvas_size.setSingleStep(32)
-        self.canvas_size.setSuffix(" px")
-        self.canvas_size.setToolTip("Canvas width and height in pixels (CLIPDraw: 224)")
-        form.addRow("Canvas", self.canvas_size)
-        self.model = QComboBox(run)
-        self.model.setEditable(True)
-        self.model.addItems(MODELS)
-        self.model.setToolTip("The open_clip model that judges the drawing")
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.model, 1)
-        self.pick_model = QToolButton(run)
+        extras = {"model_name": self._model_button(run), "weights": self._browse_button(run)}
+        for view in SESSION_VIEWS:
+            if not view.fixed_while_running:
+                continue
+            editor = self._editors[view.name]
+            editor.widget.setParent(run)
+            label = setting_named(SessionConfig, view.name).label
+            if view.name in extras:
+                row = QHBoxLayout()
+                row.addWidget(editor.widget, 1)
+                row.addWidget(extras[view.name])
+                form.addRow(label, row)
+            else:
+                form.addRow(label, editor.widget)
+        outer.addWidget(run)
+
+    def _model_button(self, parent: QWidget) -> QToolButton:
+        self.pick_model = QToolButton(parent)
         self.pick_model.setText("…")
         self.pick_model.setToolTip("Choose a model and weights, with download size and speed hints")
         self.pick_model.clicked.connect(self.choose_model)
         self.pick_model.setVisible(importlib.util.find_spec("app.dialogs.first_run") is not None)
-        model_row.addWidget(self.pick_model)
-        form.addRow("CLIP model", model_row)
-        weights_row = QHBoxLayout()
-        self.weights = QComboBox(run)
-        self.weights.setEditable(True)
-        self.weights.addItems(WEIGHTS)
-        self.weights.setToolTip(
-            "Pretrained tag (e.g. openai), a local checkpoint file, "
-            "or 'random' (test mode: meaningless drawings, works offline)"
-        )
-        weights_row.addWidget(self.weights, 1)
-        browse = QToolButton(run)
-        browse.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
+        return self.pick_model
+
+    def _browse_button(self, parent: QWidget) -> QToolButton:
+        browse = QToolButton(parent)
+        browse.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
         browse.setToolTip("Choose a local weights file")
         browse.clicked.connect(self.browse_weights)
-        weights_row.addWidget(browse)
-        form.addRow("Weights", weights_row)
-        self.device = QComboBox(run)
-        self.device.addItems(DEVICES)
-        self.device.setToolTip("Where to optimise: auto picks CUDA or Apple MPS when available")
-        form.addRow("Device", self.device)
-        outer.addWidget(run)
+        return browse
 
+    def _build_brush(self, outer: QVBoxLayout) -> None:
         brush = QGroupBox("Brush", self)
         bform = QFormLayout(brush)
-        self.brush_color_button = QPushButton(brush)
-        self.brush_color_button.setToolTip("Colour of the strokes you draw")
+        for view in GUI_VIEWS:
+            widget = self._editors[view.name].widget
+            widget.setParent(brush)
+            if view.kind == "check":
+                bform.addRow(widget)
+            else:
+                bform.addRow(setting_named(GuiSettings, view.name).label, widget)
         self.brush_color_button.clicked.connect(self.choose_brush_color)
-        bform.addRow("Colour", self.brush_color_button)
-        self.brush_width = QDoubleSpinBox(brush)
-        self.brush_width.setRange(0.5, 100.0)
-        self.brush_width.setSingleStep(0.5)
-        self.brush_width.setSuffix(" px")
-        self.brush_width.setToolTip("Width of the strokes you draw")
         self.brush_width.valueChanged.connect(self.brushChanged)
-        bform.addRow("Width", self.brush_width)
-        self.draw_frozen = QCheckBox("Draw frozen", brush)
-        self.draw_frozen.setToolTip(
-            "New strokes stay exactly as drawn (hold Shift while drawing for the same)"
-        )
         self.draw_frozen.toggled.connect(self.brushChanged)
-        bform.addRow(self.draw_frozen)
         outer.addWidget(brush)
-        outer.addStretch(1)
-        self._brush_color = QColor("#202020")
-        self._update_color_button()
-        self.set_state("idle")
 
     # ------------------------------------------------------------ brush
+    def brush_qcolor(self) -> QColor:
+        return QColor(self._brush_color)
+
     def brush_rgba(self) -> tuple[float, float, float, float]:
         c = self._brush_color
         return (c.redF(), c.greenF(), c.blueF(), c.alphaF())
@@ -290,32 +476,22 @@ class ControlPanel(QWidget):
     def config(self, base: SessionConfig | None = None) -> SessionConfig:
         """The widgets as a SessionConfig (other fields from ``base``); not validated."""
         base = base or SessionConfig()
-        size = self.canvas_size.value()
-        return base.replace(
-            prompt=self.prompt.toPlainText().strip(),
-            negative_prompts=_lines(self.negatives.toPlainText()),
-            negative_weight=round(self.negative_weight.value(), 4),
-            num_paths=self.num_paths.value(),
-            num_steps=self.num_steps.value(),
-            seed=self.seed.value(),
-            width=size,
-            height=size,
-            model_name=self.model.currentText().strip(),
-            weights=self.weights.currentText().strip(),
-            device=self.device.currentText(),
-        )
+        values = {view.name: self._editors[view.name].value() for view in SESSION_VIEWS}
+        values["height"] = values["width"]  # the app's canvas is square
+        return base.replace(**values)
 
     def set_config(self, cfg: SessionConfig) -> None:
-        self.prompt.setPlainText(cfg.prompt)
-        self.negatives.setPlainText("\n".join(cfg.negative_prompts))
-        self.negative_weight.setValue(cfg.negative_weight)
-        self.num_paths.setValue(cfg.num_paths)
-        self.num_steps.setValue(cfg.num_steps)
-        self.seed.setValue(cfg.seed)
-        self.canvas_size.setValue(max(cfg.width, cfg.height))
-        self.model.setCurrentText(cfg.model_name)
-        self.weights.setCurrentText(cfg.weights)
-        self.device.setCurrentText(cfg.device)
+        """Show ``cfg`` (an opened project); a value no widget could hold is a ConfigError.
+
+        The config is validated before any widget changes, so a bad file leaves the
+        panel as it was; the widgets' ranges are the settings' own, so a valid config
+        always fits.
+        """
+        cfg.validate()
+        values = {view.name: getattr(cfg, view.name) for view in SESSION_VIEWS}
+        values["width"] = max(cfg.width, cfg.height)
+        for view in SESSION_VIEWS:
+            self._editors[view.name].set_value(values[view.name])
 
     def prompt_command(self) -> SetPrompt:
         return SetPrompt(self.prompt.toPlainText().strip(), _lines(self.negatives.toPlainText()))
@@ -324,59 +500,36 @@ class ControlPanel(QWidget):
         self.prompt.setPlainText(cmd.prompt)
         self.negatives.setPlainText("\n".join(cmd.negative_prompts))
 
-    def set_state(self, state: str) -> None:
+    def set_state(self, state: RunState | str) -> None:
         """Enable what makes sense: options are fixed while a session runs."""
-        active = state in ("starting", "running", "paused", "done")
-        self.draw.setEnabled(state not in ("loading", "starting", "running", "paused"))
-        self.pause.setEnabled(state in ("running", "paused"))
-        self.pause.setText("Resume" if state == "paused" else "Pause")
+        state = RunState(state)
+        self.draw.setEnabled(not state.is_busy)
+        self.pause.setEnabled(state in (RunState.RUNNING, RunState.PAUSED))
+        self.pause.setText("Resume" if state is RunState.PAUSED else "Pause")
         self.pause.setIcon(
             self.style().standardIcon(
                 QStyle.StandardPixmap.SP_MediaPlay
-                if state == "paused"
+                if state is RunState.PAUSED
                 else QStyle.StandardPixmap.SP_MediaPause
             )
         )
-        self.stop.setEnabled(active or state == "loading")
-        self.apply_prompt.setEnabled(active)
-        for w in (
-            self.num_paths,
-            self.seed,
-            self.canvas_size,
-            self.model,
-            self.weights,
-            self.device,
-            self.num_steps,
-        ):
-            w.setEnabled(not active and state != "loading")
+        self.stop.setEnabled(state.is_active or state is RunState.LOADING)
+        self.apply_prompt.setEnabled(state.is_active)
+        editable = not state.is_active and state is not RunState.LOADING
+        for view in SESSION_VIEWS:
+            if view.fixed_while_running:
+                self._editors[view.name].widget.setEnabled(editable)
 
     # ------------------------------------------------------------ persistence
     def load_settings(self) -> None:
-        self.prompt.setPlainText(settings.read("prompt"))
-        self.negatives.setPlainText(settings.read("negative_prompts"))
-        self.negative_weight.setValue(settings.read("negative_weight"))
-        self.num_paths.setValue(settings.read("num_paths"))
-        self.num_steps.setValue(settings.read("num_steps"))
-        self.seed.setValue(settings.read("seed"))
-        self.canvas_size.setValue(settings.read("canvas_size"))
-        self.model.setCurrentText(settings.read("model_name"))
-        self.weights.setCurrentText(settings.read("weights"))
-        self.device.setCurrentText(settings.read("device"))
-        self.brush_width.setValue(settings.read("brush_width"))
-        self.set_brush_color(QColor(settings.read("brush_color")))
-        self.draw_frozen.setChecked(settings.read("draw_frozen"))
+        """Show the remembered values (each checked against its setting's range on reading)."""
+        for view in (*SESSION_VIEWS, *GUI_VIEWS):
+            key = settings.key_for(view.name)
+            try:
+                self._editors[view.name].set_value(settings.read(key))
+            except ConfigError as exc:  # cannot happen for values read() checked; keep the default
+                logger.warning("setting %s not shown: %s", key, exc)
 
     def save_settings(self) -> None:
-        settings.write("prompt", self.prompt.toPlainText())
-        settings.write("negative_prompts", self.negatives.toPlainText())
-        settings.write("negative_weight", self.negative_weight.value())
-        settings.write("num_paths", self.num_paths.value())
-        settings.write("num_steps", self.num_steps.value())
-        settings.write("seed", self.seed.value())
-        settings.write("canvas_size", self.canvas_size.value())
-        settings.write("model_name", self.model.currentText())
-        settings.write("weights", self.weights.currentText())
-        settings.write("device", self.device.currentText())
-        settings.write("brush_width", self.brush_width.value())
-        settings.write("brush_color", self._brush_color.name(QColor.NameFormat.HexArgb))
-        settings.write("draw_frozen", self.draw_frozen.isChecked())
+        for view in (*SESSION_VIEWS, *GUI_VIEWS):
+            settings.write(settings.key_for(view.name), self._editors[view.name].value())

@@ -1,19 +1,28 @@
 """Persistent settings behind small read/write functions with defaults.
 
-Why functions and not a QSettings object passed around: every read names its default
-in one table (:data:`DEFAULTS`), values come back with the default's type whatever
-the platform backend stored (INI files return strings), and tests redirect the whole
-store to a temporary file with :func:`use_settings_file` (or the
-``CLIPDRAW_SETTINGS`` environment variable) so they never touch the user's settings.
+Why functions and not a QSettings object passed around: every key, its default, type
+and range are defined once, as a :class:`~clipdraw_core.optim.setting.Setting`: the
+session's in :class:`~clipdraw_core.optim.config.SessionConfig`, the window's own in
+:class:`GuiSettings` below. Values come back with that type whatever the platform
+backend stored (INI files return strings), and a stored value outside the setting's
+range (a hand-edited or corrupt file) is replaced by the default instead of reaching
+a widget. Tests redirect the whole store to a temporary file with
+:func:`use_settings_file` (or the ``CLIPDRAW_SETTINGS`` environment variable) so they
+never touch the user's settings.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
+
+from clipdraw_core.errors import ConfigError
+from clipdraw_core.optim.config import SessionConfig
+from clipdraw_core.optim.setting import Setting, check_value, setting, settings_of
 
 logger = logging.getLogger(__name__)
 
@@ -21,27 +30,46 @@ ORGANIZATION = "CLIPDraw"
 APPLICATION = "CLIPDraw Studio"
 MAX_RECENT = 8
 
-#: Every setting with its default; the default's type is the value's type.
-DEFAULTS: dict[str, Any] = {
-    "prompt": "Watercolor painting of an underwater submarine.",
-    "negative_prompts": "",
-    "negative_weight": 0.3,
-    "num_paths": 256,
-    "num_steps": 1000,
-    "seed": 0,
-    "canvas_size": 224,
-    "model_name": "ViT-B-32",
-    "weights": "openai",
-    "device": "auto",
-    "brush_width": 2.0,
-    "brush_color": "#202020",
-    "draw_frozen": False,
-    "autosave_seconds": 60,
-    "recent_files": [],
-    "last_dir": "",
-    "window_geometry": QByteArray(),
-    "window_state": QByteArray(),
-}
+
+@dataclass(frozen=True)
+class GuiSettings:
+    """What the window remembers besides the session's settings."""
+
+    brush_width: float = setting(
+        2.0, label="Width", minimum=0.5, maximum=100.0, help="Width of the strokes you draw"
+    )
+    brush_color: str = setting("#202020", label="Colour", help="Colour of the strokes you draw")
+    draw_frozen: bool = setting(
+        False,
+        label="Draw frozen",
+        help="New strokes stay exactly as drawn (hold Shift while drawing for the same)",
+    )
+    autosave_seconds: int = setting(60, label="Autosave", help="Seconds between autosaves (at least 5)")
+    recent_files: list[str] = setting(label="Recent files", factory=list, help="Newest first")
+    last_dir: str = setting("", label="Last folder", help="Where file dialogs open")
+    window_geometry: QByteArray = setting(label="Window geometry", factory=QByteArray, help="Qt's")
+    window_state: QByteArray = setting(label="Window state", factory=QByteArray, help="Qt's")
+
+
+#: Stored keys that differ from the field name. The canvas is square in the app, so
+#: ``width`` is stored as the canvas size and ``height`` follows it.
+_SESSION_KEYS = {"width": "canvas_size"}
+_NOT_STORED = {"height", "extra"}
+
+
+def key_for(field_name: str) -> str:
+    """The stored key of a :class:`SessionConfig` field."""
+    return _SESSION_KEYS.get(field_name, field_name)
+
+
+def _all_settings() -> dict[str, Setting]:
+    table = {key_for(s.name): s for s in SessionConfig.settings() if s.name not in _NOT_STORED}
+    table.update({s.name: s for s in settings_of(GuiSettings)})
+    return table
+
+
+#: Every stored key with its setting (default, type, range).
+SETTINGS: dict[str, Setting] = _all_settings()
 
 _settings_path: str | None = None
 
@@ -64,43 +92,63 @@ def _store() -> QSettings:
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
 
 
-def _coerce(value: Any, default: Any) -> Any:
-    """Turn what the backend returned into the default's type; fall back to the default."""
-    if value is None:
-        return default
-    try:
-        if isinstance(default, bool):
-            if isinstance(value, str):
-                return value.strip().lower() in ("1", "true", "yes", "on")
-            return bool(value)
-        if isinstance(default, int):
-            return int(float(value))
-        if isinstance(default, float):
-            return float(value)
-        if isinstance(default, list):
-            if isinstance(value, str):
-                return [value] if value else []
-            return [str(v) for v in value]
-        if isinstance(default, QByteArray):
-            return value if isinstance(value, QByteArray) else QByteArray(value)
-        if isinstance(default, str):
-            return str(value)
-    except (TypeError, ValueError):
-        logger.warning("ignoring unreadable setting value %r", value)
-        return default
+def _one(value: Any, scalar: type) -> Any:
+    if scalar is bool:
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return bool(value)
+    if scalar is int:
+        text = str(value).strip()
+        return int(text) if text.lstrip("-").isdigit() else int(float(text))
+    if scalar is float:
+        return float(value)
+    if scalar is str:
+        return str(value)
+    if scalar is QByteArray:
+        return value if isinstance(value, QByteArray) else QByteArray(value)
     return value
 
 
+def _coerce(value: Any, s: Setting) -> Any:
+    """Turn what the backend returned into the setting's type."""
+    if not s.is_sequence:
+        return _one(value, s.scalar)
+    if s.scalar is str and s.type != list[str]:
+        # Text lists (negative prompts) are stored as one line per item, as typed.
+        if isinstance(value, str):
+            return tuple(line.strip() for line in value.splitlines() if line.strip())
+        return tuple(str(v) for v in value)
+    items = [value] if isinstance(value, str) else list(value)
+    items = [_one(v, s.scalar) for v in items if not (isinstance(v, str) and not v)]
+    return items if s.type == list[str] else tuple(items)
+
+
 def read(key: str) -> Any:
-    """Return the stored value of ``key`` (one of :data:`DEFAULTS`), or its default."""
-    default = DEFAULTS[key]
-    return _coerce(_store().value(key, default), default)
+    """Return the stored value of ``key`` (one of :data:`SETTINGS`), or its default.
+
+    A value of the wrong type or out of the setting's range is logged and replaced by
+    the default, so what a widget receives is always one it can hold.
+    """
+    s = SETTINGS[key]
+    value = _store().value(key)
+    if value is None:
+        return s.default
+    try:
+        coerced = _coerce(value, s)
+        check_value(s, coerced)
+    except (TypeError, ValueError, ConfigError) as exc:
+        logger.warning("ignoring unreadable setting %s=%r: %s", key, value, exc)
+        return s.default
+    return coerced
 
 
 def write(key: str, value: Any) -> None:
     """Store ``value`` under ``key``; unknown keys are a programming error."""
-    if key not in DEFAULTS:
-        raise KeyError(key)
+    s = SETTINGS[key]
+    if s.is_sequence and s.scalar is str and s.type != list[str]:
+        value = "\n".join(value)
+    elif isinstance(value, tuple):
+        value = list(value)
     store = _store()
     store.setValue(key, value)
     store.sync()
