@@ -6,21 +6,82 @@ start of the next step, so an edit lands within one step and none is lost. A com
 that refers to an unknown stroke id is skipped and reported in the next snapshot's
 ``messages``; it never stops the run. :func:`apply_to_drawing` defines what each
 command does to a drawing.
+
+Every command has a plain-data form (:meth:`to_plain` / :meth:`from_plain`, and
+:func:`command_from_plain` for any of them): a dict of lists, numbers, text and numpy
+arrays with its ``"type"``, so edits can cross a process or network boundary (a remote
+GPU worker) without pickling Python objects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
 from clipdraw_core.drawing.strokes import MAX_STROKES, Drawing, Stroke
 from clipdraw_core.errors import ConfigError
 
+_C = TypeVar("_C", bound="_Plain")
+
+
+class _Plain:
+    """``to_plain``/``from_plain`` for the command dataclasses below, field by field.
+
+    Strokes become :meth:`Stroke.to_plain` dicts, arrays stay (copied) numpy arrays,
+    tuples become lists; ``from_plain`` undoes that using the class's field lists.
+    """
+
+    _STROKES: ClassVar[frozenset[str]] = frozenset({"strokes"})
+    _ARRAYS: ClassVar[frozenset[str]] = frozenset({"polyline", "pressure"})
+
+    def to_plain(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": type(self).__name__}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if value is None:
+                out[f.name] = None
+            elif f.name in self._STROKES:
+                out[f.name] = [s.to_plain() for s in value]
+            elif f.name in self._ARRAYS:
+                out[f.name] = np.array(value)
+            elif isinstance(value, tuple):
+                out[f.name] = list(value)
+            else:
+                out[f.name] = value
+        return out
+
+    @classmethod
+    def from_plain(cls: type[_C], data: Mapping[str, Any]) -> _C:
+        if data.get("type") != cls.__name__:
+            raise ConfigError(f"not a {cls.__name__} command: {data.get('type')!r}")
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = set(data) - names - {"type"}
+        if unknown:
+            raise ConfigError(f"{cls.__name__} has no field {', '.join(sorted(unknown))}")
+        kwargs: dict[str, Any] = {}
+        for name in names & set(data):
+            value = data[name]
+            if value is None:
+                kwargs[name] = None
+            elif name in cls._STROKES:
+                kwargs[name] = tuple(Stroke.from_plain(s) for s in value)
+            elif name in cls._ARRAYS:
+                kwargs[name] = np.array(value)
+            elif isinstance(value, list):
+                kwargs[name] = tuple(value)
+            else:
+                kwargs[name] = value
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise ConfigError(f"invalid {cls.__name__} command: {exc}") from exc
+
 
 @dataclass(frozen=True)
-class SetFrozen:
+class SetFrozen(_Plain):
     """Freeze (or unfreeze) strokes: frozen strokes are rendered but never change."""
 
     ids: tuple[int, ...]
@@ -28,14 +89,14 @@ class SetFrozen:
 
 
 @dataclass(frozen=True)
-class DeleteStrokes:
+class DeleteStrokes(_Plain):
     """Remove strokes by id."""
 
     ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
-class AddStrokes:
+class AddStrokes(_Plain):
     """Insert strokes (each with an id from ``Session.allocate_ids`` or a previous delete).
 
     ``positions`` optionally gives each stroke's index in paint order (used by undo of a
@@ -47,7 +108,7 @@ class AddStrokes:
 
 
 @dataclass(frozen=True)
-class AddFreehand:
+class AddFreehand(_Plain):
     """A freehand polyline (canvas pixels) to be fitted to cubic Béziers and added on top.
 
     ``pressure`` (0..1 per sample, optional) modulates the width; ``stroke_id`` comes
@@ -64,14 +125,14 @@ class AddFreehand:
 
 
 @dataclass(frozen=True)
-class UpdateStrokes:
+class UpdateStrokes(_Plain):
     """Replace the geometry/colour/width/frozen flag of existing strokes (same ids)."""
 
     strokes: tuple[Stroke, ...]
 
 
 @dataclass(frozen=True)
-class SetPrompt:
+class SetPrompt(_Plain):
     """Change the text prompt(s) mid-run; the drawing continues from where it is."""
 
     prompt: str
@@ -81,13 +142,31 @@ class SetPrompt:
 
 
 @dataclass(frozen=True)
-class SetStrokeCount:
+class SetStrokeCount(_Plain):
     """Grow the drawing with random strokes, or shrink it by removing the newest free ones."""
 
     count: int
 
 
 Command = SetFrozen | DeleteStrokes | AddStrokes | AddFreehand | UpdateStrokes | SetPrompt | SetStrokeCount
+COMMAND_TYPES: tuple[type[Command], ...] = (
+    SetFrozen,
+    DeleteStrokes,
+    AddStrokes,
+    AddFreehand,
+    UpdateStrokes,
+    SetPrompt,
+    SetStrokeCount,
+)
+
+
+def command_from_plain(data: Mapping[str, Any]) -> Command:
+    """Any command from its :meth:`to_plain` form (the ``"type"`` key says which)."""
+    by_name = {cls.__name__: cls for cls in COMMAND_TYPES}
+    cls = by_name.get(str(data.get("type")))
+    if cls is None:
+        raise ConfigError(f"unknown command type {data.get('type')!r}")
+    return cls.from_plain(data)
 
 
 def ids_tuple(ids: Sequence[int] | int) -> tuple[int, ...]:

@@ -109,6 +109,21 @@ class Stroke:
             "frozen": self.frozen,
         }
 
+    def to_plain(self) -> dict[str, Any]:
+        """Plain data for another process: like :meth:`to_dict` but points stay a numpy array."""
+        return {
+            "id": self.id,
+            "points": np.array(self.points),
+            "half_width": self.half_width,
+            "color": list(self.color),
+            "frozen": self.frozen,
+        }
+
+    @classmethod
+    def from_plain(cls, data: Mapping[str, Any]) -> Stroke:
+        """Inverse of :meth:`to_plain` (values are validated as for any stroke)."""
+        return cls.from_dict(data)
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Stroke:
         try:
@@ -164,6 +179,20 @@ class Drawing:
             "background": list(self.background),
             "strokes": [s.to_dict() for s in self.strokes],
         }
+
+    def to_plain(self) -> dict[str, Any]:
+        """Plain data for another process (stroke points as numpy arrays, no lists of lists)."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "background": list(self.background),
+            "strokes": [s.to_plain() for s in self.strokes],
+        }
+
+    @classmethod
+    def from_plain(cls, data: Mapping[str, Any]) -> Drawing:
+        """Inverse of :meth:`to_plain`."""
+        return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Drawing:

@@ -179,6 +179,7 @@ class Session:
             total_steps=self._config.num_steps,
             drawing=self.drawing(),
             prompt=self._config.prompt,
+            config=self._config,
             loss=self._last_loss,
             score=self._last_score,
             timings=dict(self._timings),

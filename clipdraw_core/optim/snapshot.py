@@ -2,16 +2,23 @@
 
 The GUI thread never sees live tensors: after every step the session copies the
 geometry into a :class:`~clipdraw_core.drawing.strokes.Drawing` (read-only numpy arrays) and
-wraps it, with the step's numbers, in a :class:`Snapshot`. A snapshot can be kept,
-painted or exported while the engine keeps optimising.
+wraps it, with the step's numbers and the settings it was made with, in a
+:class:`Snapshot`. A snapshot can be kept, painted or exported while the engine keeps
+optimising, and a front end reads the run's settings (prompt changes included) from
+it instead of from the live session, which is not thread-safe.
+
+:meth:`Snapshot.to_plain` gives the same as plain data (dicts, lists, numbers, numpy
+arrays) so a snapshot can cross a process or network boundary (a remote GPU worker).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from clipdraw_core.drawing.strokes import Drawing
+from clipdraw_core.optim.config import SessionConfig
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,8 @@ class Snapshot:
     total_steps: int
     drawing: Drawing
     prompt: str
+    #: The session's settings at this step (prompt changes and stroke counts included).
+    config: SessionConfig
     #: Loss of the last step (``None`` before the first step).
     loss: float | None = None
     #: Mean cosine similarity between the augmented images and the main prompt.
@@ -41,3 +50,34 @@ class Snapshot:
     def iterations_per_second(self) -> float | None:
         total = self.timings.get("total")
         return 1.0 / total if total else None
+
+    def to_plain(self) -> dict[str, Any]:
+        """Plain data (dicts, lists, numbers, numpy arrays; no tensors) for another process."""
+        return {
+            "step": self.step,
+            "total_steps": self.total_steps,
+            "drawing": self.drawing.to_plain(),
+            "prompt": self.prompt,
+            "config": self.config.to_dict(),
+            "loss": self.loss,
+            "score": self.score,
+            "timings": dict(self.timings),
+            "messages": list(self.messages),
+            "device": self.device,
+        }
+
+    @classmethod
+    def from_plain(cls, data: Mapping[str, Any]) -> Snapshot:
+        """Inverse of :meth:`to_plain`; the drawing and settings are validated as from a file."""
+        return cls(
+            step=int(data["step"]),
+            total_steps=int(data["total_steps"]),
+            drawing=Drawing.from_plain(data["drawing"]),
+            prompt=str(data["prompt"]),
+            config=SessionConfig.from_dict(dict(data["config"])).validate(),
+            loss=None if data.get("loss") is None else float(data["loss"]),
+            score=None if data.get("score") is None else float(data["score"]),
+            timings={str(k): float(v) for k, v in dict(data.get("timings", {})).items()},
+            messages=tuple(str(m) for m in data.get("messages", ())),
+            device=str(data.get("device", "cpu")),
+        )
