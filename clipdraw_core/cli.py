@@ -16,12 +16,16 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clipdraw_core import __version__
 from clipdraw_core.drawing.strokes import check_stroke_count
 from clipdraw_core.errors import ClipDrawError, ConfigError, OutputError
 from clipdraw_core.optim.config import DEFAULT_NEGATIVE_PROMPTS, SessionConfig
+
+if TYPE_CHECKING:
+    from clipdraw_core.drawing.strokes import Stroke
+    from clipdraw_core.optim.session import Session
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +126,8 @@ def _check_writable(path: str | None) -> None:
         raise OutputError(f"cannot write {target}: it is a folder")
 
 
-def _load_seed(args: argparse.Namespace) -> list:
-    strokes: list = []
+def _load_seed(args: argparse.Namespace) -> list[Stroke]:
+    strokes: list[Stroke] = []
     if args.seed_svg:
         from clipdraw_core.io.svg_import import load_svg_strokes
 
@@ -142,7 +146,7 @@ def _load_seed(args: argparse.Namespace) -> list:
     return strokes
 
 
-def _write_outputs(args: argparse.Namespace, session, prompt_desc: str) -> None:
+def _write_outputs(args: argparse.Namespace, session: Session, prompt_desc: str) -> None:
     from PIL import Image
 
     from clipdraw_core.io.project import save_project

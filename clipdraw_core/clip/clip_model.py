@@ -21,8 +21,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol, cast
 
 import torch
 import torch.nn.functional as F  # noqa: N812
@@ -106,13 +107,25 @@ def _missing_weights_message(model_name: str, tag: str, reason: str) -> str:
     )
 
 
+class _ClipNetwork(Protocol):
+    """What we call on an open_clip model (open_clip publishes no types)."""
+
+    def encode_text(self, tokens: torch.Tensor) -> torch.Tensor: ...
+
+    def encode_image(self, images: torch.Tensor) -> torch.Tensor: ...
+
+
+#: open_clip's tokenizer: prompts to a [N, context] token tensor.
+Tokenizer = Callable[[list[str]], torch.Tensor]
+
+
 class ClipModel:
     """A loaded open_clip model with cached, normalised text features."""
 
     def __init__(
         self,
         model: torch.nn.Module,
-        tokenizer: object,
+        tokenizer: Tokenizer,
         name: str,
         weights: str,
         device: torch.device,
@@ -130,6 +143,10 @@ class ClipModel:
         self._std = torch.tensor(std, device=device).view(1, 3, 1, 1)
         self._text_cache: dict[str, torch.Tensor] = {}
 
+    @property
+    def _net(self) -> _ClipNetwork:
+        return cast(_ClipNetwork, self.model)
+
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """CLIP's input normalisation for images in [0, 1], shape [B, 3, H, W]."""
         return (images - self._mean) / self._std
@@ -140,7 +157,7 @@ class ClipModel:
         missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
         if missing:
             tokens = self.tokenizer(list(missing)).to(self.device)
-            feats = F.normalize(self.model.encode_text(tokens).float(), dim=-1)
+            feats = F.normalize(self._net.encode_text(tokens).float(), dim=-1)
             for text, feat in zip(missing, feats, strict=True):
                 self._text_cache[text] = feat
         if not texts:
@@ -152,14 +169,14 @@ class ClipModel:
 
         Differentiable with respect to ``images`` (the weights are frozen).
         """
-        return F.normalize(self.model.encode_image(self.normalize(images)).float(), dim=-1)
+        return F.normalize(self._net.encode_image(self.normalize(images)).float(), dim=-1)
 
     @property
     def embed_dim(self) -> int:
         proj = getattr(self.model, "text_projection", None)
         if isinstance(proj, torch.Tensor):
             return int(proj.shape[-1])
-        return int(self.model.encode_text(self.tokenizer(["x"]).to(self.device)).shape[-1])
+        return int(self._net.encode_text(self.tokenizer(["x"]).to(self.device)).shape[-1])
 
     def __repr__(self) -> str:
         return f"ClipModel({self.name!r}, weights={self.weights!r}, device={self.device})"

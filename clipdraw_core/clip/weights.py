@@ -133,7 +133,7 @@ def weights_source(model_name: str, pretrained: str) -> WeightsSource:
 
 
 def cached_weights_path(
-    model_name: str, pretrained: str, cache_dir: str | os.PathLike | None = None
+    model_name: str, pretrained: str, cache_dir: str | os.PathLike[str] | None = None
 ) -> Path | None:
     """The cached checkpoint open_clip would load for this tag, or None. Never uses the network."""
     from huggingface_hub import try_to_load_from_cache
@@ -148,7 +148,7 @@ def cached_weights_path(
     return None
 
 
-def _cache_arg(cache_dir: str | os.PathLike | None) -> str | None:
+def _cache_arg(cache_dir: str | os.PathLike[str] | None) -> str | None:
     return None if cache_dir is None else os.fspath(cache_dir)
 
 
@@ -318,7 +318,7 @@ def download_weights(
     *,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
-    cache_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     endpoint: str | None = None,
     timeout: float = 30,
 ) -> Path:
@@ -341,8 +341,8 @@ def download_weights(
     if cached is not None:
         logger.info("weights for %s/%s already cached at %s", model_name, pretrained, cached)
         if progress is not None:
-            size = cached.stat().st_size
-            progress(size, size)
+            cached_size = cached.stat().st_size
+            progress(cached_size, cached_size)
         return cached
 
     # Ask for metadata first without retries: fast, clear failure when offline, and it tells

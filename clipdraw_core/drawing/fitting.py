@@ -87,20 +87,23 @@ def _line_cubic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _bezier(ctrl: np.ndarray, u: np.ndarray) -> np.ndarray:
     u = u[:, None]
     v = 1.0 - u
-    return v**3 * ctrl[0] + 3 * v * v * u * ctrl[1] + 3 * v * u * u * ctrl[2] + u**3 * ctrl[3]
+    out: np.ndarray = v**3 * ctrl[0] + 3 * v * v * u * ctrl[1] + 3 * v * u * u * ctrl[2] + u**3 * ctrl[3]
+    return out
 
 
 def _bezier_d1(ctrl: np.ndarray, u: np.ndarray) -> np.ndarray:
     u = u[:, None]
     v = 1.0 - u
     d = 3.0 * np.diff(ctrl, axis=0)
-    return v * v * d[0] + 2 * v * u * d[1] + u * u * d[2]
+    out: np.ndarray = v * v * d[0] + 2 * v * u * d[1] + u * u * d[2]
+    return out
 
 
 def _bezier_d2(ctrl: np.ndarray, u: np.ndarray) -> np.ndarray:
     u = u[:, None]
     d2 = 6.0 * np.diff(ctrl, n=2, axis=0)
-    return (1.0 - u) * d2[0] + u * d2[1]
+    out: np.ndarray = (1.0 - u) * d2[0] + u * d2[1]
+    return out
 
 
 # --------------------------------------------------------------------------- tangents

@@ -85,7 +85,7 @@ class Stroke:
 
     @property
     def num_segments(self) -> int:
-        return (self.points.shape[0] - 1) // 3
+        return int(self.points.shape[0] - 1) // 3
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Stroke):

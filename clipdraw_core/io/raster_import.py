@@ -73,7 +73,7 @@ def _open_image(source: str | os.PathLike[str] | bytes, target: tuple[int, int])
     if len(data) > MAX_IMAGE_BYTES:
         raise FileFormatError(f"{name}: image data is too large (> {MAX_IMAGE_BYTES >> 20} MB)")
     try:
-        im = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
+        im: Image.Image = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
         w, h = im.size
         if w * h > MAX_IMAGE_PIXELS:
             raise FileFormatError(
@@ -254,9 +254,9 @@ def _join_at_junctions(chains: list[list[int]], coords: np.ndarray, deg: np.ndar
             if i in used or j in used or (cos > cos_limit and len(items) > 2):
                 continue
             used.update((i, j))
-            a, b = items[i], items[j]
-            link[(a[0], a[1])] = (b[0], b[1])
-            link[(b[0], b[1])] = (a[0], a[1])
+            end_a, end_b = items[i], items[j]
+            link[(end_a[0], end_a[1])] = (end_b[0], end_b[1])
+            link[(end_b[0], end_b[1])] = (end_a[0], end_a[1])
     # Walk the links to build merged chains.
     done = [False] * len(chains)
     merged: list[list[int]] = []
@@ -373,8 +373,8 @@ def load_image_strokes(
             pts = np.array(pts)
             pts[-1] = pts[0]  # close the loop exactly
         half = float(np.clip((thickness - 0.5) * k, 0.5, 50.0))
-        colour = rgb[rc[:, 0], rc[:, 1]].mean(axis=0)
-        strokes.append(Stroke(first_id + n, pts, half, (*(float(c) for c in colour), 1.0), frozen))
+        r, g, b = (float(c) for c in rgb[rc[:, 0], rc[:, 1]].mean(axis=0))
+        strokes.append(Stroke(first_id + n, pts, half, (r, g, b, 1.0), frozen))
     logger.info("traced %d strokes from %s", len(strokes), name)
     return strokes
 
@@ -383,7 +383,7 @@ def _smooth(xy: np.ndarray, closed: bool) -> np.ndarray:
     """3-tap moving average (twice) against the pixel staircase; open ends stay put."""
     if len(xy) < 5:
         return xy
-    out = xy.copy()
+    out: np.ndarray = xy.copy()
     for _ in range(2):
         if closed:
             out = (np.roll(out, 1, axis=0) + out + np.roll(out, -1, axis=0)) / 3.0

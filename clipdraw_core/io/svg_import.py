@@ -334,7 +334,8 @@ def _prepare(data: bytes, name: str) -> bytes:
             by_id.setdefault(el_id, el)
     _simplify(root, by_id)
     _check_work(root, name)
-    return ET.tostring(root, encoding="utf-8")
+    text: bytes = ET.tostring(root, encoding="utf-8")
+    return text
 
 
 def _check_work(root: ET.Element, name: str) -> None:
@@ -422,7 +423,7 @@ def _subpaths(shape: Any) -> list[np.ndarray]:
             if current is not None and start is not None and len(current) == 1:
                 current.extend([start, start, start])  # "M x y Z": a dot with round caps
             closing = current is not None and start is not None and len(current) > 1
-            if closing and np.linalg.norm(current[-1] - start) > 1e-9:  # type: ignore[index,operator]
+            if closing and np.linalg.norm(current[-1] - start) > 1e-9:  # type: ignore[index]
                 current.extend(_line(current[-1], start))  # type: ignore[union-attr,index,arg-type]
             current = None
             continue

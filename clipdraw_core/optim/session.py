@@ -116,7 +116,7 @@ class Session:
             )
         if len(drawing.strokes) > MAX_STROKES:
             raise ConfigError(f"too many strokes: {len(drawing.strokes)} (at most {MAX_STROKES})")
-        self._background = tuple(drawing.background)
+        self._background: tuple[float, float, float] = drawing.background
         self._next_id = itertools.count(drawing.next_id())
         self._slots: list[_Slot] = []
         self._points = torch.zeros(0, 2, device=self.device)
@@ -235,7 +235,7 @@ class Session:
                 self.clip.image_size,
                 self._gen,
                 distortion=cfg.perspective_distortion,
-                crop_scale=tuple(cfg.crop_scale),
+                crop_scale=(cfg.crop_scale[0], cfg.crop_scale[1]),
             )
             timings["augment"] = time.perf_counter() - t
             t = time.perf_counter()
@@ -257,7 +257,7 @@ class Session:
         if trainable and math.isfinite(loss_value):
             t = time.perf_counter()
             self._optimizer.zero_grad(set_to_none=False)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
             timings["backward"] = time.perf_counter() - t
             t = time.perf_counter()
             self._update(free_points, free_strokes)

@@ -20,7 +20,6 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
-from functools import cache
 from typing import Any
 
 from clipdraw_core.errors import ConfigError
@@ -115,9 +114,14 @@ def setting(
     return field(default=default, metadata=meta)
 
 
-@cache
+_cache: dict[type, tuple[Setting, ...]] = {}
+
+
 def settings_of(cls: type) -> tuple[Setting, ...]:
     """Every field of the dataclass ``cls`` declared with :func:`setting`, in field order."""
+    cached = _cache.get(cls)
+    if cached is not None:
+        return cached
     if not is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass")
     hints = typing.get_type_hints(cls)
@@ -133,7 +137,8 @@ def settings_of(cls: type) -> tuple[Setting, ...]:
         else:
             raise TypeError(f"setting {cls.__name__}.{f.name} needs a default")
         out.append(Setting(name=f.name, type=hints[f.name], default=default, **meta))
-    return tuple(out)
+    _cache[cls] = tuple(out)
+    return _cache[cls]
 
 
 def setting_named(cls: type, name: str) -> Setting:
