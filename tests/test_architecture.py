@@ -1,4 +1,4 @@
-"""The engine stays free of Qt and of the GUI package (see ARCHITECTURE.md)."""
+"""The engine stays free of Qt and of the GUI package (see docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -101,7 +101,8 @@ def test_worker_thread_pause_and_stop(qtbot):
 
 def test_pyside_void_calls_do_not_leak_none_refcount(qapp):
     """PySide6 6.12.0 on Python 3.11 decremented None's refcount on every void call
-    until the interpreter aborted; this must not regress (see SETUP_NOTES.md)."""
+    until the interpreter aborted; this must not regress (README, "Troubleshooting"; the pin
+    in pyproject.toml)."""
     from PySide6.QtCore import QPointF
     from PySide6.QtGui import QColor
 
