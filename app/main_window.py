@@ -267,8 +267,8 @@ class MainWindow(QMainWindow):
         self.update_title()
 
     def load_project_data(self, config: SessionConfig, drawing: Drawing, step: int) -> None:
+        self.controls.set_config(config)  # validates first: a bad config changes nothing
         self.controller.load_drawing(drawing, step, config)
-        self.controls.set_config(config)
         self.undo_stack.clear()
         self.canvas.set_selection([])
         self.canvas.zoom_fit()

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import logging
 
-from clipdraw_core.drawing.commands import apply_to_drawing
+from clipdraw_core.drawing.commands import Command, apply_to_drawing
 from clipdraw_core.drawing.strokes import Drawing
 
 logger = logging.getLogger(__name__)
 
 
-def apply_command(drawing: Drawing, cmd: object) -> Drawing:
+def apply_command(drawing: Drawing, cmd: Command) -> Drawing:
     """Return the drawing with ``cmd`` applied (unknown ids are skipped, as the engine does)."""
-    new, notes = apply_to_drawing(drawing, cmd)  # type: ignore[arg-type]
+    new, notes = apply_to_drawing(drawing, cmd)
     for note in notes:
         logger.warning("%s", note)
     return new
