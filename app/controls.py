@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, SignalInstance
 from PySide6.QtGui import QColor, QKeyEvent
@@ -82,9 +82,15 @@ def _lines(text: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _tooltip(s: Setting, extra: str = "") -> str:
+WidgetKind = Literal["text", "lines", "int", "float", "combo", "editable", "check", "color"]
+
+
+def _tooltip(s: Setting, view: FieldView | None = None) -> str:
     text = s.help[:1].upper() + s.help[1:]
-    return f"{text}{extra}"
+    if view is None:
+        return text
+    original = f" (CLIPDraw: {s.default})" if view.original_default else ""
+    return f"{text}{original}{view.tooltip}"
 
 
 @dataclass(frozen=True)
@@ -99,18 +105,20 @@ class FieldView:
     name: str
     #: The panel attribute holding the widget (the window and tests use these names).
     attr: str
-    #: "text" | "lines" | "int" | "float" | "combo" | "editable" | "check" | "color"
-    kind: str
+    kind: WidgetKind
     step: float = 1.0
     decimals: int = 2
     suffix: str = ""
     suggestions: tuple[str, ...] = ()
     #: Fixed while a session runs (only the prompts and weights can be steered).
     fixed_while_running: bool = True
+    #: The tooltip says the default is the original CLIPDraw's.
+    original_default: bool = False
+    #: Appended to the setting's help in the tooltip.
     tooltip: str = ""
 
 
-#: The settings the panel shows, in no particular order (layout places them).
+#: The settings the panel shows; the Run box lists the fixed ones in this order.
 SESSION_VIEWS: tuple[FieldView, ...] = (
     FieldView(
         "prompt",
@@ -120,11 +128,12 @@ SESSION_VIEWS: tuple[FieldView, ...] = (
         tooltip="\nWhile drawing, press Ctrl+Enter (or Apply) to steer with a new prompt.",
     ),
     FieldView("negative_prompts", "negatives", "lines", fixed_while_running=False, tooltip="; one per line"),
-    FieldView("negative_weight", "negative_weight", "float", step=0.05, fixed_while_running=False),
-    FieldView("num_paths", "num_paths", "int", tooltip=" (CLIPDraw: 256); your own strokes come on top"),
-    FieldView("num_steps", "num_steps", "int", step=50, tooltip=" (CLIPDraw: 1000)"),
+    FieldView("negative_weight", "negative_weight", "float", step=0.05, fixed_while_running=False,
+              original_default=True),
+    FieldView("num_paths", "num_paths", "int", original_default=True, tooltip="; yours come on top"),
+    FieldView("num_steps", "num_steps", "int", step=50, original_default=True),
     FieldView("seed", "seed", "int"),
-    FieldView("width", "canvas_size", "int", step=32, suffix=" px", tooltip=" (CLIPDraw: 224)"),
+    FieldView("width", "canvas_size", "int", step=32, suffix=" px", original_default=True),
     FieldView("model_name", "model", "editable", suggestions=MODELS),
     FieldView("weights", "weights", "editable", suggestions=WEIGHTS),
     FieldView("device", "device", "combo"),
@@ -225,7 +234,7 @@ class _ColorEditor(_Editor):
 
 def _make_editor(view: FieldView, s: Setting, parent: QWidget) -> _Editor:
     """The widget of one setting, its range, steps and tooltip taken from the setting."""
-    tip = _tooltip(s, view.tooltip)
+    tip = _tooltip(s, view)
     editor: _Editor
     if view.kind in ("text", "lines"):
         box = QPlainTextEdit(parent)

@@ -36,7 +36,10 @@ EXIT_INTERRUPTED = 130
 #: Settings whose option does not map one to one onto their field (see ``_config_from_args``):
 #: ``--paths`` defaults to "fill the budget", ``--negative`` collects several prompts.
 _ADAPTED: dict[str, dict[str, Any]] = {
-    "num_paths": {"default": None},
+    "num_paths": {
+        "default": None,
+        "help": "random strokes (default 256; with a seed: on top of it, default 256 minus the seeded ones)",
+    },
     "negative_prompts": {"nargs": "+", "action": "extend", "default": []},
 }
 
@@ -60,9 +63,9 @@ def _add_setting_options(parser: argparse.ArgumentParser) -> None:
             kwargs["choices"] = list(s.choices)
         if s.metavar:
             kwargs["metavar"] = s.metavar
-        kwargs.update(_ADAPTED.get(s.name, {}))
         if s.default not in (None, (), ""):
             kwargs["help"] += f" (default {s.default})"
+        kwargs.update(_ADAPTED.get(s.name, {}))
         parser.add_argument(s.cli, **kwargs)
 
 

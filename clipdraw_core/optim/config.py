@@ -54,8 +54,8 @@ class SessionConfig:
         (), label="Extra prompt weights", minimum=0.0, help="one weight per extra prompt (the main has 1)"
     )
     num_paths: int = setting(
-        256, label="Stroke count", minimum=0, maximum=MAX_STROKES, cli="--paths",
-        help="random strokes to start from (with a seed sketch: added to it; by default up to 256 in all)",
+        256, label="Strokes", minimum=0, maximum=MAX_STROKES, cli="--paths",
+        help="random strokes to start from",
     )
     min_segments: int = setting(
         1, label="Minimum segments", minimum=1, maximum=64, help="fewest cubic segments of a random stroke"
@@ -64,7 +64,7 @@ class SessionConfig:
         3, label="Maximum segments", minimum=1, maximum=64, help="most cubic segments of a random stroke"
     )
     width: int = setting(
-        224, label="Canvas width", minimum=MIN_CANVAS, maximum=MAX_CANVAS, cli="--size",
+        224, label="Canvas", minimum=MIN_CANVAS, maximum=MAX_CANVAS, cli="--size",
         help="canvas width and height in px",
     )
     height: int = setting(224, label="Canvas height", minimum=MIN_CANVAS, maximum=MAX_CANVAS, help="in px")
