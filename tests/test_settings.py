@@ -130,7 +130,6 @@ def test_options_set_their_fields():
         ({"perspective_distortion": 1.5}, "between 0 and 1"),
         ({"background": (1.0, 1.0)}, "3 values"),
         ({"background": (1.0, 2.0, 1.0)}, "between 0 and 1"),
-        ({"renderer": "opengl"}, "renderer"),
         ({"crop_scale": (0.0, 0.5)}, "crop scale"),
         ({"min_segments": 4}, "min <= max"),
         ({"grad_clip": 0.0}, "gradient clipping"),

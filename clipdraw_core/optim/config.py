@@ -30,7 +30,6 @@ MAX_SEED = 2**32 - 1
 #: The devices the CLI offers; the engine also accepts "cuda:N".
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LR_SCHEDULES = ("step", "cosine", "constant")
-RENDERERS = ("auto", "torch", "diffvg")
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,8 @@ class SessionConfig:
         1, label="Render samples", minimum=1, maximum=8, cli="--samples",
         help="renderer supersampling per axis",
     )
-    renderer: str = setting("auto", label="Renderer", choices=RENDERERS, help="auto picks torch")
+    #: Checked by :func:`clipdraw_core.render.render`, which knows which backends exist.
+    renderer: str = setting("auto", label="Renderer", help="auto, torch or diffvg; auto picks torch")
     model_name: str = setting(
         "ViT-B-32", label="CLIP model", cli="--model", help="open_clip model name or config JSON"
     )
