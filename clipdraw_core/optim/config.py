@@ -50,7 +50,7 @@ class SessionConfig:
     #: Additional positive prompts, each with a weight (the main prompt has weight 1).
     extra_prompts: tuple[str, ...] = setting((), label="Extra prompts", help="more prompts to draw towards")
     extra_weights: tuple[float, ...] = setting(
-        (), label="Extra prompt weights", minimum=0.0, help="one weight per extra prompt (the main has 1)"
+        (), label="Extra prompt weights", help="one weight per extra prompt (the main has 1)"
     )
     num_paths: int = setting(
         256, label="Strokes", minimum=0, maximum=MAX_STROKES, cli="--paths",
