@@ -37,6 +37,7 @@ import numpy as np
 from clipdraw_core.drawing.fitting import fit_polyline
 from clipdraw_core.drawing.strokes import MAX_STROKES, Stroke, check_canvas_size
 from clipdraw_core.errors import ClipDrawError, FileFormatError
+from clipdraw_core.io.fileio import read_regular_file
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +65,7 @@ def _open_image(source: str | os.PathLike[str] | bytes, target: tuple[int, int])
     else:
         path = Path(source)
         name = str(path)
-        try:
-            if path.stat().st_size > MAX_IMAGE_BYTES:
-                raise FileFormatError(f"{name}: image file is too large (> {MAX_IMAGE_BYTES >> 20} MB)")
-            data = path.read_bytes()
-        except OSError as exc:
-            raise FileFormatError(f"cannot read {name}: {exc.strerror or exc}") from exc
+        data = read_regular_file(path, MAX_IMAGE_BYTES, "image")
     if len(data) > MAX_IMAGE_BYTES:
         raise FileFormatError(f"{name}: image data is too large (> {MAX_IMAGE_BYTES >> 20} MB)")
     try:

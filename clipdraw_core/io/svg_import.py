@@ -70,6 +70,7 @@ import numpy as np
 
 from clipdraw_core.drawing.strokes import MAX_SEGMENTS_PER_STROKE, MAX_STROKES, Stroke, check_canvas_size
 from clipdraw_core.errors import ClipDrawError, FileFormatError
+from clipdraw_core.io.fileio import read_regular_file
 from clipdraw_core.io.svg_export import CLIPDRAW_NS, INKSCAPE_NS, SVG_NS
 
 logger = logging.getLogger(__name__)
@@ -127,16 +128,11 @@ def _read_source(source: str | os.PathLike[str] | bytes) -> tuple[bytes, str]:
         path = Path(source)
         name = str(path)
         try:
-            size = path.stat().st_size
-            if size > MAX_SVG_BYTES:
-                raise FileFormatError(
-                    f"{name}: SVG is too large ({size / 1e6:.1f} MB > {MAX_SVG_BYTES / 1e6:.0f} MB); "
-                    "simplify it in your vector editor first"
-                )
-            with path.open("rb") as handle:
-                data = handle.read(MAX_SVG_BYTES + 1)
-        except OSError as exc:
-            raise FileFormatError(f"cannot read {name}: {exc.strerror or exc}") from exc
+            data = read_regular_file(path, MAX_SVG_BYTES, "SVG")
+        except FileFormatError as exc:
+            if "too large" in str(exc):
+                raise FileFormatError(f"{exc}; simplify it in your vector editor first") from None
+            raise
     if data[:2] == b"\x1f\x8b":
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
