@@ -12,7 +12,6 @@ Everything here is immutable (frozen dataclasses, read-only numpy arrays) so a
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,6 +20,15 @@ from typing import Any
 import numpy as np
 
 from clipdraw_core.errors import ConfigError, FileFormatError
+from clipdraw_core.validation import (
+    MAX_COORDINATE,
+    MAX_HALF_WIDTH,
+    MAX_STROKE_ID,
+    bool_value,
+    float32_array,
+    float32_value,
+    int_value,
+)
 
 #: Upper bound on strokes in one drawing: beyond this the optimisation is useless
 #: and memory grows without bound; the front ends report it as a clear error.
@@ -39,7 +47,7 @@ def _readonly(array: np.ndarray) -> np.ndarray:
 
 def as_points(points: Any) -> np.ndarray:
     """Validate control points: shape ``(3k+1, 2)``, finite; return a read-only float32 copy."""
-    arr = np.array(points, dtype=np.float32, copy=True)
+    arr = float32_array(points, "stroke points", bound=MAX_COORDINATE)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ConfigError(f"stroke points must have shape (3k+1, 2), got {arr.shape}")
     n = arr.shape[0]
@@ -47,17 +55,19 @@ def as_points(points: Any) -> np.ndarray:
         raise ConfigError(f"a cubic stroke needs 3k+1 control points (k >= 1), got {n}")
     if (n - 1) // 3 > MAX_SEGMENTS_PER_STROKE:
         raise ConfigError(f"a stroke may have at most {MAX_SEGMENTS_PER_STROKE} segments")
-    if not np.isfinite(arr).all():
-        raise ConfigError("stroke points contain NaN or infinity")
     return _readonly(arr)
 
 
 def _as_color(color: Sequence[float]) -> tuple[float, float, float, float]:
-    values = tuple(float(c) for c in color)
+    try:
+        items = list(color)
+    except TypeError:
+        raise ConfigError(f"colour must be 3 or 4 finite numbers, got {color!r}") from None
+    if len(items) not in (3, 4):
+        raise ConfigError(f"colour must be 3 or 4 finite numbers, got {len(items)} values")
+    values = [float32_value(c, "a colour component") for c in items]
     if len(values) == 3:
-        values = (*values, 1.0)
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise ConfigError(f"colour must be 3 or 4 finite numbers, got {color!r}")
+        values.append(1.0)
     # Stored at float32 precision, the precision of the engine's tensors, so a stroke
     # compares equal after a trip through a session, a project file or a snapshot.
     return tuple(float(np.float32(min(1.0, max(0.0, v)))) for v in values)  # type: ignore[return-value]
@@ -76,12 +86,10 @@ class Stroke:
     def __post_init__(self) -> None:
         object.__setattr__(self, "points", as_points(self.points))
         object.__setattr__(self, "color", _as_color(self.color))
-        hw = float(self.half_width)
-        if not math.isfinite(hw) or hw < 0:
-            raise ConfigError(f"stroke width must be a finite number >= 0, got {self.half_width!r}")
-        object.__setattr__(self, "half_width", float(np.float32(hw)))
-        object.__setattr__(self, "id", int(self.id))
-        object.__setattr__(self, "frozen", bool(self.frozen))
+        hw = float32_value(self.half_width, "stroke half-width", low=0.0, high=MAX_HALF_WIDTH)
+        object.__setattr__(self, "half_width", hw)
+        object.__setattr__(self, "id", int_value(self.id, "stroke id", low=0, high=MAX_STROKE_ID))
+        object.__setattr__(self, "frozen", bool_value(self.frozen, "a stroke's frozen flag"))
 
     @property
     def num_segments(self) -> int:
@@ -128,13 +136,13 @@ class Stroke:
     def from_dict(cls, data: Mapping[str, Any]) -> Stroke:
         try:
             return cls(
-                id=int(data["id"]),
+                id=data["id"],
                 points=data["points"],
-                half_width=float(data.get("half_width", 1.0)),
+                half_width=data.get("half_width", 1.0),
                 color=data.get("color", (0, 0, 0, 1)),
-                frozen=bool(data.get("frozen", False)),
+                frozen=data.get("frozen", False),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise FileFormatError(f"invalid stroke record: {exc}") from exc
 
 
@@ -203,12 +211,12 @@ class Drawing:
             if len(strokes) > MAX_STROKES:
                 raise ConfigError(f"too many strokes ({len(strokes)} > {MAX_STROKES})")
             return cls(
-                width=int(data["width"]),
-                height=int(data["height"]),
+                width=data["width"],
+                height=data["height"],
                 background=tuple(data.get("background", (1.0, 1.0, 1.0))),
                 strokes=tuple(Stroke.from_dict(s) for s in strokes),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             if isinstance(exc, FileFormatError):
                 raise
             raise FileFormatError(f"invalid drawing record: {exc}") from exc

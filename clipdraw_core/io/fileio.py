@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 _TMP_TAG = "clipdraw"
 _TMP_NAME = re.compile(rf"^\..+\.{_TMP_TAG}-(\d+)-[0-9a-f]{{8}}\.tmp$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 #: A temp file of a live process is still removed when it is this old (a PID reused
 #: by another program must not protect a leftover forever).
 STALE_TMP_SECONDS = 24 * 3600
@@ -248,7 +249,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     Text that cannot be encoded (a lone surrogate from undecodable input) is written
     with U+FFFD in its place rather than losing the whole file at the last moment.
     """
-    return atomic_write_bytes(path, text.encode("utf-8", "replace"))
+    return atomic_write_bytes(path, _SURROGATE.sub("\ufffd", text).encode("utf-8"))
 
 
 def read_regular_file(path: str | os.PathLike[str], limit: int, what: str = "file") -> bytes:

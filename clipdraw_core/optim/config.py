@@ -18,6 +18,7 @@ from typing import Any
 from clipdraw_core.drawing.strokes import MAX_CANVAS, MAX_STROKES, MIN_CANVAS
 from clipdraw_core.errors import ConfigError
 from clipdraw_core.optim.setting import Setting, check_all, setting, settings_of
+from clipdraw_core.validation import check_text
 
 #: The original CLIPDraw's optional negative prompts.
 DEFAULT_NEGATIVE_PROMPTS: tuple[str, ...] = ("A badly drawn sketch.", "Many ugly, messy drawings.")
@@ -143,6 +144,7 @@ class SessionConfig:
             raise ConfigError("the prompt is empty: describe what to draw, e.g. 'a red bicycle'")
         check_all(self)
         for p in (self.prompt, *self.negative_prompts, *self.extra_prompts):
+            check_text(p, "the prompt" if p is self.prompt else "a negative or extra prompt")
             if len(p) > MAX_PROMPT_CHARS:
                 raise ConfigError(f"prompts are limited to {MAX_PROMPT_CHARS} characters")
         if any(not p.strip() for p in (*self.negative_prompts, *self.extra_prompts)):
