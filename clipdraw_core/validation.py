@@ -50,7 +50,7 @@ def float32_value(value: Any, what: str, *, low: float | None = None, high: floa
         narrow = float(np.float32(wide))
     if not math.isfinite(narrow):
         detail = " (too large for single precision)" if math.isfinite(wide) else ""
-        raise ConfigError(f"{what} must be a finite number, got {_show(value)}{detail}")
+        raise ConfigError(f"{what} must be a finite number (not NaN or infinity), got {_show(value)}{detail}")
     if low is not None and narrow < low:
         raise ConfigError(f"{what} must be at least {low:g}, got {_show(value)}")
     if high is not None and narrow > high:

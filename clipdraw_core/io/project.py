@@ -19,15 +19,19 @@ from typing import Any
 from clipdraw_core import __version__
 from clipdraw_core.drawing.strokes import Drawing
 from clipdraw_core.errors import ClipDrawError, FileFormatError
-from clipdraw_core.io.fileio import atomic_write_text
+from clipdraw_core.io.fileio import atomic_write_text, read_regular_file
+from clipdraw_core.io.project_schema import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MAX_PROJECT_BYTES,
+    parse_json,
+    precheck_bytes,
+    validate_project_data,
+)
 from clipdraw_core.optim.config import SessionConfig
 
 logger = logging.getLogger(__name__)
 
-FORMAT_NAME = "clipdraw-studio-project"
-FORMAT_VERSION = 1
-#: Projects are small (a few MB at most); refuse anything far larger before parsing.
-MAX_PROJECT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -63,43 +67,31 @@ def save_project(
 
 
 def project_from_json(text: str, source: str = "project") -> Project:
-    """Parse a project; any problem becomes one :class:`FileFormatError` line."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileFormatError(f"{source} is not a CLIPDraw Studio project (invalid JSON: {exc.msg})") from exc
-    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
-        raise FileFormatError(f"{source} is not a CLIPDraw Studio project")
-    version = data.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise FileFormatError(
-            f"{source} was saved by a newer CLIPDraw Studio (format {version}); please update the app"
-        )
+    """Parse and check a project; any problem becomes one :class:`FileFormatError` line.
+
+    The parsed JSON is checked against :mod:`clipdraw_core.io.project_schema` before
+    anything is built from it.
+    """
+    precheck_bytes(text, source)
+    data = parse_json(text, source)
+    validate_project_data(data, source)
     try:
         config = SessionConfig.from_dict(dict(data.get("config", {}))).validate()
         drawing = Drawing.from_dict(data["drawing"])
-        step = int(data.get("step", 0))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise FileFormatError(f"{source} is damaged: {exc}") from exc
     except ClipDrawError as exc:
         raise FileFormatError(f"{source} is damaged: {exc}") from exc
     if (drawing.width, drawing.height) != (config.width, config.height):
         raise FileFormatError(f"{source} is damaged: canvas size disagrees with the settings")
-    if step < 0:
-        raise FileFormatError(f"{source} is damaged: negative step count")
-    return Project(config, drawing, step)
+    return Project(config, drawing, int(data.get("step", 0)))
 
 
 def load_project(path: str | os.PathLike[str]) -> Project:
-    """Read a project file written by :func:`save_project`."""
+    """Read a project file written by :func:`save_project` (regular files only, size-bounded)."""
     file = Path(path)
+    data = read_regular_file(file, MAX_PROJECT_BYTES, "project")
+    precheck_bytes(data, str(file))
     try:
-        size = file.stat().st_size
-        if size > MAX_PROJECT_BYTES:
-            raise FileFormatError(f"{file} is too large to be a project ({size} bytes)")
-        text = file.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FileFormatError(f"{file} is not a CLIPDraw Studio project (not UTF-8 text)") from exc
-    except OSError as exc:
-        raise FileFormatError(f"cannot read {file}: {exc.strerror or exc}") from exc
     return project_from_json(text, str(file))
