@@ -13,6 +13,15 @@ svgelements (the well-kept SVG parser we use for the geometry) sees it:
   number of path coordinates (:data:`MAX_SVG_NUMBERS`) are bounded, and circular
   ``<use>`` references are rejected, so a small hostile file cannot make svgelements
   run for minutes;
+* stylesheets: at most :data:`MAX_STYLE_CHARS` of ``<style>`` text, rewritten by our own
+  linear-time parser into plain ``selector{declarations}`` rules before svgelements sees
+  them (its regex is quadratic on text without braces); the stylesheet text applied to
+  elements, summed over all elements (selectors x elements), at most
+  :data:`MAX_STYLE_WORK` characters; elliptical arcs at most :data:`MAX_SVG_ARCS`; the
+  result at most :data:`MAX_IMPORT_SEGMENTS` cubic segments (the rest is dropped with a
+  warning). Budget: with these limits any accepted file imports in under 5 s of CPU
+  time and 256 MB peak memory (whole process) on a 2020s laptop/desktop core; files
+  beyond them are refused up front in well under a second;
 * no network or file access: ``<image>`` and ``<text>`` are ignored, ``<use>`` resolves
   only ``#id`` references inside the same document (svgelements never fetches).
 
@@ -80,10 +89,24 @@ MAX_SVG_ELEMENTS = 50_000
 MAX_SVG_NUMBERS = 400_000
 MAX_SVG_DEPTH = 200
 MAX_USE_DEPTH = 32
+#: Elliptical arcs in path data (after <use> expansion): svgelements parameterises each
+#: one eagerly, the most expensive thing it does per number.
+MAX_SVG_ARCS = 20_000
+#: Characters of all <style> elements together (CSS is rewritten first, see _clean_css).
+MAX_STYLE_CHARS = 256 * 1024
+#: Stylesheet text applied to elements, summed over all elements (selectors x elements):
+#: svgelements re-splits the matching rules' text for every element it builds.
+MAX_STYLE_WORK = 2_000_000
+#: Cubic segments the import may produce in total; past this the rest is dropped, with a
+#: warning, as strokes past ``max_strokes`` are.
+MAX_IMPORT_SEGMENTS = 100_000
+#: Largest arc sweep one cubic approximates (45 degrees: radial error below 5e-6 x radius).
+_ARC_SWEEP_PER_CUBIC = math.tau / 8
 #: Half-width (canvas px) of the outline drawn for a filled-only shape.
 OUTLINE_HALF_WIDTH = 1.0
 
 _NUMBER = re.compile(rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_ARC_PART = re.compile(rb"[Aa]([^MmZzLlHhVvCcSsQqTt]*)")
 _CD_ID = f"{{{CLIPDRAW_NS}}}id"
 _CD_FROZEN = f"{{{CLIPDRAW_NS}}}frozen"
 _CD_ROLE = f"{{{CLIPDRAW_NS}}}role"
@@ -329,22 +352,128 @@ def _prepare(data: bytes, name: str) -> bytes:
         if el_id is not None:
             by_id.setdefault(el_id, el)
     _simplify(root, by_id)
-    _check_work(root, name)
+    styles = _clean_css(root, name)
+    _check_work(root, name, styles)
     text: bytes = ET.tostring(root, encoding="utf-8")
     return text
 
 
-def _check_work(root: ET.Element, name: str) -> None:
-    """Bound the work svgelements will do: elements and path numbers after <use> expansion."""
+def _strip_comments(text: str) -> str:
+    """Remove ``/* ... */`` in one linear pass (an unterminated comment runs to the end)."""
+    out: list[str] = []
+    i = 0
+    while True:
+        j = text.find("/*", i)
+        if j < 0:
+            out.append(text[i:])
+            break
+        out.append(text[i:j])
+        k = text.find("*/", j + 2)
+        if k < 0:
+            break
+        i = k + 2
+    return " ".join(out)
+
+
+def _parse_css(text: str) -> list[tuple[str, str]]:
+    """``(selectors, declarations)`` of the plain rules of a stylesheet, in one linear pass.
+
+    At-rules (``@media``, ``@import``...), nested blocks and text outside rules are
+    dropped; svgelements ignores them anyway, but its regex takes quadratic time on such
+    text (50 KB without braces took 24 s).
+    """
+    rules: list[tuple[str, str]] = []
+    text = _strip_comments(text)
+    i = 0
+    while True:
+        j = text.find("{", i)
+        if j < 0:
+            break
+        k = text.find("}", j + 1)
+        if k < 0:
+            break
+        selectors, body = text[i:j].strip(), text[j + 1 : k].strip()
+        i = k + 1
+        if "@" in selectors or "{" in body:
+            if "{" in body:  # a nested block (@media x { a { } }): skip to its end
+                close = text.find("}", i)
+                i = len(text) if close < 0 else close + 1
+            continue
+        body = ";".join(d.strip() for d in body.split(";") if d.strip() and "//" not in d)
+        selectors = ",".join(sel.strip() for sel in selectors.split(",") if sel.strip())
+        if selectors and body:
+            rules.append((selectors, body))
+    return rules
+
+
+def _clean_css(root: ET.Element, name: str) -> dict[str, int]:
+    """Bound and rewrite every ``<style>``; return characters of rule text per selector.
+
+    The rewritten stylesheet holds one plain ``selector{declarations}`` per line, text
+    svgelements parses in linear time. The returned sizes feed the selectors x elements
+    bound in :func:`_check_work`.
+    """
+    total = 0
+    sizes: dict[str, int] = {}
+    for el in root.iter():
+        if _local(el.tag) != "style":
+            continue
+        text = "".join(el.itertext())
+        total += len(text)
+        if total > MAX_STYLE_CHARS:
+            raise FileFormatError(
+                f"{name}: its stylesheets are too large (more than {MAX_STYLE_CHARS // 1024} KB of CSS); "
+                "convert styles to attributes in your vector editor (e.g. Inkscape: save as plain SVG)"
+            )
+        rules = _parse_css(text)
+        for child in list(el):
+            el.remove(child)
+        el.text = "\n".join(f"{selectors}{{{body}}}" for selectors, body in rules)
+        for selectors, body in rules:
+            for sel in selectors.split(","):
+                sizes[sel] = sizes.get(sel, 0) + len(body) + 1
+    return sizes
+
+
+def _style_cost(el: ET.Element, styles: dict[str, int]) -> int:
+    """Characters of stylesheet text svgelements applies to ``el`` (as it matches selectors)."""
+    if not styles:
+        return 0
+    tag = el.tag.rsplit("}", 1)[-1] if isinstance(el.tag, str) else ""
+    cost = styles.get("*", 0) + styles.get(tag, 0)
+    el_id = el.get("id")
+    if el_id is not None:
+        cost += styles.get("#" + el_id, 0)
+    for cls in (el.get("class") or "").split(" "):
+        if cls:
+            cost += styles.get("." + cls, 0) + styles.get(f"{tag}.{cls}", 0)
+    return cost
+
+
+def _count_arcs(path_data: bytes) -> int:
+    """Elliptical arcs in path data: 7 numbers each (fused flags make it an estimate)."""
+    arcs = 0
+    for part in _ARC_PART.findall(path_data):
+        arcs += max(1, -(-len(_NUMBER.findall(part)) // 7))
+    return arcs
+
+
+def _check_work(root: ET.Element, name: str, styles: dict[str, int] | None = None) -> None:
+    """Bound the work svgelements will do, counted after <use> expansion.
+
+    Elements, path numbers, elliptical arcs and stylesheet text applied per element
+    (selectors x elements) each have their limit.
+    """
+    styles = styles or {}
     by_id: dict[str, ET.Element] = {}
     for el in root.iter():
         el_id = el.get("id")
         if el_id is not None:
             by_id.setdefault(el_id, el)
-    memo: dict[int, tuple[int, int]] = {}
+    memo: dict[int, tuple[int, int, int, int]] = {}
     visiting: set[int] = set()
 
-    def cost(el: ET.Element, depth: int) -> tuple[int, int]:
+    def cost(el: ET.Element, depth: int) -> tuple[int, int, int, int]:
         key = id(el)
         if key in memo:
             return memo[key]
@@ -354,23 +483,35 @@ def _check_work(root: ET.Element, name: str) -> None:
             raise FileFormatError(f"{name}: <use> references are nested too deeply")
         visiting.add(key)
         elements = 1
-        numbers = 0
+        numbers = arcs = 0
+        css = _style_cost(el, styles)
         for attr in ("d", "points"):
             value = el.get(attr)
             if value:
-                numbers += len(_NUMBER.findall(value.encode("utf-8", "replace")))
+                raw = value.encode("utf-8", "replace")
+                numbers += len(_NUMBER.findall(raw))
+                if attr == "d" and (b"a" in raw or b"A" in raw):
+                    arcs += _count_arcs(raw)
         for child in el:
-            e, n = cost(child, depth + 1)
-            elements += e
-            numbers += n
+            e, n, a, c = cost(child, depth + 1)
+            elements, numbers, arcs, css = elements + e, numbers + n, arcs + a, css + c
         if el.tag.rsplit("}", 1)[-1] == "use":
             href = el.get("href") or el.get(_XLINK_HREF)
             target = by_id.get(href[1:]) if href else None
             if target is not None:
-                e, n = cost(target, depth + 1)
-                elements += e
-                numbers += n
+                e, n, a, c = cost(target, depth + 1)
+                elements, numbers, arcs, css = elements + e, numbers + n, arcs + a, css + c
         visiting.discard(key)
+        if arcs > MAX_SVG_ARCS:
+            raise FileFormatError(
+                f"{name}: too many elliptical arcs (more than {MAX_SVG_ARCS}); "
+                "simplify the drawing first (e.g. Inkscape: Path > Simplify)"
+            )
+        if css > MAX_STYLE_WORK:
+            raise FileFormatError(
+                f"{name}: its stylesheet applies to too many elements (more than {MAX_STYLE_WORK:,} "
+                "characters of CSS in all); convert styles to attributes in your vector editor"
+            )
         if elements > MAX_SVG_ELEMENTS:
             raise FileFormatError(
                 f"{name}: too many SVG elements (more than {MAX_SVG_ELEMENTS} after expanding <use>); "
@@ -381,7 +522,7 @@ def _check_work(root: ET.Element, name: str) -> None:
                 f"{name}: paths are too complex (more than {MAX_SVG_NUMBERS} coordinates); "
                 "simplify the drawing first"
             )
-        memo[key] = (elements, numbers)
+        memo[key] = (elements, numbers, arcs, css)
         return memo[key]
 
     cost(root, 0)
@@ -396,8 +537,11 @@ def _line(a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
     return [a + (b - a) / 3.0, a + 2.0 * (b - a) / 3.0, b]
 
 
-def _subpaths(shape: Any) -> list[np.ndarray]:
-    """Cubic control point chains [3k+1, 2], one per subpath, in user units (reified)."""
+def _subpaths(shape: Any, budget: int = MAX_IMPORT_SEGMENTS) -> list[np.ndarray]:
+    """Cubic control point chains [3k+1, 2], one per subpath, in user units (reified).
+
+    Conversion stops once more than ``budget`` cubic segments were produced.
+    """
     import svgelements as se
 
     path = shape if isinstance(shape, se.Path) else se.Path(shape)
@@ -410,7 +554,12 @@ def _subpaths(shape: Any) -> list[np.ndarray]:
         chains.append(chain)
         return chain
 
+    produced = 0  # cubic segments, counting 8 per arc (its most)
     for seg in path.segments():
+        if not isinstance(seg, (se.Move, se.Close)):
+            produced += 8 if isinstance(seg, se.Arc) else 1
+        if produced > budget:
+            break
         if isinstance(seg, se.Move):
             start = _pt(seg.end)
             current = begin(start)
@@ -438,7 +587,9 @@ def _subpaths(shape: Any) -> list[np.ndarray]:
         elif isinstance(seg, se.CubicBezier):
             current.extend([_pt(seg.control1), _pt(seg.control2), _pt(seg.end)])
         elif isinstance(seg, se.Arc):
-            for cub in seg.as_cubic_curves():
+            sweep = abs(float(seg.sweep or 0.0))
+            pieces = min(8, max(1, math.ceil(sweep / _ARC_SWEEP_PER_CUBIC))) if math.isfinite(sweep) else 1
+            for cub in seg.as_cubic_curves(arc_required=pieces if sweep else 0):
                 current.extend([_pt(cub.control1), _pt(cub.control2), _pt(cub.end)])
         else:  # pragma: no cover - svgelements has no other segment types
             logger.debug("ignoring unknown path segment %r", seg)
@@ -566,7 +717,8 @@ def load_svg_strokes(
     doc_h = float(getattr(svg, "height", 0.0) or 0.0)
 
     raw: list[tuple[np.ndarray, tuple[float, float, float, float], float | None, bool, int | None]] = []
-    truncated = False
+    truncated = over_budget = False
+    segments = 0
     for el in elements:
         if not isinstance(el, se.Shape) or isinstance(el, se.Image):
             continue
@@ -584,8 +736,11 @@ def load_svg_strokes(
             if x0 <= 0.01 * doc_w and y0 <= 0.01 * doc_h and x1 >= 0.99 * doc_w and y1 >= 0.99 * doc_h:
                 logger.debug("skipping a filled rectangle covering the page (background)")
                 continue
+        if segments >= MAX_IMPORT_SEGMENTS:
+            over_budget = True
+            break
         try:
-            chains = _subpaths(el)
+            chains = _subpaths(el, MAX_IMPORT_SEGMENTS - segments + 1)
         except Exception as exc:
             logger.warning("%s: skipping a shape that could not be converted: %s", name, exc)
             continue
@@ -594,9 +749,26 @@ def load_svg_strokes(
         for chain in chains:
             for part in _split_long(chain):
                 raw.append((part, rgba, width, _is_frozen(values), _clipdraw_id(values)))
+                segments += (len(part) - 1) // 3
         if len(raw) > max_strokes:
             truncated = True
             break
+        if segments > MAX_IMPORT_SEGMENTS:
+            kept = 0
+            for k, item in enumerate(raw):
+                kept += (len(item[0]) - 1) // 3
+                if kept > MAX_IMPORT_SEGMENTS:
+                    raw = raw[:k]
+                    break
+            over_budget = True
+            break
+    if over_budget:
+        logger.warning(
+            "%s: more than %d curve segments; keeping the first %d strokes",
+            name,
+            MAX_IMPORT_SEGMENTS,
+            len(raw),
+        )
     if truncated:
         logger.warning("%s: more than %d strokes; keeping the first %d", name, max_strokes, max_strokes)
         raw = raw[:max_strokes]
