@@ -82,3 +82,22 @@ def test_device_resolution():
             resolve_device("cuda")
     with pytest.raises(ConfigError, match="Unknown device 'tpu'"):
         resolve_device("tpu")
+
+
+def test_the_text_feature_cache_is_bounded_lru(tiny_clip, monkeypatch):
+    """Issue 15, defect 12: one entry per distinct prompt forever is now the 256 latest."""
+    from clipdraw_core.clip import clip_model
+
+    monkeypatch.setattr(clip_model, "TEXT_CACHE_SIZE", 8)
+    tiny_clip._text_cache.clear()
+    first = tiny_clip.encode_text(["prompt 0"]).clone()
+    for k in range(1, 20):
+        tiny_clip.encode_text([f"prompt {k}", "prompt 0"])  # prompt 0 stays recently used
+    assert len(tiny_clip._text_cache) == 8
+    assert "prompt 0" in tiny_clip._text_cache and "prompt 19" in tiny_clip._text_cache
+    assert "prompt 1" not in tiny_clip._text_cache
+    assert torch.equal(tiny_clip.encode_text(["prompt 0"]), first)
+    many = [f"batch {k}" for k in range(12)]  # more than the cache in one call still works
+    feats = tiny_clip.encode_text(many)
+    assert feats.shape[0] == 12 and len(tiny_clip._text_cache) == 8
+    assert torch.allclose(tiny_clip.encode_text(["batch 0"]), feats[:1], atol=1e-6)

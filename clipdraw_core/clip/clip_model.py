@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, cast
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 #: CLIP's input normalisation (OpenAI statistics), used unless the weights say otherwise.
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+
+#: Prompts whose text features are kept (each is one D-float vector; 256 x 512 floats = 0.5 MB).
+TEXT_CACHE_SIZE = 256
 
 _registry_lock = threading.Lock()
 
@@ -141,7 +145,9 @@ class ClipModel:
         self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
         self._mean = torch.tensor(mean, device=device).view(1, 3, 1, 1)
         self._std = torch.tensor(std, device=device).view(1, 3, 1, 1)
-        self._text_cache: dict[str, torch.Tensor] = {}
+        # Bounded (least recently used out): a long session with a new prompt every
+        # minute, or a server resuming many projects, must not grow without limit.
+        self._text_cache: OrderedDict[str, torch.Tensor] = OrderedDict()
 
     @property
     def _net(self) -> _ClipNetwork:
@@ -153,16 +159,30 @@ class ClipModel:
 
     @torch.no_grad()
     def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
-        """Unit-norm text embeddings [N, D]; each prompt is encoded once and cached."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
+        """Unit-norm text embeddings [N, D]; each prompt is encoded once and cached.
+
+        The cache keeps the :data:`TEXT_CACHE_SIZE` most recently used prompts.
+        """
+        if not texts:
+            return torch.empty(0, self.embed_dim, device=self.device)
+        found: dict[str, torch.Tensor] = {}
+        missing: list[str] = []
+        for text in dict.fromkeys(texts):
+            feat = self._text_cache.get(text)
+            if feat is None:
+                missing.append(text)
+            else:
+                found[text] = feat
+                self._text_cache.move_to_end(text)
         if missing:
             tokens = self.tokenizer(list(missing)).to(self.device)
             feats = F.normalize(self._net.encode_text(tokens).float(), dim=-1)
             for text, feat in zip(missing, feats, strict=True):
+                found[text] = feat
                 self._text_cache[text] = feat
-        if not texts:
-            return torch.empty(0, self.embed_dim, device=self.device)
-        return torch.stack([self._text_cache[t] for t in texts])
+        while len(self._text_cache) > TEXT_CACHE_SIZE:
+            self._text_cache.popitem(last=False)
+        return torch.stack([found[t] for t in texts])
 
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
         """Unit-norm image embeddings [B, D] of images in [0, 1] at ``image_size``.
