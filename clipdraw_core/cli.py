@@ -2,9 +2,11 @@
 
 Errors are one line on stderr and a non-zero exit status (no traceback): every
 problem a user can cause is a :class:`~clipdraw_core.errors.ClipDrawError`. Outputs
-are checked for writability *before* the (possibly long) run and written atomically,
-so a run never leaves a half-written file. Ctrl-C stops between steps and still
-writes the drawing so far.
+are checked *before* the (possibly long) run - writable, and no two of them (or an
+output and an input) the same file - and written atomically, so a run never leaves a
+half-written file; when some outputs fail, the message says which were written.
+Ctrl-C or SIGTERM stops between steps and still writes the drawing so far (see
+:mod:`clipdraw_core.stop_signals`). ``--resume PROJECT.json`` continues a saved project.
 """
 
 from __future__ import annotations
@@ -12,19 +14,18 @@ from __future__ import annotations
 import argparse
 import io
 import logging
-import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clipdraw_core import __version__
 from clipdraw_core.drawing.strokes import check_stroke_count
 from clipdraw_core.errors import ClipDrawError, ConfigError, OutputError
 from clipdraw_core.optim.config import DEFAULT_NEGATIVE_PROMPTS, SessionConfig
+from clipdraw_core.stop_signals import StopSignals
 
 if TYPE_CHECKING:
-    from clipdraw_core.drawing.strokes import Stroke
+    from clipdraw_core.drawing.strokes import Drawing, Stroke
     from clipdraw_core.optim.session import Session
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="clipdraw-cli",
         description="Draw a prompt with coloured Bézier strokes steered by CLIP (CLIPDraw), headless.",
     )
-    parser.add_argument("prompt", help="what to draw, e.g. 'Watercolor painting of an underwater submarine.'")
+    parser.add_argument(
+        "prompt",
+        nargs="?",
+        help="what to draw, e.g. 'Watercolor painting of an underwater submarine.' (with --resume: optional)",
+    )
     parser.add_argument("-o", "--output", required=True, metavar="OUT.svg", help="SVG file to write")
     parser.add_argument("--png", metavar="OUT.png", help="also write our renderer's PNG at the canvas size")
     parser.add_argument("--project", metavar="OUT.json", help="also save a project file (reopen in the app)")
@@ -89,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed-frozen", action="store_true", help="keep seeded strokes fixed (frozen)")
     parser.add_argument(
         "--seed-max-strokes", type=int, default=256, help="cap on strokes traced from an image"
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="PROJECT.json",
+        help="continue a saved project (its prompt, settings and strokes; options given override them)",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     parser.add_argument("--verbose", "-v", action="store_true", help="log details")
@@ -116,19 +126,6 @@ def _config_from_args(args: argparse.Namespace, num_seeded: int) -> SessionConfi
     return SessionConfig(prompt=args.prompt, **values).validate()
 
 
-def _check_writable(path: str | None) -> None:
-    if not path:
-        return
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"cannot write {target}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"cannot write {target}: folder {folder} is not writable")
-    if target.is_dir():
-        raise OutputError(f"cannot write {target}: it is a folder")
-
-
 def _load_seed(args: argparse.Namespace) -> list[Stroke]:
     strokes: list[Stroke] = []
     if args.seed_svg:
@@ -149,54 +146,183 @@ def _load_seed(args: argparse.Namespace) -> list[Stroke]:
     return strokes
 
 
-def _write_outputs(args: argparse.Namespace, session: Session, prompt_desc: str) -> None:
+class _Outputs:
+    """The output files of a run, and which of them were written (for truthful messages)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.svg: str = args.output
+        self.png: str | None = args.png
+        self.project: str | None = args.project
+        self.written: list[str] = []
+        self.failed: list[str] = []
+
+    def paths(self) -> list[str]:
+        return [p for p in (self.svg, self.png, self.project) if p]
+
+    def summary(self) -> str:
+        """'wrote a.svg, a.json' / 'nothing written', plus what was not written."""
+        text = "wrote " + ", ".join(self.written) if self.written else "nothing written"
+        missing = [p for p in self.paths() if p not in self.written]
+        if self.written and missing:
+            text += "; not written: " + ", ".join(missing)
+        return text
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Before the run: every output is writable, and no two paths name the same file.
+
+    Outputs may not name one another or an input (a seed sketch, the resumed project
+    for -o/--png): the run would silently overwrite it. ``--project`` may name the
+    project given to ``--resume`` (it is read completely first): that saves the
+    continued project in place.
+    """
+    from clipdraw_core.io.fileio import check_writable, same_file
+
+    outputs = [("-o", args.output), ("--png", args.png), ("--project", args.project)]
+    outputs = [(flag, path) for flag, path in outputs if path]
+    for _flag, path in outputs:
+        check_writable(path)
+    for i, (flag_a, a) in enumerate(outputs):
+        for flag_b, b in outputs[i + 1 :]:
+            if same_file(a, b):
+                raise ConfigError(f"{flag_a} and {flag_b} name the same file ({b}); give each output its own")
+    inputs = [("--seed-svg", args.seed_svg), ("--seed-image", args.seed_image), ("--resume", args.resume)]
+    for flag_in, source in inputs:
+        if not source:
+            continue
+        for flag_out, path in outputs:
+            if flag_in == "--resume" and flag_out == "--project":
+                continue
+            if same_file(source, path):
+                raise ConfigError(
+                    f"{flag_out} {path} would overwrite the {flag_in} input; choose another output file"
+                )
+
+
+def _write_outputs(outputs: _Outputs, session: Session, prompt_desc: str) -> None:
+    """Write every output; on failures, one :class:`OutputError` saying what was written."""
     from PIL import Image
 
+    from clipdraw_core.io.fileio import atomic_write_bytes
     from clipdraw_core.io.project import save_project
     from clipdraw_core.io.svg_export import save_svg
     from clipdraw_core.render import render_drawing
 
     snap = session.snapshot()
     drawing = snap.drawing
-    save_svg(args.output, drawing, title=session.config.prompt, description=prompt_desc)
-    if args.png:
+
+    def png() -> None:
         pixels = render_drawing(drawing, samples=max(2, session.config.render_samples))
         buffer = io.BytesIO()
         Image.fromarray(pixels).save(buffer, format="PNG")
-        from clipdraw_core.io.fileio import atomic_write_bytes
+        atomic_write_bytes(outputs.png, buffer.getvalue())  # type: ignore[arg-type]
 
-        atomic_write_bytes(args.png, buffer.getvalue())
-    if args.project:
-        save_project(args.project, session.config, drawing, snap.step)
+    def svg() -> None:
+        save_svg(outputs.svg, drawing, title=session.config.prompt, description=prompt_desc)
+
+    def project() -> None:
+        save_project(outputs.project, session.config, drawing, snap.step)  # type: ignore[arg-type]
+
+    jobs = [(outputs.svg, svg)]
+    if outputs.png:
+        jobs.append((outputs.png, png))
+    if outputs.project:
+        jobs.append((outputs.project, project))
+    for path, job in jobs:
+        try:
+            job()
+        except ClipDrawError as exc:
+            outputs.failed.append(" ".join(str(exc).split()))
+        else:
+            outputs.written.append(path)
+    if outputs.failed:
+        raise OutputError(f"{'; '.join(outputs.failed)} ({outputs.summary()})")
 
 
-def run(args: argparse.Namespace) -> int:
+#: Options that cannot apply to a resumed project: its strokes and canvas are given.
+_NOT_WITH_RESUME = {
+    "size": "--size",
+    "paths": "--paths",
+    "seed_svg": "--seed-svg",
+    "seed_image": "--seed-image",
+    "seed_frozen": "--seed-frozen",
+    "seed_max_strokes": "--seed-max-strokes",
+}
+
+
+def _config_options() -> dict[str, str]:
+    """Command-line option (argparse dest) -> the SessionConfig field it sets, from the settings."""
+    options = {_dest(s.cli): s.name for s in SessionConfig.settings() if s.cli}
+    options["prompt"] = "prompt"
+    return options
+
+
+def explicit_options(argv: Sequence[str]) -> set[str]:
+    """The argparse dests the user actually gave (so --resume knows what overrides the project)."""
+    parser = build_parser()
+    for action in parser._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(list(argv))))
+
+
+def _resumed_config(args: argparse.Namespace, given: set[str]) -> tuple[SessionConfig, Drawing, int]:
+    """The project's settings, drawing and step, with the options given on the command line."""
+    from clipdraw_core.io.project import load_project
+
+    clash = [flag for dest, flag in _NOT_WITH_RESUME.items() if dest in given]
+    if clash:
+        raise ConfigError(
+            f"--resume continues the project's own strokes and canvas; {', '.join(clash)} cannot change them"
+        )
+    project = load_project(args.resume)
+    changes: dict[str, Any] = {
+        field: getattr(args, dest)
+        for dest, field in _config_options().items()
+        if dest in given and dest not in _NOT_WITH_RESUME
+    }
+    if "negative" in given or "default_negatives" in given:
+        extra = DEFAULT_NEGATIVE_PROMPTS if args.default_negatives else ()
+        changes["negative_prompts"] = (*args.negative, *extra)
+    config = project.config.replace(**changes).validate() if changes else project.config
+    return config, project.drawing, project.step
+
+
+def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSignals | None = None) -> int:
     import torch  # noqa: F401 - imported here so --help stays fast
 
     from clipdraw_core.clip.clip_model import load_clip
     from clipdraw_core.optim.session import Session
 
-    for path in (args.output, args.png, args.project):
-        _check_writable(path)
-    seeded = _load_seed(args)
-    if (args.seed_svg or args.seed_image) and not seeded:
-        raise ConfigError("the seed sketch contains no strokes")
-    config = _config_from_args(args, len(seeded))
-    negatives = list(config.negative_prompts)
-    clip = load_clip(args.model, args.weights, args.device)
-    session = Session(config, clip, initial_strokes=seeded)
+    signals = signals or StopSignals()
+    given = given if given is not None else set()
+    _check_outputs(args)
+    drawing: Drawing | None = None
+    start_step = 0
+    seeded: list[Stroke] = []
+    if args.resume:
+        config, drawing, start_step = _resumed_config(args, given)
+    else:
+        seeded = _load_seed(args)
+        if (args.seed_svg or args.seed_image) and not seeded:
+            raise ConfigError("the seed sketch contains no strokes")
+        config = _config_from_args(args, len(seeded))
+    clip = load_clip(config.model_name, config.weights, config.device)
+    session = Session(config, clip, initial_strokes=seeded, drawing=drawing, start_step=start_step)
     description = (
-        f"CLIPDraw Studio {__version__}: prompt {args.prompt!r}; negatives {negatives}; "
-        f"{len(session.snapshot().drawing.strokes)} strokes; {args.steps} steps; seed {args.seed}; "
-        f"model {args.model} ({args.weights})"
+        f"CLIPDraw Studio {__version__}: prompt {config.prompt!r}; "
+        f"negatives {list(config.negative_prompts)}; "
+        f"{len(session.snapshot().drawing.strokes)} strokes; {config.num_steps} steps; seed {config.seed}; "
+        f"model {config.model_name} ({config.weights})"
     )
+    outputs = _Outputs(args)
     interrupted = False
     bar = None
+    todo = max(0, config.num_steps - start_step)
     try:
-        if not args.quiet and args.steps > 0:
+        if not args.quiet and todo > 0:
             from tqdm import tqdm
 
-            bar = tqdm(total=args.steps, unit="step", dynamic_ncols=True, file=sys.stderr)
+            bar = tqdm(total=todo, unit="step", dynamic_ncols=True, file=sys.stderr)
         for snap in session.run():
             if bar is not None:
                 bar.set_postfix(
@@ -209,39 +335,54 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    _write_outputs(args, session, description)
     step = session.step_count
+    try:
+        with signals.deferred():
+            _write_outputs(outputs, session, description)
+    except KeyboardInterrupt:
+        print(f"clipdraw-cli: interrupted while writing the files; {outputs.summary()}", file=sys.stderr)
+        return signals.exit_status()
     if interrupted:
         print(
-            f"clipdraw-cli: interrupted at step {step}; wrote the drawing so far to {args.output}",
+            f"clipdraw-cli: interrupted at step {step} ({signals.name()}); "
+            f"{outputs.summary()} (the drawing so far)",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
-    logger.info("wrote %s after %d steps", args.output, step)
+        return signals.exit_status()
+    if args.resume and todo == 0:
+        logger.warning("the project was already at step %d of %d; no steps run", start_step, config.num_steps)
+    logger.info("wrote %s after %d steps", ", ".join(outputs.written), step)
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``clipdraw-cli``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.prompt is None and not args.resume:
+        parser.error("the following arguments are required: prompt (or --resume PROJECT.json)")
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("clipdraw_core").setLevel(logging.INFO if args.verbose else logging.WARNING)
-    try:
-        return run(args)
-    except ClipDrawError as exc:
-        message = " ".join(str(exc).split())
-        print(f"clipdraw-cli: error: {message}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("clipdraw-cli: interrupted before the run started; nothing written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except MemoryError:
-        print(
-            "clipdraw-cli: error: out of memory; try fewer strokes, a smaller --size or --augs",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
+    with StopSignals() as signals:
+        try:
+            return run(args, explicit_options(argv), signals)
+        except ClipDrawError as exc:
+            message = " ".join(str(exc).split())
+            print(f"clipdraw-cli: error: {message}", file=sys.stderr)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            print(
+                f"clipdraw-cli: interrupted ({signals.name()}) before the run started; nothing written",
+                file=sys.stderr,
+            )
+            return signals.exit_status()
+        except MemoryError:
+            print(
+                "clipdraw-cli: error: out of memory; try fewer strokes, a smaller --size or --augs",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -111,6 +111,17 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         raise OutputError(f"cannot write {path}: the file is read-only")
 
 
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """True when two paths name one file: same resolved path (symlinks followed) or hard links."""
+    real_a, real_b = os.path.realpath(a), os.path.realpath(b)
+    if os.path.normcase(real_a) == os.path.normcase(real_b):
+        return True
+    try:
+        return os.path.samefile(real_a, real_b)
+    except OSError:
+        return False
+
+
 def _euid() -> int:
     return os.geteuid() if hasattr(os, "geteuid") else -1
 
