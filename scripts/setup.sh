@@ -56,9 +56,12 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$HASH" ]; then
 fi
 "$VPY" -m pip install -q --upgrade pip >/dev/null
 if [ -d /etc/xdg/pip ] && ! "$VPY" -c "import torch, torchvision" >/dev/null 2>&1; then
-    # This workplace caps pip at torch 2.14.1 / torchvision 0.29.1 from local disk; the two
-    # must match (the CPU-only torch 2.13 wheel here breaks torchvision), so ask for the pair.
-    log "installing the matching torch/torchvision pair"
+    # A machine-wide pip configuration in /etc/xdg/pip (pip.conf naming a constraints
+    # file) caps torch at 2.14.1 and torchvision at 0.29.1. Left to itself, pip may then
+    # pick a torch and a torchvision that do not belong together (an older CPU-only torch
+    # with a torchvision built for 2.14 fails at import), so on such a machine we ask for
+    # the matching pair explicitly. Without that configuration pip's own choice is used.
+    log "pip is capped by /etc/xdg/pip: installing the matching torch/torchvision pair"
     "$VPY" -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
 fi
 log "installing CLIPDraw Studio and its dependencies (first time: a few minutes, torch is large)"
