@@ -276,7 +276,7 @@ def test_resume_continues_a_project_and_options_override(tmp_path, tiny_clip_fil
     "edit, fragment",
     [
         (lambda d: d["drawing"]["strokes"][0].update(frozen="false"), "frozen must be true or false"),
-        (lambda d: d["config"].update(seed=10**30), "config.seed must be between"),
+        (lambda d: d["config"].update(seed=10**30), "config.seed: "),
         (lambda d: d["config"].update(prompt="\ud800"), "config.prompt is not valid text"),
         (lambda d: d.update(drawing="x"), "drawing must be an object"),
         (lambda d: d.update(format_version=0), "format_version must be a whole number"),

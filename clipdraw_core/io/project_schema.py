@@ -35,6 +35,8 @@ from typing import Any
 from clipdraw_core.drawing.strokes import MAX_SEGMENTS_PER_STROKE, MAX_STROKES
 from clipdraw_core.errors import ClipDrawError, FileFormatError
 from clipdraw_core.optim.config import MAX_STEPS, SessionConfig
+from clipdraw_core.optim.setting import check_value
+from clipdraw_core.render import RENDERERS
 from clipdraw_core.validation import (
     MAX_COORDINATE,
     MAX_HALF_WIDTH,
@@ -56,12 +58,9 @@ MAX_STRING_CHARS = 8192
 #: Nesting and size of the free-form ``config.extra`` settings.
 MAX_EXTRA_DEPTH = 4
 MAX_EXTRA_ITEMS = 256
-#: Seeds are 64-bit (what torch and Python's random accept without surprises).
-MAX_SEED = 2**64 - 1
 #: Problems reported before the check gives up (the first is the one shown in one line).
 MAX_PROBLEMS = 20
 
-RENDERERS = ("auto", "torch", "diffvg")
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(?::\d{1,3})?")
 _MAX_POINTS = 3 * MAX_SEGMENTS_PER_STROKE + 1
 
@@ -139,8 +138,8 @@ def parse_json(text: str, source: str) -> Any:
 def _scalar_checker(kind: str) -> Any:
     if kind == "str":
         return lambda v, where: _text(v, where)
-    if kind == "int":
-        return lambda v, where: int_value(v, where, low=-(2**63), high=2**64 - 1)
+    if kind == "int":  # the type only: ranges come from each setting's metadata
+        return lambda v, where: int_value(v, where, low=-(10**MAX_INT_DIGITS), high=10**MAX_INT_DIGITS)
     if kind == "float":
         return lambda v, where: float32_value(v, where)
     if kind == "bool":
@@ -221,17 +220,22 @@ def _check_config(config: Any, problems: _Problems) -> None:
         problems.add(f"config must be an object, got {type(config).__name__}")
         return
     known = {f.name: f for f in fields(SessionConfig)}
+    settings = {s.name: s for s in SessionConfig.settings()}
     for key, value in config.items():
         if problems.full:
             return
         field = known.get(key)
         if field is None:
             continue  # a newer app's setting: ignored, as SessionConfig.from_dict does
-        if key == "seed":
-            problems.check(int_value, value, "config.seed", low=0, high=MAX_SEED)
-            continue
+        before = len(problems.items)
         annotation = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
         _check_annotated(value, annotation, f"config.{key}", problems)
+        meta = settings.get(key)
+        if meta is not None and len(problems.items) == before:
+            try:  # the setting's own range and choices (what the CLI and the window accept)
+                check_value(meta, tuple(value) if isinstance(value, list) else value)
+            except ClipDrawError as exc:
+                problems.add(f"config.{key}: {exc}")
     renderer = config.get("renderer", "auto")
     if isinstance(renderer, str) and renderer not in RENDERERS:
         problems.add(f"config.renderer must be one of {', '.join(RENDERERS)}, got {renderer[:40]!r}")

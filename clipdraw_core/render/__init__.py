@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: The renderer names a setting or a project may hold ("auto" picks torch).
+RENDERERS = ("auto", "torch", "diffvg")
+
 __all__ = [
     "StrokeLayout",
     "available_backends",
@@ -152,7 +155,7 @@ def render(
         return diffvg_backend.render_diffvg(
             points, half_widths, colors, layout, int(width), int(height), background, samples=samples
         )
-    raise ConfigError(f"unknown renderer {backend!r}: choose 'auto', 'torch' or 'diffvg'")
+    raise ConfigError(f"unknown renderer {backend!r}: choose {', '.join(map(repr, RENDERERS))}")
 
 
 def pack_drawing(
