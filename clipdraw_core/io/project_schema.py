@@ -36,7 +36,6 @@ from clipdraw_core.drawing.strokes import MAX_SEGMENTS_PER_STROKE, MAX_STROKES
 from clipdraw_core.errors import ClipDrawError, FileFormatError
 from clipdraw_core.optim.config import MAX_STEPS, SessionConfig
 from clipdraw_core.optim.setting import check_value
-from clipdraw_core.render import RENDERERS
 from clipdraw_core.validation import (
     MAX_COORDINATE,
     MAX_HALF_WIDTH,
@@ -49,8 +48,9 @@ from clipdraw_core.validation import (
 
 FORMAT_NAME = "clipdraw-studio-project"
 FORMAT_VERSION = 1
-#: A 5000-stroke project of traced sketches is a few MB; anything far larger is refused unread.
-MAX_PROJECT_BYTES = 32 * 1024 * 1024
+#: Room for the largest drawings the app can make and save (5000 strokes of 100 segments are
+#: 98 MB, loaded in 12 s of CPU); anything larger is refused unread.
+MAX_PROJECT_BYTES = 128 * 1024 * 1024
 #: Integers in a project are ids, counts and seeds; none needs more digits than this.
 MAX_INT_DIGITS = 100
 #: Longest string accepted (prompts are limited to 1000 characters; paths may be long).
@@ -237,7 +237,10 @@ def _check_config(config: Any, problems: _Problems) -> None:
             except ClipDrawError as exc:
                 problems.add(f"config.{key}: {exc}")
     renderer = config.get("renderer", "auto")
-    if isinstance(renderer, str) and renderer not in RENDERERS:
+    if isinstance(renderer, str) and renderer != "auto":
+        # The render room owns the names; imported only here because it imports torch.
+        from clipdraw_core.render import RENDERERS
+    if isinstance(renderer, str) and renderer != "auto" and renderer not in RENDERERS:
         problems.add(f"config.renderer must be one of {', '.join(RENDERERS)}, got {renderer[:40]!r}")
     device = config.get("device", "auto")
     if isinstance(device, str) and not _DEVICE.fullmatch(device.strip().lower()):
