@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("prompt", help="what to draw, e.g. 'Watercolor painting of an underwater submarine.'")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.svg", help="SVG file to write")
-    parser.add_argument("--png", metavar="OUT.png", help="also write our renderer's PNG at the canvas size")
+    parser.add_argument(
+        "--png", metavar="OUT.png", help="also write a PNG at the canvas size, drawn by --renderer"
+    )
     parser.add_argument("--project", metavar="OUT.json", help="also save a project file (reopen in the app)")
     _add_setting_options(parser)
     parser.add_argument(
@@ -160,7 +162,9 @@ def _write_outputs(args: argparse.Namespace, session: Session, prompt_desc: str)
     drawing = snap.drawing
     save_svg(args.output, drawing, title=session.config.prompt, description=prompt_desc)
     if args.png:
-        pixels = render_drawing(drawing, samples=max(2, session.config.render_samples))
+        pixels = render_drawing(
+            drawing, samples=max(2, session.config.render_samples), backend=session.config.renderer
+        )
         buffer = io.BytesIO()
         Image.fromarray(pixels).save(buffer, format="PNG")
         from clipdraw_core.io.fileio import atomic_write_bytes
@@ -183,12 +187,16 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("the seed sketch contains no strokes")
     config = _config_from_args(args, len(seeded))
     negatives = list(config.negative_prompts)
+    if config.renderer == "diffvg":  # say so before the (slow) model load
+        from clipdraw_core.render import diffvg_backend
+
+        diffvg_backend.require()
     clip = load_clip(args.model, args.weights, args.device)
     session = Session(config, clip, initial_strokes=seeded)
     description = (
         f"CLIPDraw Studio {__version__}: prompt {args.prompt!r}; negatives {negatives}; "
         f"{len(session.snapshot().drawing.strokes)} strokes; {args.steps} steps; seed {args.seed}; "
-        f"model {args.model} ({args.weights})"
+        f"model {args.model} ({args.weights}); renderer {config.renderer}"
     )
     interrupted = False
     bar = None
