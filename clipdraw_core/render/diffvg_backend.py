@@ -219,11 +219,41 @@ def render_diffvg(
     n = max(2, int(samples))
     if seed is None:
         seed = input_seed(points, half_widths, colors, width, height, n, bg)
-    # diffvg works where its build allows: CUDA tensors on a CUDA build, else the CPU
-    run_device = device if device.type == "cuda" else torch.device("cpu")
+    # CUDA tensors go to diffvg's GPU path; a CPU-only build refuses it (a RuntimeError,
+    # caught) and the scene is rendered on the CPU instead, the result moved back
+    if device.type == "cuda":
+        try:
+            img = _apply(pydiffvg, device, points, half_widths, colors, layout, width, height, bg, n, seed)
+        except RuntimeError as exc:
+            if "not compiled with GPU" not in str(exc):
+                raise
+            logger.info("pydiffvg has no GPU support here; rendering on the CPU")
+            img = _apply(
+                pydiffvg, torch.device("cpu"), points, half_widths, colors, layout, width, height, bg, n, seed
+            )
+    else:  # CPU, or a device diffvg has no path for (MPS): the CPU
+        img = _apply(
+            pydiffvg, torch.device("cpu"), points, half_widths, colors, layout, width, height, bg, n, seed
+        )
+    return img[:, :, :3].to(device=device, dtype=torch.float32).permute(2, 0, 1).contiguous()
+
+
+def _apply(
+    pydiffvg: Any,
+    run_device: torch.device,
+    points: Tensor,
+    half_widths: Tensor,
+    colors: Tensor,
+    layout: StrokeLayout,
+    width: int,
+    height: int,
+    bg: Tensor,
+    n: int,
+    seed: int,
+) -> Tensor:
+    """One diffvg render on ``run_device``: ``[H, W, 4]`` composited over ``bg`` (alpha 1)."""
     pydiffvg.set_use_gpu(run_device.type == "cuda")
     pydiffvg.set_device(run_device)
-
     shapes = []
     groups = []
     for i, (counts, pts) in enumerate(_stroke_paths(points, layout, run_device)):
@@ -245,7 +275,6 @@ def render_diffvg(
     scene_args = pydiffvg.RenderFunction.serialize_scene(width, height, shapes, groups)
     opaque = torch.ones(height, width, 1, dtype=torch.float32, device=run_device)
     background_image = torch.cat([bg.to(run_device)[None, None, :].expand(height, width, 3), opaque], dim=2)
-    img = pydiffvg.RenderFunction.apply(
+    return pydiffvg.RenderFunction.apply(
         width, height, n, n, int(seed) % _SEED_MODULUS, background_image.contiguous(), *scene_args
-    )  # [H, W, 4], composited over the opaque background: alpha is 1
-    return img[:, :, :3].to(device=device, dtype=torch.float32).permute(2, 0, 1).contiguous()
+    )
