@@ -12,6 +12,10 @@ background load hits both.  Targets:
 * peak extra RSS of a default fwd+bwd <= 300 MB (measured in a fresh subprocess, with
   the kernel's high-water mark reset after setup, so imports do not count).
 
+When pydiffvg imports, the same scenes follow rendered by the diffvg backend, each with
+its time relative to CLIP and to our renderer and its PSNR against our renderer's image
+(plus one line comparing both at 8x8 samples, where they should agree closely).
+
 The last line is machine-readable:
 ``render_over_clip=R scale_1024_paths=S1 scale_512_px=S2 peak_extra_mb=M``.
 """
@@ -19,6 +23,7 @@ The last line is machine-readable:
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -81,6 +86,11 @@ def _time(fn, repeats: int) -> list[float]:
         fn()
         out.append(time.perf_counter() - t0)
     return out
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = ((a - b) ** 2).mean().item()
+    return 10 * math.log10(1 / max(mse, 1e-12))
 
 
 def _clip_fwd_bwd():
@@ -190,16 +200,25 @@ def main() -> None:
         )
 
     if "diffvg" in available_backends():
+        # side by side with the torch rows above, and how close diffvg's image is to ours
+        # (PSNR against the torch renderer at the same samples setting; diffvg point-samples
+        # max(2, k) x max(2, k) per pixel, ours adds analytic coverage)
         for name, (n, s, w, k) in configs.items():
             fwd, fwd_bwd, _ = _scene(n, s, backend="diffvg", width_scale=w, count=False, samples=k)
             fwd_bwd()
             with torch.no_grad():
                 f = statistics.median(_time(fwd, repeats)) * 1e3
+                db = _psnr(fwd(), scenes[name][0]())
             b = statistics.median(_time(fwd_bwd, repeats)) * 1e3
+            ours = statistics.median(both_t[name]) * 1e3
             print(
-                f"diffvg {name:26s}              fwd(no grad) {f:7.1f} ms  fwd+bwd {b:8.1f} ms  "
-                f"= {b / clip_ms:5.3f} x CLIP"
+                f"diffvg {name:26s} PSNR {db:5.1f} dB  fwd(no grad) {f:7.1f} ms  fwd+bwd {b:8.1f} ms  "
+                f"= {b / clip_ms:5.3f} x CLIP, {b / ours:5.1f} x torch"
             )
+        with torch.no_grad():  # agreement in the limit: both at 8x8 samples
+            theirs, _, _ = _scene(256, 224, backend="diffvg", count=False, samples=8)
+            ours8, _, _ = _scene(256, 224, count=False, samples=8)
+            print(f"diffvg vs torch, default scene, both 8x8 samples: PSNR {_psnr(theirs(), ours8()):.1f} dB")
     else:
         print("diffvg: pydiffvg not importable, skipped")
 
