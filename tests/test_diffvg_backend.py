@@ -194,6 +194,16 @@ def test_svg_quadratic_renders(backend: str) -> None:
     assert img[0, 25, 32] < 0.05  # the apex of the curve (y = 25) is inked
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_zero_length_stroke_is_a_round_dot(backend: str) -> None:
+    """A click with the brush: all four points equal.  diffvg draws nothing for a
+    zero-length path (and refuses a scene of only such paths) unless we lengthen it."""
+    pts, hw, col, layout = single([[20.0, 20.0]] * 4, 3.0, (0.0, 0.0, 0.0, 1.0))
+    img = render(pts, hw, col, layout, 40, 40, backend=backend, samples=8)
+    assert (1 - img[0]).sum().item() == pytest.approx(math.pi * 9, rel=0.02)
+    assert img[0, 19, 19] < 0.01 and img[0, 10, 10] == 1
+
+
 # ---------------------------------------------------------------- diffvg only
 @needs_diffvg
 def test_same_input_twice_is_bit_identical() -> None:

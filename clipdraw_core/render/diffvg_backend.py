@@ -110,7 +110,7 @@ def segment_degrees(cubics: Tensor) -> Tensor:
     coefficient ``P3 - 3 P2 + 3 P1 - P0``.  Collinear control points elsewhere on the
     line are a genuine cubic (it may overshoot its end points) and stay one.
     """
-    c = cubics.detach().to(torch.float64)
+    c = cubics.detach().cpu().to(torch.float64)  # on the CPU: MPS has no float64
     if c.shape[0] == 0:
         return torch.zeros(0, dtype=torch.int32)
     p0, p1, p2, p3 = c.unbind(1)
@@ -119,10 +119,10 @@ def segment_degrees(cubics: Tensor) -> Tensor:
     off_chord = torch.maximum(
         (p1 - (2.0 * p0 + p3) / 3.0).norm(dim=1), (p2 - (p0 + 2.0 * p3) / 3.0).norm(dim=1)
     )
-    degree = torch.full((c.shape[0],), CUBIC, dtype=torch.int32, device=c.device)
+    degree = torch.full((c.shape[0],), CUBIC, dtype=torch.int32)
     degree[cubic_coeff <= tol] = QUADRATIC
     degree[off_chord <= tol] = LINE
-    return degree.cpu()
+    return degree
 
 
 def _check_finite(points: Tensor, half_widths: Tensor, colors: Tensor) -> None:
@@ -181,6 +181,17 @@ def _stroke_paths(points: Tensor, layout: StrokeLayout, device: torch.device) ->
     flat = extended[torch.as_tensor(gather, dtype=torch.long, device=points.device)].to(
         device=device, dtype=torch.float32
     )
+    # A stroke whose points all coincide is a round dot; diffvg draws nothing for a
+    # zero-length path (and refuses a scene of only such), so its last point is moved
+    # by ABS_TOL px: a dot to the eye, and the gradient is unchanged.
+    host = points.detach().cpu().numpy()
+    nudge = np.zeros((len(gather), 2), dtype=np.float32)
+    for _lo, hi, a, b in bounds:
+        first, last = int(idx[a, 0]), int(idx[b - 1, 3])
+        if np.abs(host[first : last + 1] - host[first]).max() <= ABS_TOL:
+            nudge[hi - 1, 0] = 2 * ABS_TOL
+    if nudge.any():
+        flat = flat + torch.from_numpy(nudge).to(flat.device)
     return [
         (torch.as_tensor(deg[a:b], dtype=torch.int32), flat[lo:hi].contiguous()) for lo, hi, a, b in bounds
     ]
