@@ -41,6 +41,7 @@ from clipdraw_core.errors import ConfigError
 from clipdraw_core.optim.config import DEFAULT_NEGATIVE_PROMPTS, SessionConfig
 from clipdraw_core.optim.run_state import RunState
 from clipdraw_core.optim.setting import Setting, setting_named
+from clipdraw_core.render import RENDERERS
 
 
 class _SubmitOnCtrlEnter(QObject):
@@ -137,6 +138,8 @@ SESSION_VIEWS: tuple[FieldView, ...] = (
     FieldView("model_name", "model", "editable", suggestions=MODELS),
     FieldView("weights", "weights", "editable", suggestions=WEIGHTS),
     FieldView("device", "device", "combo"),
+    FieldView("renderer", "renderer", "combo", suggestions=RENDERERS,
+              tooltip="; for comparison with the original CLIPDraw's rasteriser (slower)"),
 )
 GUI_VIEWS: tuple[FieldView, ...] = (
     FieldView("brush_color", "brush_color_button", "color"),
@@ -291,6 +294,7 @@ class ControlPanel(QWidget):
     model: QComboBox
     weights: QComboBox
     device: QComboBox
+    renderer: QComboBox
     brush_width: QDoubleSpinBox
     draw_frozen: QCheckBox
 

@@ -12,6 +12,10 @@ background load hits both.  Targets:
 * peak extra RSS of a default fwd+bwd <= 300 MB (measured in a fresh subprocess, with
   the kernel's high-water mark reset after setup, so imports do not count).
 
+When pydiffvg imports, the same scenes follow rendered by the diffvg backend, each with
+its time relative to CLIP and to our renderer and its PSNR against our renderer's image
+(plus one line comparing both at 8x8 samples, where they should agree closely).
+
 The last line is machine-readable:
 ``render_over_clip=R scale_1024_paths=S1 scale_512_px=S2 peak_extra_mb=M``.
 """
@@ -19,6 +23,7 @@ The last line is machine-readable:
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -81,6 +86,11 @@ def _time(fn, repeats: int) -> list[float]:
         fn()
         out.append(time.perf_counter() - t0)
     return out
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = ((a - b) ** 2).mean().item()
+    return 10 * math.log10(1 / max(mse, 1e-12))
 
 
 def _clip_fwd_bwd():
@@ -159,17 +169,28 @@ def main() -> None:
         "default, samples=2": (256, 224, 1.0, 2),
     }
     scenes = {name: _scene(n, s, width_scale=w, samples=k) for name, (n, s, w, k) in configs.items()}
+    # the diffvg backend on the same scenes, timed in the same interleaved rounds
+    dv_scenes = {}
+    if "diffvg" in available_backends():
+        dv_scenes = {
+            name: _scene(n, s, backend="diffvg", width_scale=w, count=False, samples=k)
+            for name, (n, s, w, k) in configs.items()
+        }
     clip_step = _clip_fwd_bwd()
 
     # warm-up
     for _fwd, fwd_bwd, _ in scenes.values():
         fwd_bwd()
         fwd_bwd()
+    for _fwd, fwd_bwd, _ in dv_scenes.values():
+        fwd_bwd()
     clip_step()
 
     fwd_t: dict[str, list[float]] = {k: [] for k in scenes}
     both_t: dict[str, list[float]] = {k: [] for k in scenes}
     clip_t: list[float] = []
+    dv_fwd_t: dict[str, list[float]] = {k: [] for k in dv_scenes}
+    dv_both_t: dict[str, list[float]] = {k: [] for k in dv_scenes}
     rounds = max(2, repeats)
     for _ in range(rounds):  # interleave so background load hits renderer and CLIP alike
         for name, (fwd, fwd_bwd, _) in scenes.items():
@@ -177,6 +198,10 @@ def main() -> None:
                 fwd_t[name] += _time(fwd, 2)
             both_t[name] += _time(fwd_bwd, 2)
         clip_t += _time(clip_step, 1)
+        for name, (fwd, fwd_bwd, _) in dv_scenes.items():
+            with torch.no_grad():
+                dv_fwd_t[name] += _time(fwd, 1)
+            dv_both_t[name] += _time(fwd_bwd, 1)
 
     clip_ms = statistics.median(clip_t) * 1e3
     print(f"CLIP ViT-B/32 batch 4 fwd+bwd (frozen weights): {clip_ms:8.1f} ms  (median of {len(clip_t)})")
@@ -189,17 +214,24 @@ def main() -> None:
             f"= {b / clip_ms:5.3f} x CLIP, {b / base:5.2f} x default"
         )
 
-    if "diffvg" in available_backends():
-        for name, (n, s, w, k) in configs.items():
-            fwd, fwd_bwd, _ = _scene(n, s, backend="diffvg", width_scale=w, count=False, samples=k)
-            fwd_bwd()
+    if dv_scenes:
+        # side by side with the torch rows above, and how close diffvg's image is to ours
+        # (PSNR against the torch renderer at the same samples setting; diffvg point-samples
+        # max(2, k) x max(2, k) per pixel, ours adds analytic coverage)
+        for name, (fwd, _, _) in dv_scenes.items():
             with torch.no_grad():
-                f = statistics.median(_time(fwd, repeats)) * 1e3
-            b = statistics.median(_time(fwd_bwd, repeats)) * 1e3
+                db = _psnr(fwd(), scenes[name][0]())
+            f = statistics.median(dv_fwd_t[name]) * 1e3
+            b = statistics.median(dv_both_t[name]) * 1e3
+            ours = statistics.median(both_t[name]) * 1e3
             print(
-                f"diffvg {name:26s}              fwd(no grad) {f:7.1f} ms  fwd+bwd {b:8.1f} ms  "
-                f"= {b / clip_ms:5.3f} x CLIP"
+                f"diffvg {name:26s} PSNR {db:5.1f} dB  fwd(no grad) {f:7.1f} ms  fwd+bwd {b:8.1f} ms  "
+                f"= {b / clip_ms:5.3f} x CLIP, {b / ours:5.1f} x torch"
             )
+        with torch.no_grad():  # agreement in the limit: both at 8x8 samples
+            theirs, _, _ = _scene(256, 224, backend="diffvg", count=False, samples=8)
+            ours8, _, _ = _scene(256, 224, count=False, samples=8)
+            print(f"diffvg vs torch, default scene, both 8x8 samples: PSNR {_psnr(theirs(), ours8()):.1f} dB")
     else:
         print("diffvg: pydiffvg not importable, skipped")
 

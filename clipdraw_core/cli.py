@@ -81,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to draw, e.g. 'Watercolor painting of an underwater submarine.' (with --resume: optional)",
     )
     parser.add_argument("-o", "--output", required=True, metavar="OUT.svg", help="SVG file to write")
-    parser.add_argument("--png", metavar="OUT.png", help="also write our renderer's PNG at the canvas size")
+    parser.add_argument(
+        "--png", metavar="OUT.png", help="also write a PNG at the canvas size, drawn by --renderer"
+    )
     parser.add_argument("--project", metavar="OUT.json", help="also save a project file (reopen in the app)")
     _add_setting_options(parser)
     parser.add_argument(
@@ -212,7 +214,9 @@ def _write_outputs(outputs: _Outputs, session: Session, prompt_desc: str) -> Non
     drawing = snap.drawing
 
     def png() -> None:
-        pixels = render_drawing(drawing, samples=max(2, session.config.render_samples))
+        pixels = render_drawing(
+            drawing, samples=max(2, session.config.render_samples), backend=session.config.renderer
+        )
         buffer = io.BytesIO()
         Image.fromarray(pixels).save(buffer, format="PNG")
         atomic_write_bytes(outputs.png, buffer.getvalue())  # type: ignore[arg-type]
@@ -306,13 +310,17 @@ def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSi
         if (args.seed_svg or args.seed_image) and not seeded:
             raise ConfigError("the seed sketch contains no strokes")
         config = _config_from_args(args, len(seeded))
+    if config.renderer == "diffvg":  # say so before the (slow) model load
+        from clipdraw_core.render import diffvg_backend
+
+        diffvg_backend.require()
     clip = load_clip(config.model_name, config.weights, config.device)
     session = Session(config, clip, initial_strokes=seeded, drawing=drawing, start_step=start_step)
     description = (
         f"CLIPDraw Studio {__version__}: prompt {config.prompt!r}; "
         f"negatives {list(config.negative_prompts)}; "
         f"{len(session.snapshot().drawing.strokes)} strokes; {config.num_steps} steps; seed {config.seed}; "
-        f"model {config.model_name} ({config.weights})"
+        f"model {config.model_name} ({config.weights}); renderer {config.renderer}"
     )
     outputs = _Outputs(args)
     interrupted = False

@@ -341,73 +341,12 @@ def test_mismatched_layout_is_an_error() -> None:
         render(pts.reshape(-1), hw, col, layout, 64, 32)
 
 
-@pytest.mark.skipif("diffvg" not in available_backends(), reason="pydiffvg not installed")
-def test_diffvg_backend_agrees_with_torch() -> None:
-    pts, hw, col, layout = pack_drawing(default_scene(0, 64, 96))
-    ours = render(pts, hw, col, layout, 96, 96, backend="torch", samples=2)
-    theirs = render(pts, hw, col, layout, 96, 96, backend="diffvg", samples=2)
-    mse = ((ours - theirs) ** 2).mean().item()
-    assert 10 * math.log10(1 / max(mse, 1e-12)) > 30
-
-
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_cuda_matches_cpu() -> None:
     pts, hw, col, layout = pack_drawing(default_scene(0))
     cpu = render(pts, hw, col, layout, 224, 224)
     gpu = render(pts.cuda(), hw.cuda(), col.cuda(), layout.to("cuda"), 224, 224)
     assert (cpu - gpu.cpu()).abs().max().item() < 1e-3
-
-
-def test_diffvg_backend_plumbing_with_a_stub(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without a real pydiffvg: check the scene we hand to its API and the compositing of its
-    straight-alpha output over the background (the parts that are ours)."""
-    import sys
-    import types
-
-    calls: dict = {}
-    stub = types.ModuleType("pydiffvg")
-
-    class Path:
-        def __init__(self, num_control_points, points, is_closed, stroke_width):
-            self.num_control_points, self.points = num_control_points, points
-            self.is_closed, self.stroke_width = is_closed, stroke_width
-
-    class ShapeGroup:
-        def __init__(self, shape_ids, fill_color, stroke_color):
-            self.shape_ids, self.fill_color, self.stroke_color = shape_ids, fill_color, stroke_color
-
-    class RenderFunction:
-        @staticmethod
-        def serialize_scene(w, h, shapes, groups):
-            calls["scene"] = (w, h, shapes, groups)
-            return ["args"]
-
-        @staticmethod
-        def apply(w, h, sx, sy, seed, background, *args):
-            calls["apply"] = (w, h, sx, sy, background, args)
-            img = torch.zeros(h, w, 4)
-            img[..., 0] = 1.0  # straight red
-            img[..., 3] = 0.5
-            return img
-
-    stub.Path, stub.ShapeGroup, stub.RenderFunction = Path, ShapeGroup, RenderFunction
-    stub.set_use_gpu = lambda flag: calls.setdefault("gpu", flag)
-    stub.set_device = lambda dev: calls.setdefault("device", dev)
-    monkeypatch.setitem(sys.modules, "pydiffvg", stub)
-
-    assert "diffvg" in available_backends()
-    strokes = [(line(4, 16, 60, 16), 2.0, BLACK), (line(4, 4, 60, 4) + line(60, 4, 60, 30)[1:], 1.5, BLACK)]
-    pts, hw, col, layout = scene(strokes)
-    img = render(pts, hw, col, layout, 64, 32, background=(0.0, 0.0, 1.0), backend="diffvg")
-    assert img.shape == (3, 32, 64)
-    assert torch.allclose(img[:, 5, 5], torch.tensor([0.5, 0.0, 0.5]))
-    w, h, shapes, groups = calls["scene"]
-    assert (w, h) == (64, 32) and len(shapes) == 2 and len(groups) == 2
-    assert shapes[1].num_control_points.tolist() == [2, 2] and shapes[1].points.shape == (7, 2)
-    assert torch.equal(shapes[1].points, pts[4:11]) and shapes[1].is_closed is False
-    assert shapes[0].stroke_width.item() == 2.0 and groups[1].fill_color is None
-    assert groups[1].shape_ids.tolist() == [1]
-    assert calls["apply"][2:4] == (2, 2) and calls["gpu"] is False
 
 
 def _dense_reference(drawing: Drawing) -> torch.Tensor:

@@ -117,8 +117,11 @@ class SessionConfig:
         1, label="Render samples", minimum=1, maximum=8, cli="--samples",
         help="renderer supersampling per axis",
     )
-    #: Checked by :func:`clipdraw_core.render.render`, which knows which backends exist.
-    renderer: str = setting("auto", label="Renderer", help="auto, torch or diffvg; auto picks torch")
+    #: The names are the render room's (:data:`clipdraw_core.render.RENDERERS`); validate() asks it.
+    renderer: str = setting(
+        "auto", label="Renderer", cli="--renderer", metavar="auto|torch|diffvg",
+        help="rasteriser: auto = torch (built in); diffvg needs pydiffvg installed",
+    )
     model_name: str = setting(
         "ViT-B-32", label="CLIP model", cli="--model", help="open_clip model name or config JSON"
     )
@@ -143,6 +146,10 @@ class SessionConfig:
         if not isinstance(self.prompt, str) or not self.prompt.strip():
             raise ConfigError("the prompt is empty: describe what to draw, e.g. 'a red bicycle'")
         check_all(self)
+        from clipdraw_core.render import RENDERERS, unknown_renderer_message  # torch: only when validating
+
+        if self.renderer not in RENDERERS:
+            raise ConfigError(unknown_renderer_message(self.renderer))
         for p in (self.prompt, *self.negative_prompts, *self.extra_prompts):
             check_text(p, "the prompt" if p is self.prompt else "a negative or extra prompt")
             if len(p) > MAX_PROMPT_CHARS:

@@ -292,6 +292,9 @@ class Session:
             self._background,
             samples=samples,
             backend=cfg.renderer,
+            # diffvg jitters its samples: a seed from the session's seed and step makes
+            # equal sessions render equally (the torch renderer ignores it)
+            seed=(cfg.seed * 1_000_003 + self._step) % (2**31 - 1),
         )
 
     def _regularisers(self) -> torch.Tensor:

@@ -38,10 +38,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: The renderer names a setting or a project may hold ("auto" picks torch).
-RENDERERS = ("auto", "torch", "diffvg")
+#: The ``backend``/``renderer`` names :func:`render` accepts ("auto" is the torch renderer).
+RENDERERS: tuple[str, ...] = ("auto", "torch", "diffvg")
 
 __all__ = [
+    "RENDERERS",
     "StrokeLayout",
     "available_backends",
     "pack_drawing",
@@ -117,12 +118,15 @@ def render(
     *,
     samples: int = 1,
     backend: str = "auto",
+    seed: int | None = None,
 ) -> Tensor:
     """Rasterise the packed strokes; returns ``[3, H, W]`` float32 in [0, 1].
 
     Differentiable w.r.t. ``points [P, 2]`` (canvas pixels), ``half_widths [S]`` and
     ``colors [S, 4]`` (straight RGBA).  ``samples=k`` supersamples ``k x k`` on top of
-    the analytic box-filter coverage.  ``backend``: ``"auto"``/``"torch"``/``"diffvg"``.
+    the analytic box-filter coverage.  ``backend``: one of :data:`RENDERERS`.  ``seed``
+    fixes the sample jitter of backends that jitter (diffvg; ``None``: derived from the
+    inputs); the torch renderer is deterministic and ignores it.
     """
     if points.ndim != 2 or points.shape[1] != 2 or colors.ndim != 2 or colors.shape[1] != 4:
         raise ConfigError(
@@ -153,9 +157,22 @@ def render(
         from clipdraw_core.render import diffvg_backend
 
         return diffvg_backend.render_diffvg(
-            points, half_widths, colors, layout, int(width), int(height), background, samples=samples
+            points,
+            half_widths,
+            colors,
+            layout,
+            int(width),
+            int(height),
+            background,
+            samples=samples,
+            seed=seed,
         )
-    raise ConfigError(f"unknown renderer {backend!r}: choose {', '.join(map(repr, RENDERERS))}")
+    raise ConfigError(unknown_renderer_message(backend))
+
+
+def unknown_renderer_message(name: object) -> str:
+    """The one-line refusal of a renderer name, naming the choices."""
+    return f"unknown renderer {name!r}: choose one of {', '.join(RENDERERS)}"
 
 
 def pack_drawing(

@@ -6,34 +6,73 @@ dependency: it must be compiled from source, which is what users complain about 
 so everything here imports it lazily and :func:`render_diffvg` raises a
 :class:`~clipdraw_core.errors.ClipDrawError` with a clear message when it is missing.
 
-Mapping of our packed scene onto diffvg (as the original notebook builds it):
-``Path(num_control_points=[2] * segments, points, stroke_width=half_width,
-is_closed=False)`` with one ``ShapeGroup(fill_color=None, stroke_color=rgba)`` per
-stroke, in paint order.  diffvg returns straight (un-premultiplied) RGBA, which we
-composite over the background exactly as CLIPDraw does: ``a * rgb + (1 - a) * bg``.
+Mapping of our packed scene onto diffvg: one open ``Path`` per stroke
+(``stroke_width`` = our half-width) with one ``ShapeGroup(fill_color=None,
+stroke_color=rgba)`` per stroke, in paint order.  Four things are ours to get right,
+because diffvg gets them wrong silently or fatally:
+
+* **Compositing.**  diffvg's output is *premultiplied* RGBA (an edge pixel of an opaque
+  stroke comes back as ``coverage * rgb, coverage``), so compositing it as straight
+  alpha (``a * rgb + (1 - a) * bg``) darkens every edge.  We hand diffvg the opaque
+  background itself (its ``background_image`` argument): it then composites each
+  sample over it before the box filter, exactly our pixel model, and returns opaque
+  colour.
+* **Segment degree.**  Our strokes are cubics, but a straight cubic (control points on
+  the chord at 1/3 and 2/3, what SVG ``L``/``<line>``/``<polyline>`` and straight fitted
+  strokes become) or a degree-elevated quadratic (SVG ``Q``) has a vanishing cubic
+  coefficient, and diffvg's inside-stroke test for cubics divides by it: the segment
+  disappears, leaving only its caps.  :func:`segment_degrees` finds such segments and we
+  pass diffvg their true degree (0 control points for a line, 1 for a quadratic).
+  Gradients still reach every point that shapes the curve: a quadratic's control point
+  is computed from both cubic control points; a straight segment's inner control points
+  get no gradient from diffvg (the first optimiser step moves its end points, after
+  which it is a cubic again).
+* **Reproducibility.**  diffvg jitters its samples with a seed.  It is taken from the
+  call (``seed=``, the session passes one derived from its own seed and step) or, when
+  none is given, hashed from the inputs, so the same input renders bit-identically.
+  diffvg's CPU backward adds gradient contributions from several threads in whatever
+  order they finish, so gradients (not images) can differ in the last float bits
+  between runs; nothing here can order those additions.
+* **Bad numbers.**  NaN/inf points trip an ``assert`` in pydiffvg and a NaN colour
+  aborts the process in native code, so inputs are checked first and bad ones raise
+  :class:`~clipdraw_core.errors.NumericalError`.
+
 diffvg antialiases by point sampling with a box filter; ``samples=k`` maps to
 ``max(2, k) x max(2, k)`` samples per pixel, so the default matches the original's 2x2.
-This backend loops over strokes in Python (diffvg's API is per shape); it is not the
-fast path.
+This backend builds diffvg's scene in Python per stroke (its API is per shape); it is
+not the fast path.
 """
 
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from clipdraw_core.errors import ClipDrawError
+from clipdraw_core.errors import ClipDrawError, NumericalError
 
 if TYPE_CHECKING:
     from clipdraw_core.render import StrokeLayout
 
 logger = logging.getLogger(__name__)
 
-_seed_counter = 0
+#: Segment degrees as diffvg's per-segment control-point counts.
+LINE, QUADRATIC, CUBIC = 0, 1, 2
+
+#: A segment is treated as degenerate (straight, or quadratic) when the offending vector
+#: is shorter than ``ABS_TOL + REL_TOL * |largest coordinate|`` px.  diffvg loses an exact
+#: elevated quadratic up to a cubic coefficient of ~1e-5 px at coordinates ~50 (float32
+#: rounding); the curves it may replace differ from the exact ones by < 0.05 x the
+#: tolerance, far below a pixel.
+ABS_TOL = 1e-3
+REL_TOL = 1e-5
+
+_SEED_MODULUS = 2**31 - 1
 
 
 def _import_pydiffvg() -> Any:
@@ -42,9 +81,16 @@ def _import_pydiffvg() -> Any:
     except Exception as exc:  # ImportError, or a broken native build (OSError, ...)
         raise ClipDrawError(
             "the 'diffvg' renderer needs pydiffvg, which is not installed or failed to load "
-            f"({type(exc).__name__}: {exc}); use the built-in renderer ('auto' or 'torch') instead"
+            f"({type(exc).__name__}: {exc}); build it from https://github.com/BachiLi/diffvg "
+            "or use the built-in renderer ('auto' or 'torch') instead"
         ) from exc
     return pydiffvg
+
+
+def require() -> None:
+    """Raise the one-line :class:`~clipdraw_core.errors.ClipDrawError` saying how to get
+    pydiffvg when it does not import (front ends call this before a long set-up)."""
+    _import_pydiffvg()
 
 
 def is_available() -> bool:
@@ -54,6 +100,101 @@ def is_available() -> bool:
     except ClipDrawError:
         return False
     return True
+
+
+def segment_degrees(cubics: Tensor) -> Tensor:
+    """Per segment of ``cubics [C, 4, 2]``: :data:`LINE`, :data:`QUADRATIC` or :data:`CUBIC`.
+
+    A line has its control points on the chord at 1/3 and 2/3; a quadratic (a degree-
+    elevated one, ``P1 = (P0 + 2Q) / 3``, ``P2 = (P3 + 2Q) / 3``) has a zero cubic
+    coefficient ``P3 - 3 P2 + 3 P1 - P0``.  Collinear control points elsewhere on the
+    line are a genuine cubic (it may overshoot its end points) and stay one.
+    """
+    c = cubics.detach().cpu().to(torch.float64)  # on the CPU: MPS has no float64
+    if c.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.int32)
+    p0, p1, p2, p3 = c.unbind(1)
+    tol = ABS_TOL + REL_TOL * c.abs().amax(dim=(1, 2))
+    cubic_coeff = (p3 - 3.0 * p2 + 3.0 * p1 - p0).norm(dim=1)
+    off_chord = torch.maximum(
+        (p1 - (2.0 * p0 + p3) / 3.0).norm(dim=1), (p2 - (p0 + 2.0 * p3) / 3.0).norm(dim=1)
+    )
+    degree = torch.full((c.shape[0],), CUBIC, dtype=torch.int32)
+    degree[cubic_coeff <= tol] = QUADRATIC
+    degree[off_chord <= tol] = LINE
+    return degree
+
+
+def _check_finite(points: Tensor, half_widths: Tensor, colors: Tensor) -> None:
+    for name, t in (("point", points), ("stroke width", half_widths), ("colour", colors)):
+        bad = ~torch.isfinite(t.detach())
+        if bool(bad.any()):
+            raise NumericalError(
+                f"cannot render with diffvg: {int(bad.sum())} {name} value(s) are NaN or infinite; "
+                "the drawing was not changed (try a lower learning rate, or the 'torch' renderer)"
+            )
+
+
+def input_seed(
+    points: Tensor, half_widths: Tensor, colors: Tensor, width: int, height: int, samples: int, bg: Tensor
+) -> int:
+    """A sampling seed that depends only on the call's inputs (equal inputs, equal image)."""
+    crc = 0
+    for t in (points, half_widths, colors, bg):
+        crc = zlib.crc32(np.ascontiguousarray(t.detach().to("cpu", torch.float32).numpy()).tobytes(), crc)
+    crc = zlib.crc32(np.array([width, height, samples], dtype=np.int64).tobytes(), crc)
+    return crc % _SEED_MODULUS
+
+
+def _stroke_paths(points: Tensor, layout: StrokeLayout, device: torch.device) -> list[tuple[Tensor, Tensor]]:
+    """Per stroke: (diffvg control-point counts [n_seg] int32, its points [K, 2]).
+
+    Points are gathered from ``points`` plus one derived quadratic control point per
+    segment, so every output point stays differentiable w.r.t. the inputs.
+    """
+    seg_index = layout.seg_index
+    cubics = points[seg_index]  # [C, 4, 2]
+    degrees = segment_degrees(cubics)
+    # the quadratic whose elevation is closest to the cubic: the mean of the two estimates
+    # (3 P1 - P0) / 2 and (3 P2 - P3) / 2 of its control point
+    quad = (3.0 * (cubics[:, 1] + cubics[:, 2]) - cubics[:, 0] - cubics[:, 3]) / 4.0
+    extended = torch.cat([points, quad], dim=0)
+    n_points = points.shape[0]
+    idx = seg_index.cpu().numpy()
+    deg = degrees.numpy()
+    seg_stroke = layout.seg_stroke.cpu().numpy()
+    gather: list[int] = []
+    bounds: list[tuple[int, int, int, int]] = []  # (first gather slot, end slot, first seg, end seg)
+    s = 0
+    n_seg_total = idx.shape[0]
+    for stroke in range(layout.num_strokes):
+        first_slot, first_seg = len(gather), s
+        while s < n_seg_total and seg_stroke[s] == stroke:
+            gather.append(int(idx[s, 0]))
+            if deg[s] == QUADRATIC:
+                gather.append(n_points + s)
+            elif deg[s] == CUBIC:
+                gather += [int(idx[s, 1]), int(idx[s, 2])]
+            s += 1
+        gather.append(int(idx[s - 1, 3]))
+        bounds.append((first_slot, len(gather), first_seg, s))
+    flat = extended[torch.as_tensor(gather, dtype=torch.long, device=points.device)].to(
+        device=device, dtype=torch.float32
+    )
+    # A stroke whose points all coincide is a round dot; diffvg draws nothing for a
+    # zero-length path (and refuses a scene of only such), so its last point is moved
+    # by ABS_TOL px: a dot to the eye, and the gradient is unchanged.
+    host = points.detach().cpu().numpy()
+    nudge = np.zeros((len(gather), 2), dtype=np.float32)
+    for _lo, hi, a, b in bounds:
+        first, last = int(idx[a, 0]), int(idx[b - 1, 3])
+        if np.abs(host[first : last + 1] - host[first]).max() <= ABS_TOL:
+            nudge[hi - 1, 0] = 2 * ABS_TOL
+    if nudge.any():
+        flat = flat + torch.from_numpy(nudge).to(flat.device)
+    return [
+        (torch.as_tensor(deg[a:b], dtype=torch.int32), flat[lo:hi].contiguous()) for lo, hi, a, b in bounds
+    ]
 
 
 def render_diffvg(
@@ -66,14 +207,16 @@ def render_diffvg(
     background: Sequence[float] | Tensor = (1.0, 1.0, 1.0),
     *,
     samples: int = 1,
+    seed: int | None = None,
 ) -> Tensor:
-    """Render with pydiffvg; returns ``[3, H, W]`` float32 in [0, 1], differentiable like ``render``."""
-    global _seed_counter
+    """Render with pydiffvg; returns ``[3, H, W]`` float32 in [0, 1], differentiable like ``render``.
+
+    ``seed`` fixes diffvg's sample jitter; ``None`` derives it from the inputs.  Raises
+    :class:`~clipdraw_core.errors.NumericalError` for NaN/inf inputs and
+    :class:`~clipdraw_core.errors.ClipDrawError` when pydiffvg does not import.
+    """
     pydiffvg = _import_pydiffvg()
     device = points.device
-    pydiffvg.set_use_gpu(device.type == "cuda")
-    pydiffvg.set_device(device)
-
     if isinstance(background, Tensor):
         bg = background.to(device=device, dtype=torch.float32).reshape(-1)[:3]
     else:
@@ -81,34 +224,68 @@ def render_diffvg(
     if layout.num_strokes == 0:
         zero = points[:0].sum() + half_widths[:0].sum() + colors[:0].sum()  # 0, keeps the graph
         return (bg[:, None, None].expand(3, height, width) + zero).contiguous()
+    _check_finite(points, half_widths, colors)
+    if not bool(torch.isfinite(bg).all()):
+        raise NumericalError("cannot render with diffvg: the background colour is not a number")
+    n = max(2, int(samples))
+    if seed is None:
+        seed = input_seed(points, half_widths, colors, width, height, n, bg)
+    # CUDA tensors go to diffvg's GPU path; a CPU-only build refuses it (a RuntimeError,
+    # caught) and the scene is rendered on the CPU instead, the result moved back
+    if device.type == "cuda":
+        try:
+            img = _apply(pydiffvg, device, points, half_widths, colors, layout, width, height, bg, n, seed)
+        except RuntimeError as exc:
+            if "not compiled with GPU" not in str(exc):
+                raise
+            logger.info("pydiffvg has no GPU support here; rendering on the CPU")
+            img = _apply(
+                pydiffvg, torch.device("cpu"), points, half_widths, colors, layout, width, height, bg, n, seed
+            )
+    else:  # CPU, or a device diffvg has no path for (MPS): the CPU
+        img = _apply(
+            pydiffvg, torch.device("cpu"), points, half_widths, colors, layout, width, height, bg, n, seed
+        )
+    return img[:, :, :3].to(device=device, dtype=torch.float32).permute(2, 0, 1).contiguous()
 
-    seg_stroke = layout.seg_stroke.cpu()
-    counts = torch.bincount(seg_stroke, minlength=layout.num_strokes).tolist()
+
+def _apply(
+    pydiffvg: Any,
+    run_device: torch.device,
+    points: Tensor,
+    half_widths: Tensor,
+    colors: Tensor,
+    layout: StrokeLayout,
+    width: int,
+    height: int,
+    bg: Tensor,
+    n: int,
+    seed: int,
+) -> Tensor:
+    """One diffvg render on ``run_device``: ``[H, W, 4]`` composited over ``bg`` (alpha 1)."""
+    pydiffvg.set_use_gpu(run_device.type == "cuda")
+    pydiffvg.set_device(run_device)
     shapes = []
     groups = []
-    offset = 0
-    for i, n_seg in enumerate(counts):
-        n_pts = 3 * n_seg + 1
-        path = pydiffvg.Path(
-            num_control_points=torch.full((n_seg,), 2, dtype=torch.int32),
-            points=points[offset : offset + n_pts].to(torch.float32).contiguous(),
-            stroke_width=half_widths[i].to(torch.float32),
-            is_closed=False,
+    for i, (counts, pts) in enumerate(_stroke_paths(points, layout, run_device)):
+        shapes.append(
+            pydiffvg.Path(
+                num_control_points=counts,
+                points=pts,
+                stroke_width=half_widths[i].to(device=run_device, dtype=torch.float32),
+                is_closed=False,
+            )
         )
-        shapes.append(path)
         groups.append(
             pydiffvg.ShapeGroup(
                 shape_ids=torch.tensor([i]),
                 fill_color=None,
-                stroke_color=colors[i].to(torch.float32),
+                stroke_color=colors[i].to(device=run_device, dtype=torch.float32).contiguous(),
             )
         )
-        offset += n_pts
     scene_args = pydiffvg.RenderFunction.serialize_scene(width, height, shapes, groups)
-    n = max(2, int(samples))
-    _seed_counter += 1
-    img = pydiffvg.RenderFunction.apply(width, height, n, n, _seed_counter, None, *scene_args)  # [H, W, 4]
-    img = img.to(device=device, dtype=torch.float32)
-    alpha = img[:, :, 3:4]
-    out = alpha * img[:, :, :3] + (1.0 - alpha) * bg[None, None, :]
-    return out.permute(2, 0, 1).contiguous()
+    opaque = torch.ones(height, width, 1, dtype=torch.float32, device=run_device)
+    background_image = torch.cat([bg.to(run_device)[None, None, :].expand(height, width, 3), opaque], dim=2)
+    return pydiffvg.RenderFunction.apply(
+        width, height, n, n, int(seed) % _SEED_MODULUS, background_image.contiguous(), *scene_args
+    )

@@ -71,3 +71,16 @@ def test_widget_ranges_and_defaults_are_the_settings(qtbot, window):
     # a fresh panel shows every default (the window fixture changed some)
     assert settings.read("canvas_size") == SessionConfig().width
     assert window.controls.__class__().config() == SessionConfig()
+
+
+def test_renderer_is_chosen_in_the_panel_and_remembered(qtbot, window):
+    """Issue 17: the renderer is an option of the Run box, stored like the others."""
+    c = window.controls
+    assert [c.renderer.itemText(i) for i in range(c.renderer.count())] == ["auto", "torch", "diffvg"]
+    assert c.renderer.currentText() == "auto"
+    c.renderer.setCurrentText("diffvg")
+    assert c.config().renderer == "diffvg"
+    c.save_settings()
+    assert settings.read("renderer") == "diffvg"
+    c.set_config(SessionConfig(renderer="torch"))
+    assert c.renderer.currentText() == "torch"
