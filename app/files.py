@@ -18,15 +18,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from PySide6.QtCore import QObject, QStandardPaths, QThread, QTimer, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from app import settings
-from app.canvas.painting import render_layer
-from app.run.worker import error_message
-from clipdraw_core.drawing.strokes import Drawing, Stroke
+from app.background import Task, error_message, start_task
+from clipdraw_core.drawing.strokes import Drawing
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -53,55 +50,6 @@ def autosave_path() -> Path:
     return data_dir() / AUTOSAVE_NAME
 
 
-def scaled_drawing(drawing: Drawing, width: int, height: int) -> Drawing:
-    """The same drawing at another pixel size (points and widths scaled)."""
-    sx, sy = width / drawing.width, height / drawing.height
-    factor = np.array([sx, sy], dtype=np.float64)
-    strokes = [
-        Stroke(s.id, s.points.astype(np.float64) * factor, s.half_width * (sx + sy) / 2, s.color, s.frozen)
-        for s in drawing.strokes
-    ]
-    return Drawing(width, height, drawing.background, tuple(strokes))
-
-
-def render_png_image(drawing: Drawing, width: int) -> QImage:
-    """The drawing as an image ``width`` px wide: the engine's renderer (what CLIP saw)
-    when available, else Qt's vector painter."""
-    height = max(1, round(drawing.height * width / drawing.width))
-    target = scaled_drawing(drawing, width, height)
-    try:
-        from clipdraw_core.render import render_drawing
-
-        rgb = np.ascontiguousarray(render_drawing(target, samples=2)[..., :3], dtype=np.uint8)
-        image = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.shape[1] * 3, QImage.Format.Format_RGB888)
-        return image.copy()
-    except ImportError:
-        return render_layer(target, 1.0, mark_frozen=False)
-
-
-class _PngExportThread(QThread):
-    done = Signal(object, object)  # target path, error message or None
-
-    def __init__(self, drawing: Drawing, width: int, target: Path) -> None:
-        super().__init__()
-        self.setObjectName("clipdraw-png-export")
-        self.args = (drawing, width, target)
-
-    def run(self) -> None:
-        drawing, width, target = self.args
-        try:
-            image = render_png_image(drawing, width)
-            tmp = target.with_name(f".{target.name}.tmp.png")
-            if not image.save(str(tmp), "PNG"):
-                raise OSError(f"cannot write {target}")
-            os.replace(tmp, target)
-        except Exception as exc:
-            logger.warning("PNG export failed: %s", exc)
-            self.done.emit(target, error_message(exc))
-        else:
-            self.done.emit(target, None)
-
-
 class FileSignals(QObject):
     pngExported = Signal(object, object)  # target path, error message or None
 
@@ -112,7 +60,7 @@ class FileActions:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.signals = FileSignals(window)
-        self._threads: list[QThread] = []
+        self._exports: list[Task] = []
         self.project_path: Path | None = None
         self.dirty = False
         self.autosave_timer = QTimer(window)
@@ -178,31 +126,31 @@ class FileActions:
         if target is None:
             return None
         # The engine's renderer takes ~1 s at large sizes: render and write off the GUI thread.
-        thread = _PngExportThread(drawing, int(width), target)
-        thread.done.connect(self._png_done)
-        thread.finished.connect(lambda t=thread: self._reap(t))
-        self._threads.append(thread)
+        from clipdraw_core.io.raster_export import save_png
+
+        task = start_task(
+            lambda _task: save_png(target, drawing, int(width)),
+            "clipdraw-png-export",
+            on_result=lambda _path: self._png_done(target, None),
+            on_error=lambda message, _exc: self._png_done(target, message),
+            on_finished=lambda: self._exports.remove(task),
+        )
+        self._exports.append(task)
         self.window.statusBar().showMessage(f"Exporting {target.name}…")
-        thread.start()
         return target
 
-    def _png_done(self, target: object, error: object) -> None:
+    def _png_done(self, target: Path, error: str | None) -> None:
         if error is not None:
             self.window.banner.show_message(f"PNG export failed: {error}")
         else:
             self.window.statusBar().showMessage(f"Exported {target}", 5000)
         self.signals.pngExported.emit(target, error)
 
-    def _reap(self, thread: QThread) -> None:
-        if thread in self._threads:
-            self._threads.remove(thread)
-            thread.deleteLater()
-
     def shutdown(self) -> None:
-        """Join running exports (window close)."""
+        """Finish running exports (window close): a started file is always completed."""
         self.autosave_timer.stop()
-        for thread in list(self._threads):
-            thread.wait()
+        for task in list(self._exports):
+            task.wait()
 
     # ------------------------------------------------------------ projects
     def save_project(
@@ -263,29 +211,24 @@ class FileActions:
                 self.open_project(p)
                 continue
             try:
-                strokes = self._load_seed(p, suffix)
+                strokes = self._load_seed(p)
             except Exception as exc:
                 self._error(f"Cannot import {Path(p).name}", exc)
                 continue
             if strokes:
                 self.window.add_seed_strokes(strokes, f"Import {Path(p).name}")
 
-    def _load_seed(self, path: str, suffix: str) -> list[Any]:
+    def _load_seed(self, path: str) -> list[Any]:
+        from clipdraw_core.io.seed import load_seed
+
         drawing = self.window.controller.drawing()
         cfg = self.window.current_config()
         w, h = (drawing.width, drawing.height) if drawing is not None else (cfg.width, cfg.height)
         first_id = self.window.controller.allocate_ids(1)[0]
-        if suffix == ".svg":
-            from clipdraw_core.io.svg_import import load_svg_strokes
-
-            strokes = load_svg_strokes(path, w, h, first_id=first_id, frozen=False)
-        else:
-            from clipdraw_core.io.raster_import import load_image_strokes
-
-            strokes = load_image_strokes(path, w, h, first_id=first_id, frozen=False)
+        strokes = load_seed(path, w, h, first_id=first_id, frozen=False)
         if len(strokes) > 1:  # reserve the ids the importer used so nothing collides later
             self.window.controller.allocate_ids(len(strokes) - 1)
-        return list(strokes)
+        return strokes
 
     # ------------------------------------------------------------ autosave / recovery
     def autosave(self) -> Path | None:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 import clipdraw_core
 from app import settings
 from app.actions import Actions
+from app.background import TASKS
 from app.canvas.canvas import Canvas
 from app.commands_undo import (
     AddStrokesCommand,
@@ -235,9 +236,11 @@ class MainWindow(QMainWindow):
 
     def _ensure_weights(self, cfg: SessionConfig) -> SessionConfig | None:
         """Let app.dialogs.first_run (if present) download pretrained weights with progress first."""
+        from clipdraw_core.clip.weights import WEIGHTS_TAG, classify_weights
+
         w = cfg.weights
-        if w.lower() in ("random", "none") or "/" in w or "\\" in w or Path(w).suffix:
-            return cfg
+        if classify_weights(w, cfg.model_name) != WEIGHTS_TAG:
+            return cfg  # random or a file: nothing to download
         if self.controller.loader.cached(cfg.model_name, w, cfg.device) is not None:
             return cfg
         if importlib.util.find_spec("app.dialogs.first_run") is None:
@@ -409,6 +412,7 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         self.canvas.shutdown()
         self.files.shutdown()
+        TASKS.shutdown()  # whatever else still runs in the background
 
     def _confirm_close(self) -> bool:
         """Ask before throwing away unsaved work (skipped when ``confirm_close`` is off)."""

@@ -12,7 +12,6 @@ Ctrl-C or SIGTERM stops between steps and still writes the drawing so far (see
 from __future__ import annotations
 
 import argparse
-import io
 import logging
 import sys
 from collections.abc import Sequence
@@ -129,21 +128,20 @@ def _config_from_args(args: argparse.Namespace, num_seeded: int) -> SessionConfi
 
 
 def _load_seed(args: argparse.Namespace) -> list[Stroke]:
+    from clipdraw_core.io.seed import SEED_IMAGE, SEED_SVG, load_seed
+
     strokes: list[Stroke] = []
     if args.seed_svg:
-        from clipdraw_core.io.svg_import import load_svg_strokes
-
-        strokes += load_svg_strokes(args.seed_svg, args.size, args.size, first_id=0, frozen=args.seed_frozen)
+        strokes += load_seed(args.seed_svg, args.size, args.size, frozen=args.seed_frozen, kind=SEED_SVG)
     if args.seed_image:
-        from clipdraw_core.io.raster_import import load_image_strokes
-
-        strokes += load_image_strokes(
+        strokes += load_seed(
             args.seed_image,
             args.size,
             args.size,
             first_id=len(strokes),
             frozen=args.seed_frozen,
             max_strokes=args.seed_max_strokes,
+            kind=SEED_IMAGE,
         )
     return strokes
 
@@ -203,23 +201,20 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 def _write_outputs(outputs: _Outputs, session: Session, prompt_desc: str) -> None:
     """Write every output; on failures, one :class:`OutputError` saying what was written."""
-    from PIL import Image
-
-    from clipdraw_core.io.fileio import atomic_write_bytes
     from clipdraw_core.io.project import save_project
+    from clipdraw_core.io.raster_export import save_png
     from clipdraw_core.io.svg_export import save_svg
-    from clipdraw_core.render import render_drawing
 
     snap = session.snapshot()
     drawing = snap.drawing
 
     def png() -> None:
-        pixels = render_drawing(
-            drawing, samples=max(2, session.config.render_samples), backend=session.config.renderer
+        save_png(
+            outputs.png,  # type: ignore[arg-type]
+            drawing,
+            samples=max(2, session.config.render_samples),
+            backend=session.config.renderer,
         )
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, format="PNG")
-        atomic_write_bytes(outputs.png, buffer.getvalue())  # type: ignore[arg-type]
 
     def svg() -> None:
         save_svg(outputs.svg, drawing, title=session.config.prompt, description=prompt_desc)

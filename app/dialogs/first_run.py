@@ -4,8 +4,9 @@ An artist's first Draw needs a ~600 MB download. Done inside ``open_clip.create_
 it would be a frozen window for minutes, and on a plane a traceback. So before the
 model is loaded, :func:`ensure_weights` checks the Hugging Face cache and, when the
 weights are missing, downloads them with :func:`clipdraw_core.clip.weights.download_weights`
-on a QThread while a dialog shows bytes, speed and a Cancel button. The window keeps
-repainting (the dialog runs its own event loop; the work is off the GUI thread).
+as a background task (:mod:`app.background`) while a dialog shows bytes, speed and a
+Cancel button. The window keeps repainting (the dialog runs its own event loop; the
+work is off the GUI thread).
 
 When the download fails (offline, hub unreachable, disk full) a dialog says what is
 missing and offers the ways forward: load a weights file, retry, run with random
@@ -22,11 +23,10 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.background import Task, start_task
 from clipdraw_core.clip import model_catalog
 from clipdraw_core.clip import weights as cd_weights
 
@@ -82,43 +83,18 @@ def format_eta(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-class _DownloadThread(QThread):
-    """Runs download_weights off the GUI thread; reports through (queued) signals."""
+class _ThrottledProgress:
+    """At most ~20 progress updates per second reach the GUI, and always the last one."""
 
-    progressed = Signal(object, object)  # done bytes, total bytes or None (Python ints: >2 GB safe)
-    succeeded = Signal(str)
-    failed = Signal(str)
-    cancelled = Signal()
-
-    def __init__(
-        self, model_name: str, pretrained: str, cache_dir: str | None, endpoint: str | None, timeout: float
-    ) -> None:
-        super().__init__()
-        self.setObjectName("clipdraw-weights-download")
-        self.args = (model_name, pretrained)
-        self.kwargs = {"cache_dir": cache_dir, "endpoint": endpoint, "timeout": timeout}
-        self.cancel_event = threading.Event()
+    def __init__(self, task: Task) -> None:
+        self.task = task
         self._last_emit = 0.0
 
-    def _progress(self, done: int, total: int | None) -> None:
+    def __call__(self, done: int, total: int | None) -> None:
         now = time.monotonic()
-        # At most ~20 updates per second reach the GUI, and always the last one.
         if now - self._last_emit >= 0.05 or (total is not None and done >= total):
             self._last_emit = now
-            self.progressed.emit(done, total)
-
-    def run(self) -> None:
-        try:
-            path = cd_weights.download_weights(
-                *self.args, progress=self._progress, cancel=self.cancel_event, **self.kwargs
-            )
-        except cd_weights.DownloadCancelled:
-            self.cancelled.emit()
-        except Exception as exc:
-            logger.warning("weights download failed: %s", exc)
-            self.failed.emit(str(exc))
-        else:
-            self.succeeded.emit(str(path))
+            self.task.report_progress((done, total))
 
 
 class DownloadDialog(QDialog):
@@ -126,7 +102,7 @@ class DownloadDialog(QDialog):
 
     After ``exec()``: ``path`` is set on success, ``error`` holds the message on failure,
     ``was_cancelled`` is True when the user cancelled. Closing the window cancels too; the
-    dialog only closes once the worker thread has stopped (within one chunk).
+    dialog only closes once the download task has stopped (within one chunk).
     """
 
     def __init__(
@@ -180,15 +156,36 @@ class DownloadDialog(QDialog):
         self._start = time.monotonic()
         self._speed_samples: list[tuple[float, int]] = []
         self.last_progress: tuple[int, int | None] = (0, None)
-        self.thread_ = _DownloadThread(
-            model_name, pretrained, None if cache_dir is None else os.fspath(cache_dir), endpoint, timeout
+        self._download_args = (model_name, pretrained)
+        self._download_kwargs = {
+            "cache_dir": None if cache_dir is None else os.fspath(cache_dir),
+            "endpoint": endpoint,
+            "timeout": timeout,
+        }
+        self.task_: Task | None = None
+        QTimer.singleShot(0, self._start_download)
+
+    def _start_download(self) -> None:
+        if self.task_ is not None or self.was_cancelled:
+            return
+
+        def download(task: Task) -> str:
+            path = cd_weights.download_weights(
+                *self._download_args,
+                progress=_ThrottledProgress(task),
+                cancel=task.cancel_event,
+                **self._download_kwargs,
+            )
+            return str(path)
+
+        self.task_ = start_task(
+            download,
+            "clipdraw-weights-download",
+            on_progress=lambda value: self._on_progress(*value),
+            on_result=self._on_succeeded,
+            on_error=self._on_error,
+            on_finished=self._on_finished,
         )
-        self.thread_.progressed.connect(self._on_progress)
-        self.thread_.succeeded.connect(self._on_succeeded)
-        self.thread_.failed.connect(self._on_failed)
-        self.thread_.cancelled.connect(self._on_cancelled)
-        self.thread_.finished.connect(self._on_finished)
-        QTimer.singleShot(0, self.thread_.start)
 
     # -- progress ---------------------------------------------------------------------------
     def _speed(self, done: int) -> float | None:
@@ -220,11 +217,11 @@ class DownloadDialog(QDialog):
     def _on_succeeded(self, path: str) -> None:
         self.path = path
 
-    def _on_failed(self, message: str) -> None:
-        self.error = message
-
-    def _on_cancelled(self) -> None:
-        self.was_cancelled = True
+    def _on_error(self, message: str, exc: BaseException) -> None:
+        if isinstance(exc, cd_weights.DownloadCancelled):
+            self.was_cancelled = True
+        else:
+            self.error = str(exc)
 
     def _on_finished(self) -> None:
         if self.path is not None:
@@ -235,25 +232,26 @@ class DownloadDialog(QDialog):
     # -- cancel -----------------------------------------------------------------------------
     def reject(self) -> None:
         """Cancel button, Esc or window close: ask the worker to stop, close when it has."""
-        if not self.thread_.isRunning() and self.thread_.isFinished():
+        if self.task_ is None or not self.task_.is_running():
+            self.was_cancelled = True
             super().reject()
             return
         self._closing = True
         self.was_cancelled = True
-        self.thread_.cancel_event.set()
+        self.task_.cancel()
         self.cancel_button.setEnabled(False)
         self.status.setText("Cancelling…")
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if self.thread_.isRunning():
+        if self.task_ is not None and self.task_.is_running():
             event.ignore()
             self.reject()
         else:
             super().closeEvent(event)
 
     def wait_for_worker(self, timeout_ms: int = 60_000) -> bool:
-        """Block until the worker thread has stopped (used after exec())."""
-        return self.thread_.wait(timeout_ms)
+        """Block until the download task has returned (used after exec())."""
+        return True if self.task_ is None else self.task_.wait(timeout_ms)
 
 
 def _ask_what_to_do(parent: QWidget | None, model_name: str, pretrained: str, message: str) -> str:
@@ -324,11 +322,11 @@ def ensure_weights(
     and hub (``HF_ENDPOINT`` is honoured).
     """
     weights_value = (weights or "").strip()
-    if not weights_value or weights_value == RANDOM_WEIGHTS or os.path.exists(weights_value):
-        return weights_value or None
+    if not weights_value:
+        return None
+    if cd_weights.classify_weights(weights_value, model_name) != cd_weights.WEIGHTS_TAG:
+        return weights_value  # random or a file; anything else load_clip reports clearly
     try:
-        if not cd_weights.is_pretrained_tag(model_name, weights_value):
-            return weights_value  # not ours to judge: load_clip reports a clear error
         if cd_weights.cached_weights_path(model_name, weights_value, cache_dir) is not None:
             return weights_value
     except Exception as exc:

@@ -1,14 +1,14 @@
-"""Runs an engine session in a background QThread, generator style.
+"""Runs an engine session as a background task (:mod:`app.background`), generator style.
 
 Modelled on superqt's ``GeneratorWorker``: the loop does one ``session.step()`` at a
 time and checks abort / pause between steps, so Stop and Pause act within one step
 and the thread can always be joined. Everything the GUI needs crosses as signals,
 delivered on the GUI thread:
 
-* ``snapshotReady`` is *coalesced*: the worker keeps only the newest snapshot and
-  emits once until the GUI calls :meth:`SessionWorker.take_latest`, so a fast loop
-  cannot flood the event queue; score history is accumulated meanwhile so the plot
-  loses no points.
+* ``snapshotReady`` is *coalesced*: the worker puts each snapshot into a latest-only
+  :class:`~app.background.Mailbox` and emits once until the GUI calls
+  :meth:`SessionWorker.take_latest`, so a fast loop cannot flood the event queue; the
+  score history is logged in the same mailbox meanwhile so the plot loses no points.
 * ``errorOccurred`` carries any exception from creating or stepping the session
   (missing weights, NaN, out of memory...). The worker then pauses instead of dying:
   the artist can change something and resume, save, or reset.
@@ -25,7 +25,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.background import Mailbox, Task, error_message, start_task
+
+__all__ = ["SessionWorker", "WorkerHandle", "error_message"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,18 +38,6 @@ STATE_RUNNING = "running"
 STATE_PAUSED = "paused"
 STATE_DONE = "done"
 STATE_STOPPED = "stopped"
-
-
-def error_message(exc: BaseException) -> str:
-    """One line for the artist: ClipDrawError messages as is, others with their type."""
-    from clipdraw_core.errors import ClipDrawError
-
-    if isinstance(exc, ClipDrawError) and exc.args:
-        return str(exc.args[0])
-    if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
-        return "out of memory: try fewer strokes, a smaller canvas or the CPU device"
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class SessionWorker(QObject):
@@ -72,9 +64,8 @@ class SessionWorker(QObject):
         self._paused = start_paused
         self._edits_pending = False
         self._early_commands: list[object] = []
-        self._latest: Any = None
-        self._notified = False
-        self._history: list[tuple[int, float | None, float | None]] = []
+        # newest snapshot, plus the (step, loss, score) points since the GUI last looked
+        self._mailbox: Mailbox[Any] = Mailbox(log_key=lambda point: point[0])
         self._state = STATE_STARTING
         self._min_interval = min_step_interval
         self.steps_done = 0
@@ -119,22 +110,13 @@ class SessionWorker(QObject):
 
     def take_latest(self) -> tuple[Any, list[tuple[int, float | None, float | None]]]:
         """GUI thread: the newest snapshot and the (step, loss, score) points since last call."""
-        with self._lock:
-            snap, history = self._latest, self._history
-            self._history = []
-            self._notified = False
-        return snap, history
+        return self._mailbox.take()
 
     # ------------------------------------------------------------ worker thread
     def _publish(self, snap: Any) -> None:
-        with self._lock:
-            self._latest = snap
-            has_numbers = snap.loss is not None or snap.score is not None
-            if has_numbers and (not self._history or self._history[-1][0] != snap.step):
-                self._history.append((snap.step, snap.loss, snap.score))
-            notify = not self._notified
-            self._notified = True
-        if notify:
+        has_numbers = snap.loss is not None or snap.score is not None
+        log = [(snap.step, snap.loss, snap.score)] if has_numbers else []
+        if self._mailbox.put(snap, log):
             self.snapshotReady.emit()
 
     def _set_state(self, state: str) -> None:
@@ -198,29 +180,21 @@ class SessionWorker(QObject):
 
 
 class WorkerHandle(QObject):
-    """A worker plus its QThread, started together and stopped/joined together."""
+    """A worker and the background task that runs its loop, started and stopped together."""
 
     def __init__(self, worker: SessionWorker, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.worker = worker
-        self.thread = QThread()
-        self.thread.setObjectName("clipdraw-session")
-        worker.moveToThread(self.thread)
-        self.thread.started.connect(worker.run)
-        # Direct: quit from the worker thread itself. A queued quit would need the GUI
-        # thread, which may be blocked in stop() waiting for this very thread.
-        worker.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
+        self._task: Task | None = None
 
     def start(self) -> None:
-        self.thread.start()
+        worker = self.worker
+        self._task = start_task(lambda _task: worker.run(), "clipdraw-session", on_cancel=worker.abort)
 
     def stop(self, wait_ms: int = -1) -> bool:
-        """Ask the loop to end after the current step and join the thread."""
+        """Ask the loop to end after the current step and join it."""
         self.worker.abort()
-        self.thread.quit()  # remembered even if the thread's event loop has not started yet
-        if self.thread.isRunning():
-            return self.thread.wait() if wait_ms < 0 else self.thread.wait(wait_ms)
-        return True
+        return True if self._task is None else self._task.wait(wait_ms)
 
     def is_running(self) -> bool:
-        return self.thread.isRunning()
+        return self._task is not None and self._task.is_running()

@@ -29,7 +29,13 @@ from typing import Protocol, cast
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from clipdraw_core.clip.weights import cached_weights_path
+from clipdraw_core.clip.weights import (
+    WEIGHTS_FILE,
+    WEIGHTS_RANDOM,
+    WEIGHTS_TAG,
+    cached_weights_path,
+    classify_weights,
+)
 from clipdraw_core.errors import ModelNotFoundError, WeightsError
 
 logger = logging.getLogger(__name__)
@@ -215,12 +221,13 @@ def load_clip(
     dev = resolve_device(device)
     name = _resolve_model_name(model_name)
     weights = (weights or "random").strip()
+    kind = classify_weights(weights, name)
     kwargs: dict[str, object] = {}
     mean, std = OPENAI_MEAN, OPENAI_STD
-    if weights.lower() in ("random", "none"):
+    if kind == WEIGHTS_RANDOM:
         pretrained: str | None = None
         weights = "random"
-    elif open_clip.get_pretrained_cfg(name, weights):
+    elif kind == WEIGHTS_TAG:
         cfg = open_clip.get_pretrained_cfg(name, weights)
         kwargs["force_quick_gelu"] = bool(cfg.get("quick_gelu", False))
         mean, std = cfg.get("mean", mean) or mean, cfg.get("std", std) or std
@@ -232,21 +239,20 @@ def load_clip(
             if not hub_reachable():
                 raise WeightsError(_missing_weights_message(name, weights, "the model hub cannot be reached"))
             pretrained = weights
-    else:
+    elif kind == WEIGHTS_FILE:
         path = Path(weights).expanduser()
-        looks_like_path = os.sep in weights or path.suffix in (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
-        if not looks_like_path:
-            tags = ", ".join(open_clip.list_pretrained_tags_by_model(name)) or "none"
-            raise WeightsError(
-                f"{weights!r} is neither a weights file nor a pretrained tag of {name} "
-                f"(tags: {tags}; or 'random')"
-            )
         if not path.is_file():
             raise WeightsError(f"weights file {path} does not exist")
         if not os.access(path, os.R_OK):
             raise WeightsError(f"weights file {path} is not readable (check its permissions)")
         pretrained = str(path)
         weights = str(path)
+    else:
+        tags = ", ".join(open_clip.list_pretrained_tags_by_model(name)) or "none"
+        raise WeightsError(
+            f"{weights!r} is neither a weights file nor a pretrained tag of {name} "
+            f"(tags: {tags}; or 'random')"
+        )
     logger.info("loading CLIP %s (weights: %s) on %s", name, weights, dev)
     try:
         model = open_clip.create_model(name, pretrained=pretrained, device=dev, cache_dir=cache_dir, **kwargs)

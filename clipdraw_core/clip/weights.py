@@ -92,6 +92,45 @@ def _candidate_filenames(filename: str) -> tuple[str, ...]:
     return (*alternatives, filename)
 
 
+#: File suffixes of open_clip checkpoints (a weights string ending so is a file path).
+WEIGHTS_FILE_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
+WEIGHTS_RANDOM = "random"
+WEIGHTS_TAG = "tag"
+WEIGHTS_FILE = "file"
+WEIGHTS_UNKNOWN = "unknown"
+
+
+def classify_weights(weights: str | None, model_name: str | None = None) -> str:
+    """What a weights string means; the one answer the CLI, the loader and the GUI share.
+
+    * :data:`WEIGHTS_RANDOM` for ``"random"``, ``"none"`` or an empty string (random init);
+    * :data:`WEIGHTS_TAG` for an open_clip pretrained tag of ``model_name`` (downloadable);
+    * :data:`WEIGHTS_FILE` for anything that looks like a checkpoint path (a path
+      separator, a checkpoint suffix, or an existing file): it is loaded as a file;
+    * :data:`WEIGHTS_UNKNOWN` otherwise (``load_clip`` then lists the model's tags).
+
+    Without ``model_name`` no string is a tag. Never uses the network.
+    """
+    text = (weights or "").strip()
+    if text.lower() in ("", "random", "none"):
+        return WEIGHTS_RANDOM
+    if model_name:
+        try:
+            if is_pretrained_tag(model_name, text):
+                return WEIGHTS_TAG
+        except Exception as exc:  # e.g. an unknown model name: not a tag of it
+            logger.debug("cannot look up tag %s/%s: %s", model_name, text, exc)
+    if (
+        "/" in text
+        or "\\" in text
+        or os.sep in text
+        or Path(text).suffix.lower() in WEIGHTS_FILE_SUFFIXES
+        or os.path.exists(text)
+    ):
+        return WEIGHTS_FILE
+    return WEIGHTS_UNKNOWN
+
+
 def is_pretrained_tag(model_name: str, pretrained: str) -> bool:
     """True when ``pretrained`` is an open_clip tag for ``model_name`` (not a path or 'random')."""
     import open_clip

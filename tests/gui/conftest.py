@@ -2,8 +2,9 @@
 
 * Qt runs offscreen, settings go to a temporary INI file and autosaves to a
   temporary folder, so tests never touch the user's files.
-* ``no_thread_leaks`` fails any test that leaves a QThread running (napari's idea):
-  a window that does not join its workers would hang or crash the app at quit.
+* ``no_thread_leaks`` fails any test that leaves a QThread or a background task
+  (app.background) running (napari's idea): a window that does not join its workers
+  would hang or crash the app at quit.
 * ``gui_clip`` is the lead's ``tiny_clip`` fixture when tests/conftest.py provides it,
   else an equivalent tiny random open_clip model built here (no downloads).
 """
@@ -33,7 +34,7 @@ TINY_CONFIG = {
 
 @pytest.fixture(autouse=True)
 def no_thread_leaks():
-    """Fail the test if a QThread started during it is still running at the end."""
+    """Fail the test if a QThread or a background task started during it still runs at the end."""
     started: list[weakref.ref] = []
     original = QThread.start
 
@@ -54,7 +55,12 @@ def no_thread_leaks():
                 running.append(thread.objectName() or repr(thread))
         except RuntimeError:  # C++ object already deleted: not running
             pass
+    from app.background import TASKS
+
+    tasks = TASKS.running()
+    running += [task.name for task in tasks]
     if running:
+        TASKS.shutdown(5000)
         for ref in started:  # join them so the next tests are not disturbed
             thread = ref()
             try:
