@@ -411,3 +411,23 @@ def test_disk_full_while_writing_is_explained(tmp_path: Path) -> None:
         OSError(errno.ENOSPC, "No space left on device"), src, "https://hub", tmp_path
     )
     assert "disk holding" in str(err) and "full" in str(err)
+
+
+# ------------------------------------------------------------------------------ classify_weights
+
+
+def test_classify_weights_random_tag_file_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for text in ("random", "RANDOM", " none ", "", None):
+        assert cdw.classify_weights(text, "ViT-B-32") == cdw.WEIGHTS_RANDOM
+    assert cdw.classify_weights("openai", "ViT-B-32") == cdw.WEIGHTS_TAG
+    assert cdw.classify_weights("laion2b_s34b_b79k", "ViT-B-32") == cdw.WEIGHTS_TAG
+    # a tag of another model, or with no model to look it up in, is not a tag
+    assert cdw.classify_weights("openai", None) == cdw.WEIGHTS_UNKNOWN
+    assert cdw.classify_weights("openai", "no-such-model") == cdw.WEIGHTS_UNKNOWN
+    for text in ("ckpt/model", "C:\\weights\\m", "missing.safetensors", "x.PT", "~/m.bin"):
+        assert cdw.classify_weights(text, "ViT-B-32") == cdw.WEIGHTS_FILE, text
+    plain = tmp_path / "mycheckpoint"
+    plain.write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    assert cdw.classify_weights("mycheckpoint", "ViT-B-32") == cdw.WEIGHTS_FILE  # an existing file
+    assert cdw.classify_weights("typo-tag", "ViT-B-32") == cdw.WEIGHTS_UNKNOWN
