@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Signal
 from app.run.loader import ModelLoader
 from app.run.local_edits import apply_command
 from app.run.worker import STATE_STOPPED, SessionWorker, WorkerHandle, error_message
+from clipdraw_core.drawing.commands import SetPrompt
 from clipdraw_core.drawing.strokes import Drawing
 from clipdraw_core.optim.config import SessionConfig
 
@@ -75,12 +76,15 @@ class RunController(QObject):
         return self._state
 
     def config(self) -> SessionConfig | None:
-        """The running session's config (prompt changes included), else the last used one."""
-        worker = self.worker()
-        session = worker.session() if worker is not None else None
-        if session is not None:
-            return getattr(session, "config", None) or self._config
-        return self._config
+        """The config of the drawing shown (prompt changes included), else the last one used.
+
+        Never the live session's: only ``submit`` and ``allocate_ids`` of a session are
+        thread-safe. The newest snapshot's config is used when snapshots carry one;
+        otherwise the config this controller started the session with, updated by the
+        prompt changes it submitted (exactly as the session applies them).
+        """
+        snapshot_config = getattr(self._snapshot, "config", None) if self.is_active() else None
+        return snapshot_config if snapshot_config is not None else self._config
 
     def has_preloaded_model(self) -> bool:
         """True when the window was given a loaded model (tests, embedding): no loading, no download."""
@@ -98,6 +102,8 @@ class RunController(QObject):
         """Send an edit to the session, or apply it locally when none runs."""
         worker = self.worker()
         if worker is not None and self._handle.is_running() and self._state != STATE_STOPPED:
+            if isinstance(cmd, SetPrompt):
+                self._follow_prompt(cmd)
             worker.submit(cmd)
             return
         base = self._drawing
@@ -110,6 +116,16 @@ class RunController(QObject):
             self.errorOccurred.emit(error_message(exc), exc)
             return
         self.drawingChanged.emit(self._drawing)
+
+    def _follow_prompt(self, cmd: SetPrompt) -> None:
+        """Keep the held config in step with a prompt change sent to the session."""
+        from clipdraw_core.optim.session import config_with_prompt
+
+        if self._config is not None:
+            try:
+                self._config = config_with_prompt(self._config, cmd)
+            except Exception as exc:  # the session reports the same problem when it applies it
+                logger.debug("prompt change not followed: %s", exc)
 
     def allocate_ids(self, n: int = 1) -> list[int]:
         """Fresh stroke ids (the session's when one runs, else unique in the local drawing)."""

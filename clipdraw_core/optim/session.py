@@ -66,6 +66,18 @@ class _Slot:
     frozen: bool
 
 
+def config_with_prompt(config: SessionConfig, command: SetPrompt) -> SessionConfig:
+    """The config after a :class:`SetPrompt` (what a session runs with once it is applied)."""
+    weights = tuple(command.prompt_weights or ())
+    new = config.replace(
+        prompt=command.prompt,
+        negative_prompts=tuple(command.negative_prompts),
+        extra_prompts=tuple(command.extra_prompts),
+        extra_weights=weights if command.extra_prompts else (),
+    )
+    return new.validate()
+
+
 def lr_factor(schedule: str, step: int, total: int) -> float:
     """Multiplier of the points learning rate at ``step`` of ``total`` (0-based)."""
     if schedule == "step":
@@ -452,14 +464,7 @@ class Session:
                         state[key][m] = 0
 
     def _set_prompt(self, command: SetPrompt) -> None:
-        weights = tuple(command.prompt_weights or ())
-        new = self._config.replace(
-            prompt=command.prompt,
-            negative_prompts=tuple(command.negative_prompts),
-            extra_prompts=tuple(command.extra_prompts),
-            extra_weights=weights if command.extra_prompts else (),
-        )
-        self._config = new.validate()
+        self._config = config_with_prompt(self._config, command)
         self._encode_prompts()
 
     def _set_count(self, count: int) -> None:

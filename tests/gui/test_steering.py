@@ -226,3 +226,23 @@ def test_add_random_strokes_mid_run_and_undo(qtbot, window):
     window.undo_stack.undo()
     back = wait_for(qtbot, window, lambda s: len(s.drawing.strokes) == before)
     assert not set(new_ids) & set(back.drawing.ids)
+
+
+def test_window_never_reads_the_live_session_config(qtbot, window, monkeypatch):
+    """Only submit/allocate_ids of a session are thread-safe: the GUI keeps its own config."""
+    from clipdraw_core.optim.session import Session
+
+    start_run(qtbot, window, "a cat", steps=1)
+
+    def forbidden(self):
+        raise AssertionError("the GUI thread read Session.config")
+
+    monkeypatch.setattr(Session, "config", property(forbidden))
+    assert window.controller.config().prompt == "a cat"
+    window.controls.prompt.clear()
+    qtbot.keyClicks(window.controls.prompt, "a dog")
+    qtbot.mouseClick(window.controls.apply_prompt, Qt.MouseButton.LeftButton)
+    assert window.controller.config().prompt == "a dog"
+    assert window.current_config().prompt == "a dog"
+    monkeypatch.undo()  # the worker thread reads it again from here on
+    wait_for(qtbot, window, lambda s: s.prompt == "a dog")
