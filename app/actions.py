@@ -1,271 +1,384 @@
-"""Menus, toolbar and shortcuts of the main window.
+"""Menus, toolbar and shortcuts of the main window, as one declarative table.
 
-Why a separate module: the window's assembly stays readable, and every action with
-its shortcut and tooltip is listed in one place (the README's shortcut table is
-generated from the same words). Actions call window methods; they hold no logic.
+Why a table: every action with its text, shortcut, tooltip, icon and handler is one
+row of :data:`ACTIONS`, and where it shows is a row of :data:`MENUS` / :data:`TOOLBAR`
+(the README's shortcut table lists the same words). Adding an action is one row plus
+its place in a menu. Handlers are bound to the objects that do the work - the run
+controller, the file actions, the canvas - or to the window's few user-intention
+methods, reached through :class:`Targets`; this module holds no logic and does not
+import the window (it sees it through the small :class:`WindowCommands` protocol).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QStyle, QToolBar
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence, QUndoStack
+from PySide6.QtWidgets import QMainWindow, QMenu, QStyle, QToolBar
 
 from app.canvas.canvas import TOOL_DRAW, TOOL_LASSO, TOOL_PAN, TOOL_SELECT
 from app.icons import tool_icon
 
 if TYPE_CHECKING:
-    from app.main_window import MainWindow
+    from app.canvas.canvas import Canvas
+    from app.files import FileActions
+    from app.run.controller import RunController
+
+SP = QStyle.StandardPixmap
+SK = QKeySequence.StandardKey
+Shortcut = SK | str | Qt.Key | Sequence[SK | str | Qt.Key]
+
+
+class WindowCommands(Protocol):
+    """The window's user-intention methods that actions call (turned into undoable commands)."""
+
+    def new_drawing(self) -> None: ...
+    def start_drawing(self) -> None: ...
+    def freeze_selected(self, frozen: bool = True) -> None: ...
+    def delete_selected(self) -> None: ...
+    def add_random_strokes(self, count: int | None = None) -> None: ...
+    def open_manual(self) -> None: ...
+    def show_about(self) -> None: ...
+    def close(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What action handlers may call."""
+
+    window: WindowCommands
+    controller: RunController
+    files: FileActions
+    canvas: Canvas
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One action: ``Actions.<name>`` is the QAction; ``handler(targets)`` runs on trigger."""
+
+    name: str
+    text: str
+    handler: Callable[[Targets], object]
+    shortcut: Shortcut | None = None
+    tip: str = ""
+    #: A Qt standard icon, or the name of one of our tool icons (app.icons).
+    icon: SP | str | None = None
+    icon_text: str | None = None
+    checkable: bool = False
+    #: Actions with the same group name are mutually exclusive (the tools).
+    group: str | None = None
+
+
+def _tool(name: str, text: str, key: str, tip: str, tool: str, icon: str) -> ActionSpec:
+    return ActionSpec(
+        name, text, lambda t: t.canvas.set_tool(tool), key, tip, icon, checkable=True, group="tools"
+    )
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    # File
+    ActionSpec(
+        "new",
+        "&New",
+        lambda t: t.window.new_drawing(),
+        SK.New,
+        "Stop and start a new, empty drawing",
+        SP.SP_FileIcon,
+    ),
+    ActionSpec(
+        "open",
+        "&Open Project…",
+        lambda t: t.files.open_project(),
+        SK.Open,
+        "Open a saved project",
+        SP.SP_DialogOpenButton,
+    ),
+    ActionSpec(
+        "save",
+        "&Save Project",
+        lambda t: t.files.save_project(),
+        SK.Save,
+        "Save strokes, ids, frozen flags, prompts and settings",
+        SP.SP_DialogSaveButton,
+    ),
+    ActionSpec(
+        "save_as",
+        "Save Project &As…",
+        lambda t: t.files.save_project(save_as=True),
+        "Ctrl+Shift+S",
+        "Save the project under a new name",
+    ),
+    ActionSpec(
+        "export_svg",
+        "&Export SVG…",
+        lambda t: t.files.export_svg(),
+        "Ctrl+E",
+        "Export the drawing as an SVG file (Inkscape/Illustrator)",
+    ),
+    ActionSpec(
+        "export_png",
+        "Export &PNG…",
+        lambda t: t.files.export_png(),
+        "Ctrl+Shift+E",
+        "Export the drawing as a PNG image of a chosen width",
+    ),
+    ActionSpec("quit", "&Quit", lambda t: t.window.close(), SK.Quit, "Quit CLIPDraw Studio"),
+    # Edit (Undo/Redo come from the undo stack, see Actions)
+    ActionSpec(
+        "select_all", "Select &All", lambda t: t.canvas.select_all(), SK.SelectAll, "Select every stroke"
+    ),
+    ActionSpec(
+        "deselect", "Select &None", lambda t: t.canvas.set_selection([]), "Escape", "Clear the selection"
+    ),
+    ActionSpec(
+        "freeze",
+        "&Freeze Selected",
+        lambda t: t.window.freeze_selected(True),
+        "F",
+        "Freeze the selected strokes: they stay exactly as they are",
+        "lock",
+        "Freeze",
+    ),
+    ActionSpec(
+        "unfreeze",
+        "&Unfreeze Selected",
+        lambda t: t.window.freeze_selected(False),
+        "Shift+F",
+        "Let the optimisation move the selected strokes again",
+        "unlock",
+        "Unfreeze",
+    ),
+    ActionSpec(
+        "delete",
+        "&Delete Selected",
+        lambda t: t.window.delete_selected(),
+        (Qt.Key.Key_Delete, Qt.Key.Key_Backspace),
+        "Delete the selected strokes (Delete)",
+        SP.SP_TrashIcon,
+        "Delete",
+    ),
+    # Run
+    ActionSpec(
+        "draw",
+        "&Draw",
+        lambda t: t.window.start_drawing(),
+        "Ctrl+Return",
+        "Start optimising the drawing",
+        SP.SP_MediaPlay,
+    ),
+    ActionSpec(
+        "pause",
+        "&Pause / Resume",
+        lambda t: t.controller.toggle_pause(),
+        Qt.Key.Key_Space,
+        "Pause or resume the optimisation (Space)",
+        SP.SP_MediaPause,
+    ),
+    ActionSpec(
+        "stop",
+        "&Stop",
+        lambda t: t.controller.stop(),
+        "Ctrl+.",
+        "Stop optimising and keep the drawing",
+        SP.SP_MediaStop,
+    ),
+    ActionSpec(
+        "reset",
+        "&Reset",
+        lambda t: t.window.new_drawing(),
+        None,
+        "Stop and clear the canvas",
+        SP.SP_BrowserReload,
+    ),
+    ActionSpec(
+        "add_random",
+        "Add &Random Strokes…",
+        lambda t: t.window.add_random_strokes(),
+        "Ctrl+R",
+        "Add random strokes for CLIP to use, also while it runs (undoable)",
+    ),
+    # View
+    ActionSpec("zoom_in", "Zoom &In", lambda t: t.canvas.zoom_by(1.25), SK.ZoomIn),
+    ActionSpec("zoom_out", "Zoom &Out", lambda t: t.canvas.zoom_by(0.8), SK.ZoomOut),
+    ActionSpec("zoom_fit", "&Fit to Window", lambda t: t.canvas.zoom_fit(), "Ctrl+0"),
+    _tool(
+        "tool_select",
+        "Select",
+        "V",
+        "Click or drag a rectangle to select strokes (Shift/Ctrl adds)",
+        TOOL_SELECT,
+        "select",
+    ),
+    _tool(
+        "tool_lasso",
+        "Lasso",
+        "L",
+        "Draw a loop around strokes to select them (or Alt+drag)",
+        TOOL_LASSO,
+        "lasso",
+    ),
+    _tool(
+        "tool_draw",
+        "Brush",
+        "B",
+        "Draw new strokes freehand (hold Shift to draw them frozen)",
+        TOOL_DRAW,
+        "brush",
+    ),
+    _tool(
+        "tool_pan",
+        "Pan",
+        "H",
+        "Drag to move the view (middle mouse button works in any tool)",
+        TOOL_PAN,
+        "pan",
+    ),
+    # Help
+    ActionSpec(
+        "manual",
+        "User &Manual",
+        lambda t: t.window.open_manual(),
+        SK.HelpContents,
+        "Open the README in your browser or text viewer",
+    ),
+    ActionSpec(
+        "about", "&About CLIPDraw Studio", lambda t: t.window.show_about(), None, "Version and credits"
+    ),
+)
+
+SEPARATOR = "-"
+RECENT = "@recent"
+TOOLS = ("tool_select", "tool_lasso", "tool_draw", "tool_pan")
+#: (menu title, action names; SEPARATOR, and RECENT for the Open Recent submenu)
+MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("&File", ("new", "open", RECENT, SEPARATOR, "save", "save_as", SEPARATOR,
+               "export_svg", "export_png", SEPARATOR, "quit")),
+    ("&Edit", ("undo", "redo", SEPARATOR, "select_all", "deselect", SEPARATOR,
+               "freeze", "unfreeze", "delete")),
+    ("&Run", ("draw", "pause", "stop", "reset", SEPARATOR, "add_random")),
+    ("&View", ("zoom_in", "zoom_out", "zoom_fit", SEPARATOR, *TOOLS)),
+    ("&Help", ("manual", "about")),
+)  # fmt: skip
+TOOLBAR = (
+    *TOOLS,
+    SEPARATOR,
+    "freeze",
+    "unfreeze",
+    "delete",
+    SEPARATOR,
+    "undo",
+    "redo",
+    SEPARATOR,
+    "zoom_fit",
+)
+#: Actions in the canvas's right-click menu.
+CANVAS_MENU = ("freeze", "unfreeze", "delete")
+
+
+def _key_sequences(shortcut: Shortcut) -> list[QKeySequence]:
+    items = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
+    sequences = [QKeySequence(item) for item in items]
+    return [seq for seq in sequences if not seq.isEmpty()]  # a standard key this platform lacks
 
 
 class Actions:
-    """All QActions of the window, created and placed in menus and the toolbar."""
+    """All QActions of the window, built from :data:`ACTIONS` and placed per :data:`MENUS`."""
 
-    def __init__(self, win: MainWindow) -> None:
-        self.win = win
+    def __init__(self, win: QMainWindow, targets: Targets, undo_stack: QUndoStack) -> None:
+        self.targets = targets
+        self.by_name: dict[str, QAction] = {}
+        self._groups: dict[str, QActionGroup] = {}
+        for spec in ACTIONS:
+            self._add(win, self._build(win, spec), spec.name)
+            if spec.name == "quit":  # the undo stack's own actions come next, as in the Edit menu
+                self._add_undo_redo(win, undo_stack)
+        self.tools = self._groups["tools"]
+        self.tool_actions: dict[str, QAction] = {
+            TOOL_SELECT: self.tool_select,
+            TOOL_LASSO: self.tool_lasso,
+            TOOL_DRAW: self.tool_draw,
+            TOOL_PAN: self.tool_pan,
+        }
+        self.tool_select.setChecked(True)
+        self._build_menus(win)
+        self._build_toolbar(win)
+        canvas = targets.canvas
+        for name in CANVAS_MENU:
+            canvas.addAction(self.by_name[name])
+        canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+
+    def __getattr__(self, name: str) -> QAction:
+        """``actions.freeze`` etc.: the QAction of that table row."""
+        by_name = self.__dict__.get("by_name", {})
+        if name in by_name:
+            return by_name[name]
+        raise AttributeError(name)
+
+    # ------------------------------------------------------------ building
+    def _build(self, win: QMainWindow, spec: ActionSpec) -> QAction:
+        a = QAction(spec.text, win)
+        if isinstance(spec.icon, str):
+            a.setIcon(tool_icon(spec.icon))
+        elif spec.icon is not None:
+            a.setIcon(win.style().standardIcon(spec.icon))
+        if spec.icon_text:
+            a.setIconText(spec.icon_text)
+        if spec.shortcut is not None:
+            a.setShortcuts(_key_sequences(spec.shortcut))
+        a.setToolTip(spec.tip or spec.text.replace("&", "").replace("…", ""))
+        a.setStatusTip(a.toolTip())
+        a.setCheckable(spec.checkable)
+        if spec.group is not None:
+            self._groups.setdefault(spec.group, QActionGroup(win)).addAction(a)
+        a.triggered.connect(lambda _checked=False, h=spec.handler: h(self.targets))
+        return a
+
+    def _add(self, win: QMainWindow, action: QAction, name: str) -> None:
+        win.addAction(action)
+        self.by_name[name] = action
+
+    def _add_undo_redo(self, win: QMainWindow, stack: QUndoStack) -> None:
         style = win.style()
-        sp = QStyle.StandardPixmap
+        undo = stack.createUndoAction(win, "&Undo")
+        undo.setShortcuts([QKeySequence(SK.Undo)])
+        undo.setIcon(style.standardIcon(SP.SP_ArrowBack))
+        undo.setIconText("Undo")  # fixed toolbar label: the menu shows "Undo <edit>"
+        undo.setToolTip("Undo the last edit (Ctrl+Z)")
+        redo = stack.createRedoAction(win, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        redo.setIcon(style.standardIcon(SP.SP_ArrowForward))
+        redo.setIconText("Redo")
+        redo.setToolTip("Redo the last undone edit (Ctrl+Shift+Z)")
+        self._add(win, undo, "undo")
+        self._add(win, redo, "redo")
 
-        def act(text: str, slot, shortcut=None, tip: str = "", icon=None, checkable=False) -> QAction:
-            a = QAction(text, win)
-            if icon is not None:
-                a.setIcon(style.standardIcon(icon))
-            if shortcut is not None:
-                if isinstance(shortcut, list):
-                    a.setShortcuts(shortcut)
-                else:
-                    a.setShortcut(shortcut)
-            a.setToolTip(tip or text.replace("&", "").replace("…", ""))
-            a.setStatusTip(a.toolTip())
-            a.setCheckable(checkable)
-            a.triggered.connect(slot)
-            win.addAction(a)
-            return a
+    def _fill(self, container: QMenu | QToolBar, names: Sequence[str]) -> None:
+        for name in names:
+            if name == SEPARATOR:
+                container.addSeparator()
+            elif name == RECENT and isinstance(container, QMenu):
+                self.recent_menu = container.addMenu("Open &Recent")
+            else:
+                container.addAction(self.by_name[name])
 
-        f = win.files
-        self.new = act(
-            "&New",
-            win.new_drawing,
-            QKeySequence.StandardKey.New,
-            "Stop and start a new, empty drawing",
-            sp.SP_FileIcon,
-        )
-        self.open = act(
-            "&Open Project…",
-            lambda: f.open_project(),
-            QKeySequence.StandardKey.Open,
-            "Open a saved project",
-            sp.SP_DialogOpenButton,
-        )
-        self.save = act(
-            "&Save Project",
-            lambda: f.save_project(),
-            QKeySequence.StandardKey.Save,
-            "Save strokes, ids, frozen flags, prompts and settings",
-            sp.SP_DialogSaveButton,
-        )
-        self.save_as = act(
-            "Save Project &As…",
-            lambda: f.save_project(save_as=True),
-            QKeySequence("Ctrl+Shift+S"),
-            "Save the project under a new name",
-        )
-        self.export_svg = act(
-            "&Export SVG…",
-            lambda: f.export_svg(),
-            QKeySequence("Ctrl+E"),
-            "Export the drawing as an SVG file (Inkscape/Illustrator)",
-        )
-        self.export_png = act(
-            "Export &PNG…",
-            lambda: f.export_png(),
-            QKeySequence("Ctrl+Shift+E"),
-            "Export the drawing as a PNG image of a chosen width",
-        )
-        self.quit = act("&Quit", win.close, QKeySequence.StandardKey.Quit, "Quit CLIPDraw Studio")
+    def _build_menus(self, win: QMainWindow) -> None:
+        bar = win.menuBar()
+        for title, names in MENUS:
+            menu = bar.addMenu(title)
+            self._fill(menu, names)
+            if title == "&View":
+                self.view_menu = menu
 
-        self.undo = win.undo_stack.createUndoAction(win, "&Undo")
-        self.undo.setShortcuts([QKeySequence.StandardKey.Undo])
-        self.undo.setIcon(style.standardIcon(sp.SP_ArrowBack))
-        self.undo.setIconText("Undo")  # fixed toolbar label: the menu shows "Undo <edit>"
-        self.undo.setToolTip("Undo the last edit (Ctrl+Z)")
-        self.redo = win.undo_stack.createRedoAction(win, "&Redo")
-        self.redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.redo.setIcon(style.standardIcon(sp.SP_ArrowForward))
-        self.redo.setIconText("Redo")
-        self.redo.setToolTip("Redo the last undone edit (Ctrl+Shift+Z)")
-        win.addAction(self.undo)
-        win.addAction(self.redo)
-        self.select_all = act(
-            "Select &All", win.canvas.select_all, QKeySequence.StandardKey.SelectAll, "Select every stroke"
-        )
-        self.deselect = act(
-            "Select &None",
-            lambda: win.canvas.set_selection([]),
-            QKeySequence("Escape"),
-            "Clear the selection",
-        )
-        self.freeze = act(
-            "&Freeze Selected",
-            lambda: win.freeze_selected(True),
-            QKeySequence("F"),
-            "Freeze the selected strokes: they stay exactly as they are",
-        )
-        self.unfreeze = act(
-            "&Unfreeze Selected",
-            lambda: win.freeze_selected(False),
-            QKeySequence("Shift+F"),
-            "Let the optimisation move the selected strokes again",
-        )
-        self.freeze.setIcon(tool_icon("lock"))
-        self.freeze.setIconText("Freeze")
-        self.unfreeze.setIcon(tool_icon("unlock"))
-        self.unfreeze.setIconText("Unfreeze")
-        self.delete = act(
-            "&Delete Selected",
-            win.delete_selected,
-            [QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)],
-            "Delete the selected strokes (Delete)",
-            sp.SP_TrashIcon,
-        )
-        self.delete.setIconText("Delete")
-
-        self.draw = act(
-            "&Draw",
-            win.start_drawing,
-            QKeySequence("Ctrl+Return"),
-            "Start optimising the drawing",
-            sp.SP_MediaPlay,
-        )
-        self.pause = act(
-            "&Pause / Resume",
-            win.controller.toggle_pause,
-            QKeySequence(Qt.Key.Key_Space),
-            "Pause or resume the optimisation (Space)",
-            sp.SP_MediaPause,
-        )
-        self.stop = act(
-            "&Stop",
-            win.controller.stop,
-            QKeySequence("Ctrl+."),
-            "Stop optimising and keep the drawing",
-            sp.SP_MediaStop,
-        )
-        self.reset = act("&Reset", win.new_drawing, None, "Stop and clear the canvas", sp.SP_BrowserReload)
-        self.add_random = act(
-            "Add &Random Strokes…",
-            win.add_random_strokes,
-            QKeySequence("Ctrl+R"),
-            "Add random strokes for CLIP to use, also while it runs (undoable)",
-        )
-
-        self.zoom_in = act("Zoom &In", lambda: win.canvas.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
-        self.zoom_out = act("Zoom &Out", lambda: win.canvas.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
-        self.zoom_fit = act("&Fit to Window", win.canvas.zoom_fit, QKeySequence("Ctrl+0"))
-
-        self.tools = QActionGroup(win)
-        self.tool_actions: dict[str, QAction] = {}
-        for tool, text, key, tip, icon in (
-            (
-                TOOL_SELECT,
-                "Select",
-                "V",
-                "Click or drag a rectangle to select strokes (Shift/Ctrl adds)",
-                None,
-            ),
-            (
-                TOOL_LASSO,
-                "Lasso",
-                "L",
-                "Draw a loop around strokes to select them (or Alt+drag)",
-                None,
-            ),
-            (
-                TOOL_DRAW,
-                "Brush",
-                "B",
-                "Draw new strokes freehand (hold Shift to draw them frozen)",
-                None,
-            ),
-            (
-                TOOL_PAN,
-                "Pan",
-                "H",
-                "Drag to move the view (middle mouse button works in any tool)",
-                None,
-            ),
-        ):
-            a = act(text, lambda _=False, t=tool: win.canvas.set_tool(t), QKeySequence(key), tip, icon, True)
-            a.setIcon(tool_icon({TOOL_DRAW: "brush"}.get(tool, tool)))
-            self.tools.addAction(a)
-            self.tool_actions[tool] = a
-        self.tool_actions[TOOL_SELECT].setChecked(True)
-
-        self.manual = act(
-            "User &Manual",
-            win.open_manual,
-            QKeySequence.StandardKey.HelpContents,
-            "Open the README in your browser or text viewer",
-        )
-        self.about = act("&About CLIPDraw Studio", win.show_about, None, "Version and credits")
-
-        mb = win.menuBar()
-        m = mb.addMenu("&File")
-        for a in (self.new, self.open):
-            m.addAction(a)
-        self.recent_menu = m.addMenu("Open &Recent")
-        m.addSeparator()
-        for a in (self.save, self.save_as):
-            m.addAction(a)
-        m.addSeparator()
-        for a in (self.export_svg, self.export_png):
-            m.addAction(a)
-        m.addSeparator()
-        m.addAction(self.quit)
-        m = mb.addMenu("&Edit")
-        for a in (self.undo, self.redo):
-            m.addAction(a)
-        m.addSeparator()
-        for a in (self.select_all, self.deselect):
-            m.addAction(a)
-        m.addSeparator()
-        for a in (self.freeze, self.unfreeze, self.delete):
-            m.addAction(a)
-        m = mb.addMenu("&Run")
-        for a in (self.draw, self.pause, self.stop, self.reset):
-            m.addAction(a)
-        m.addSeparator()
-        m.addAction(self.add_random)
-        m = mb.addMenu("&View")
-        for a in (self.zoom_in, self.zoom_out, self.zoom_fit):
-            m.addAction(a)
-        m.addSeparator()
-        for a in self.tool_actions.values():
-            m.addAction(a)
-        self.view_menu = m
-        m = mb.addMenu("&Help")
-        m.addAction(self.manual)
-        m.addAction(self.about)
-
+    def _build_toolbar(self, win: QMainWindow) -> None:
         tb = QToolBar("Tools", win)
         tb.setObjectName("toolsToolbar")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for a in self.tool_actions.values():
-            tb.addAction(a)
-        tb.addSeparator()
-        for a in (self.freeze, self.unfreeze, self.delete):
-            tb.addAction(a)
-        tb.addSeparator()
-        for a in (self.undo, self.redo):
-            tb.addAction(a)
-        tb.addSeparator()
-        tb.addAction(self.zoom_fit)
+        self._fill(tb, TOOLBAR)
         win.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
         self.toolbar = tb
 
-        win.canvas.addAction(self.freeze)
-        win.canvas.addAction(self.unfreeze)
-        win.canvas.addAction(self.delete)
-        win.canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+    def icon(self, name: str) -> QIcon:
+        return self.by_name[name].icon()

@@ -16,17 +16,20 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
 from app import settings
 from app.background import Task, error_message, start_task
-from clipdraw_core.drawing.strokes import Drawing
+from app.state import AppState
+from clipdraw_core.drawing.strokes import Drawing, Stroke
 
 if TYPE_CHECKING:
-    from app.main_window import MainWindow
+    from app.errors import ErrorBanner
+    from app.run.controller import RunController
+    from clipdraw_core.optim.config import SessionConfig
 
 logger = logging.getLogger(__name__)
 
@@ -54,23 +57,57 @@ class FileSignals(QObject):
     pngExported = Signal(object, object)  # target path, error message or None
 
 
-class FileActions:
-    """The window's file operations (see module docstring)."""
+class FileHost(Protocol):
+    """What the file actions need from the window (which this module does not import)."""
 
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-        self.signals = FileSignals(window)
+    controller: RunController
+    banner: ErrorBanner
+
+    def current_config(self) -> SessionConfig: ...
+    def load_project_data(self, config: SessionConfig, drawing: Drawing, step: int) -> None: ...
+    def add_seed_strokes(self, strokes: list[Stroke], text: str) -> None: ...
+    def show_status(self, message: str, timeout_ms: int = 0) -> None: ...
+
+
+class FileActions:
+    """The window's file operations (see module docstring).
+
+    ``parent`` owns the dialogs, ``host`` is what they act on, ``state`` holds the
+    project path and the unsaved-changes flag (the window's title follows it).
+    """
+
+    def __init__(self, parent: QWidget, host: FileHost, state: AppState) -> None:
+        self.parent = parent
+        self.host = host
+        self.state = state
+        self.signals = FileSignals(parent)
         self._exports: list[Task] = []
-        self.project_path: Path | None = None
-        self.dirty = False
-        self.autosave_timer = QTimer(window)
+        self.autosave_timer = QTimer(parent)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start(max(5, settings.read("autosave_seconds")) * 1000)
 
+    # ------------------------------------------------------------ state (kept in AppState)
+    @property
+    def project_path(self) -> Path | None:
+        return self.state.project_path
+
+    @project_path.setter
+    def project_path(self, path: Path | None) -> None:
+        self.state.set_project_path(path)
+
+    @property
+    def dirty(self) -> bool:
+        return self.state.dirty
+
+    @dirty.setter
+    def dirty(self, dirty: bool) -> None:
+        self.state.set_dirty(dirty)
+
     # ------------------------------------------------------------ helpers
     def _ask_save(self, title: str, filt: str, suffix: str) -> Path | None:
-        start = str(self.project_path.with_suffix(suffix)) if self.project_path else settings.read("last_dir")
-        path, _ = QFileDialog.getSaveFileName(self.window, title, start, filt)
+        path = self.state.project_path
+        start = str(path.with_suffix(suffix)) if path else settings.read("last_dir")
+        path, _ = QFileDialog.getSaveFileName(self.parent, title, start, filt)
         if not path:
             return None
         p = Path(path)
@@ -80,16 +117,16 @@ class FileActions:
         return p
 
     def _error(self, action: str, exc: BaseException) -> None:
-        self.window.banner.show_message(f"{action}: {error_message(exc)}")
+        self.host.banner.show_message(f"{action}: {error_message(exc)}")
 
     def _drawing(self) -> Drawing | None:
-        drawing = self.window.controller.drawing()
+        drawing = self.host.controller.drawing()
         if drawing is None:
-            self.window.banner.show_message("There is no drawing yet: press Draw first.", level="info")
+            self.host.banner.show_message("There is no drawing yet: press Draw first.", level="info")
         return drawing
 
     def _title(self) -> str:
-        cfg = self.window.current_config()
+        cfg = self.host.current_config()
         return cfg.prompt
 
     # ------------------------------------------------------------ export
@@ -108,7 +145,7 @@ class FileActions:
         except Exception as exc:
             self._error("Export failed", exc)
             return None
-        self.window.statusBar().showMessage(f"Exported {target}", 5000)
+        self.host.show_status(f"Exported {target}", 5000)
         return target
 
     def export_png(self, path: str | os.PathLike[str] | None = None, width: int | None = None) -> Path | None:
@@ -118,7 +155,7 @@ class FileActions:
             return None
         if width is None:
             width, ok = QInputDialog.getInt(
-                self.window, "Export PNG", "Image width (px):", max(drawing.width, 1024), 16, 8192, 64
+                self.parent, "Export PNG", "Image width (px):", max(drawing.width, 1024), 16, 8192, 64
             )
             if not ok:
                 return None
@@ -136,14 +173,14 @@ class FileActions:
             on_finished=lambda: self._exports.remove(task),
         )
         self._exports.append(task)
-        self.window.statusBar().showMessage(f"Exporting {target.name}…")
+        self.host.show_status(f"Exporting {target.name}…")
         return target
 
     def _png_done(self, target: Path, error: str | None) -> None:
         if error is not None:
-            self.window.banner.show_message(f"PNG export failed: {error}")
+            self.host.banner.show_message(f"PNG export failed: {error}")
         else:
-            self.window.statusBar().showMessage(f"Exported {target}", 5000)
+            self.host.show_status(f"Exported {target}", 5000)
         self.signals.pngExported.emit(target, error)
 
     def shutdown(self) -> None:
@@ -162,8 +199,8 @@ class FileActions:
             return None
         if path is not None:
             target: Path | None = Path(path)
-        elif self.project_path is not None and not save_as:
-            target = self.project_path
+        elif self.state.project_path is not None and not save_as:
+            target = self.state.project_path
         else:
             target = self._ask_save("Save project", PROJECT_FILTER, PROJECT_SUFFIX)
         if target is None:
@@ -171,35 +208,31 @@ class FileActions:
         try:
             from clipdraw_core.io.project import save_project
 
-            save_project(target, self.window.current_config(), drawing, step=self.window.controller.step())
+            save_project(target, self.host.current_config(), drawing, step=self.host.controller.step())
         except Exception as exc:
             self._error("Saving failed", exc)
             return None
-        self.project_path = target
-        self.dirty = False
+        self.state.set_document(target, dirty=False)
         settings.add_recent_file(target)
-        self.window.update_recent_menu()
-        self.window.update_title()
-        self.window.statusBar().showMessage(f"Saved {target}", 5000)
+        self.state.recent_files_changed()
+        self.host.show_status(f"Saved {target}", 5000)
         return target
 
     def open_project(self, path: str | os.PathLike[str] | None = None) -> bool:
         """Ctrl+O: show a saved project; Draw continues it."""
         if path is None:
             chosen, _ = QFileDialog.getOpenFileName(
-                self.window, "Open project", settings.read("last_dir"), PROJECT_FILTER
+                self.parent, "Open project", settings.read("last_dir"), PROJECT_FILTER
             )
             if not chosen:
                 return False
             path = chosen
         if not self._show_project(path, "Cannot open project"):
             return False
-        self.project_path = Path(path)
-        self.dirty = False
+        self.state.set_document(Path(path), dirty=False)
         settings.write("last_dir", str(Path(path).parent))
         settings.add_recent_file(path)
-        self.window.update_recent_menu()
-        self.window.update_title()
+        self.state.recent_files_changed()
         return True
 
     # ------------------------------------------------------------ drops
@@ -216,31 +249,32 @@ class FileActions:
                 self._error(f"Cannot import {Path(p).name}", exc)
                 continue
             if strokes:
-                self.window.add_seed_strokes(strokes, f"Import {Path(p).name}")
+                self.host.add_seed_strokes(strokes, f"Import {Path(p).name}")
 
     def _load_seed(self, path: str) -> list[Any]:
         from clipdraw_core.io.seed import load_seed
 
-        drawing = self.window.controller.drawing()
-        cfg = self.window.current_config()
+        drawing = self.host.controller.drawing()
+        cfg = self.host.current_config()
         w, h = (drawing.width, drawing.height) if drawing is not None else (cfg.width, cfg.height)
-        first_id = self.window.controller.allocate_ids(1)[0]
+        first_id = self.host.controller.allocate_ids(1)[0]
         strokes = load_seed(path, w, h, first_id=first_id, frozen=False)
         if len(strokes) > 1:  # reserve the ids the importer used so nothing collides later
-            self.window.controller.allocate_ids(len(strokes) - 1)
+            self.host.controller.allocate_ids(len(strokes) - 1)
         return strokes
 
     # ------------------------------------------------------------ autosave / recovery
     def autosave(self) -> Path | None:
         """Write the work in progress to the data folder (timer; also callable directly)."""
-        drawing = self.window.controller.drawing()
-        if drawing is None or not drawing.strokes or not (self.dirty or self.window.controller.is_active()):
+        drawing = self.host.controller.drawing()
+        unsaved = self.state.dirty or self.host.controller.is_active()
+        if drawing is None or not drawing.strokes or not unsaved:
             return None
         try:
             from clipdraw_core.io.project import save_project
 
             target = autosave_path()
-            save_project(target, self.window.current_config(), drawing, step=self.window.controller.step())
+            save_project(target, self.host.current_config(), drawing, step=self.host.controller.step())
         except Exception as exc:
             logger.warning("autosave failed: %s", exc)
             return None
@@ -259,7 +293,7 @@ class FileActions:
         if not path.is_file():
             return False
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
-        self.window.banner.show_message(
+        self.host.banner.show_message(
             f"CLIPDraw Studio did not close cleanly. Recover the drawing autosaved at {when}?",
             level="warning",
             actions=[("Recover", self.recover), ("Discard", self.discard_autosave)],
@@ -275,14 +309,12 @@ class FileActions:
         except Exception as exc:
             self._error(failure, exc)
             return False
-        self.window.load_project_data(project.config, project.drawing, project.step)
+        self.host.load_project_data(project.config, project.drawing, project.step)
         return True
 
     def recover(self) -> bool:
         if not self._show_project(autosave_path(), "Cannot recover the autosave"):
             return False
-        self.project_path = None
-        self.dirty = True
-        self.window.update_title()
-        self.window.statusBar().showMessage("Recovered the autosaved drawing", 5000)
+        self.state.set_document(None, dirty=True)
+        self.host.show_status("Recovered the autosaved drawing", 5000)
         return True

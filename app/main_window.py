@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 import clipdraw_core
 from app import settings
-from app.actions import Actions
+from app.actions import Actions, Targets
 from app.background import TASKS
 from app.canvas.canvas import Canvas
 from app.commands_undo import (
@@ -44,6 +44,7 @@ from app.controls import ControlPanel
 from app.errors import ErrorBanner
 from app.files import FileActions
 from app.run.controller import RunController
+from app.state import AppState
 from app.status import StatusPanel
 from clipdraw_core.drawing.strokes import Drawing, Stroke, random_walk_strokes
 from clipdraw_core.errors import WeightsError
@@ -76,8 +77,10 @@ class MainWindow(QMainWindow):
         #: Ask to save unsaved work on close (tests turn it off).
         self.confirm_close = True
         self.undo_stack = QUndoStack(self)
+        #: Selection, unsaved-changes flag and project path; views follow its signals.
+        self.state = AppState(self)
         self.controller = RunController(self, clip=clip)
-        self.canvas = Canvas(self, threaded=threaded_canvas)
+        self.canvas = Canvas(self, threaded=threaded_canvas, state=self.state)
         self.banner = ErrorBanner(self)
         central = QWidget(self)
         layout = QVBoxLayout(central)
@@ -104,8 +107,9 @@ class MainWindow(QMainWindow):
 
         self.status = StatusPanel(self)
         self.statusBar().addPermanentWidget(self.status)
-        self.files = FileActions(self)
-        self.actions_ = Actions(self)
+        self.files = FileActions(self, self, self.state)
+        targets = Targets(window=self, controller=self.controller, files=self.files, canvas=self.canvas)
+        self.actions_ = Actions(self, targets, self.undo_stack)
 
         self.controls.load_settings()
         for value, widget in ((model_name, self.controls.model), (weights, self.controls.weights)):
@@ -143,8 +147,12 @@ class MainWindow(QMainWindow):
         ctl.brushChanged.connect(self._apply_brush)
         ctl.canvas_size.valueChanged.connect(self._on_canvas_size)
         cv.freehandFinished.connect(self.add_freehand)
-        cv.selectionChanged.connect(self._on_selection)
         cv.filesDropped.connect(self.files.import_files)
+        st = self.state
+        st.selectionChanged.connect(self._on_selection)
+        st.dirtyChanged.connect(self.update_title)
+        st.projectPathChanged.connect(self.update_title)
+        st.recentFilesChanged.connect(self.update_recent_menu)
         self.undo_stack.indexChanged.connect(self._mark_dirty)
         self._on_selection([])
 
@@ -154,8 +162,11 @@ class MainWindow(QMainWindow):
         self.canvas.draw_frozen = self.controls.draw_frozen.isChecked()
 
     def _mark_dirty(self, *_: object) -> None:
-        self.files.dirty = True
-        self.update_title()
+        self.state.set_dirty(True)
+
+    def show_status(self, message: str, timeout_ms: int = 0) -> None:
+        """A transient message in the status bar (0: until replaced)."""
+        self.statusBar().showMessage(message, timeout_ms)
 
     # ------------------------------------------------------------ state
     def current_config(self) -> SessionConfig:
@@ -203,9 +214,10 @@ class MainWindow(QMainWindow):
             cfg = self.current_config()
             self.controller.set_blank(size, size, cfg.background)
 
-    def update_title(self) -> None:
-        name = self.files.project_path.name if self.files.project_path else "Untitled"
-        self.setWindowTitle(f"{name}{' •' if self.files.dirty else ''} — {APP_TITLE}")
+    def update_title(self, *_: object) -> None:
+        path = self.state.project_path
+        name = path.name if path else "Untitled"
+        self.setWindowTitle(f"{name}{' •' if self.state.dirty else ''} — {APP_TITLE}")
 
     # ------------------------------------------------------------ run
     def start_drawing(self) -> None:
@@ -264,10 +276,8 @@ class MainWindow(QMainWindow):
         """New / Reset: stop and clear to an empty sheet; undo history starts over."""
         self.controller.reset(self.controls.config(self.controller.config()))
         self.undo_stack.clear()
-        self.files.project_path = None
-        self.files.dirty = False
+        self.state.set_document(None, dirty=False)
         self.canvas.set_selection([])
-        self.update_title()
 
     def load_project_data(self, config: SessionConfig, drawing: Drawing, step: int) -> None:
         self.controls.set_config(config)  # validates first: a bad config changes nothing
@@ -417,7 +427,7 @@ class MainWindow(QMainWindow):
     def _confirm_close(self) -> bool:
         """Ask before throwing away unsaved work (skipped when ``confirm_close`` is off)."""
         drawing = self.controller.drawing()
-        if not self.confirm_close or not self.files.dirty or drawing is None or not drawing.strokes:
+        if not self.confirm_close or not self.state.dirty or drawing is None or not drawing.strokes:
             return True
         answer = QMessageBox.question(
             self,

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.canvas.layer_renderer import LayerRenderer
 from app.canvas.painting import paint_selection, render_layer, sample_strokes
+from app.state import AppState
 from clipdraw_core.drawing.strokes import Drawing
 
 logger = logging.getLogger(__name__)
@@ -73,8 +74,14 @@ class Canvas(QWidget):
     zoomChanged = Signal(float)
     layerUpdated = Signal()
 
-    def __init__(self, parent: QWidget | None = None, *, threaded: bool = True) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, threaded: bool = True, state: AppState | None = None
+    ) -> None:
         super().__init__(parent)
+        #: Holds the selection (shared with the window); the canvas shows it.
+        self.state = state if state is not None else AppState(self)
+        self.state.selectionChanged.connect(self._on_selection_changed)
+        self._adjusting_selection = False
         self.setObjectName("canvas")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -91,7 +98,6 @@ class Canvas(QWidget):
         self._scale = 1.0
         self._offset = QPointF(MARGIN, MARGIN)
         self._fit = True
-        self._selection: list[int] = []
         self._tool = TOOL_SELECT
         self.draw_frozen = False
         self.brush_half_width = 1.0
@@ -131,10 +137,11 @@ class Canvas(QWidget):
         self._samples = None
         if drawing is not None:
             ids = set(drawing.ids)
-            kept = [i for i in self._selection if i in ids]
-            if kept != self._selection:
-                self._selection = kept
-                self.selectionChanged.emit(list(kept))
+            self._adjusting_selection = True  # the layer is requested below anyway
+            try:
+                self.state.set_selection([i for i in self.state.selection if i in ids])
+            finally:
+                self._adjusting_selection = False
         if size_changed and self._fit:
             self._fit_to_widget()
         self._request_layer()
@@ -145,7 +152,8 @@ class Canvas(QWidget):
 
     def _layer_selection(self) -> frozenset[int]:
         """Selections too big to paint per frame are painted into the layer, off-thread."""
-        return frozenset(self._selection) if len(self._selection) > OVERLAY_SELECTION_LIMIT else frozenset()
+        selection = self.state.selection
+        return frozenset(selection) if len(selection) > OVERLAY_SELECTION_LIMIT else frozenset()
 
     def _request_layer(self) -> None:
         self._generation += 1
@@ -181,19 +189,21 @@ class Canvas(QWidget):
 
     # ------------------------------------------------------------------ selection
     def selected_ids(self) -> list[int]:
-        return list(self._selection)
+        return self.state.selection
 
     def set_selection(self, ids: list[int]) -> None:
+        """Select strokes of the shown drawing (ids not in it are dropped)."""
         ids = [int(i) for i in ids]
         if self._drawing is not None:
             present = set(self._drawing.ids)
             ids = [i for i in ids if i in present]
-        if ids != self._selection:
-            self._selection = ids
-            if self._layer_selected or len(ids) > OVERLAY_SELECTION_LIMIT:
-                self._request_layer()
-            self.selectionChanged.emit(list(ids))
-            self.update()
+        self.state.set_selection(ids)
+
+    def _on_selection_changed(self, ids: list[int]) -> None:
+        if not self._adjusting_selection and (self._layer_selected or len(ids) > OVERLAY_SELECTION_LIMIT):
+            self._request_layer()
+        self.selectionChanged.emit(list(ids))
+        self.update()
 
     def select_all(self) -> None:
         if self._drawing is not None:
@@ -347,12 +357,13 @@ class Canvas(QWidget):
     def _paint_overlays(self, painter: QPainter) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         highlight = self.palette().color(QPalette.ColorRole.Highlight)
-        small = 0 < len(self._selection) <= OVERLAY_SELECTION_LIMIT
+        selection = self.state.selection
+        small = 0 < len(selection) <= OVERLAY_SELECTION_LIMIT
         if small and self._drawing is not None:
             painter.save()
             painter.translate(self._offset)
             painter.scale(self._scale, self._scale)
-            selected = set(self._selection)
+            selected = set(selection)
             chosen = [s for s in self._drawing.strokes if s.id in selected]
             paint_selection(painter, chosen, highlight, 1.0 / self._scale)
             painter.restore()
@@ -410,7 +421,7 @@ class Canvas(QWidget):
         additive = bool(mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
         if self._tool == TOOL_SELECT and hit is not None:
             if additive:
-                sel = list(self._selection)
+                sel = self.state.selection
                 sel.remove(hit) if hit in sel else sel.append(hit)
                 self.set_selection(sel)
             else:
@@ -464,7 +475,7 @@ class Canvas(QWidget):
             else:
                 ids = self._ids_in_lasso(self._lasso)
             if getattr(self, "_additive", False):
-                ids = list(dict.fromkeys(self._selection + ids))
+                ids = list(dict.fromkeys(self.state.selection + ids))
             self.set_selection(ids)
         self._rubber, self._lasso, self._press = None, [], None
         self.update()
