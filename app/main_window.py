@@ -82,6 +82,28 @@ class MainWindow(QMainWindow):
         self.controller = RunController(self, clip=clip)
         self.canvas = Canvas(self, threaded=threaded_canvas, state=self.state)
         self.banner = ErrorBanner(self)
+        self._build_central()
+        self.controls = ControlPanel(self)
+        self._build_dock()
+        self.status = StatusPanel(self)
+        self.statusBar().addPermanentWidget(self.status)
+        self.files = FileActions(self, self, self.state)
+        targets = Targets(window=self, controller=self.controller, files=self.files, canvas=self.canvas)
+        self.actions_ = Actions(self, targets, self.undo_stack)
+        self._apply_startup_choices(model_name, weights, device)
+        self._apply_brush()
+        self._wire()
+        self._restore_geometry()
+        cfg = self.current_config()
+        self.controller.set_blank(cfg.width, cfg.height, cfg.background)
+        self.update_recent_menu()
+        self.update_title()
+        if offer_recovery:
+            QTimer.singleShot(0, self.files.offer_recovery)
+
+    # ------------------------------------------------------------ assembly
+    def _build_central(self) -> None:
+        """Banner above the canvas."""
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -90,7 +112,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
 
-        self.controls = ControlPanel(self)
+    def _build_dock(self) -> None:
+        """The control panel in a scrollable dock on the left."""
         scroll = QScrollArea(self)
         scroll.setWidget(self.controls)
         scroll.setWidgetResizable(True)
@@ -105,27 +128,14 @@ class MainWindow(QMainWindow):
         self.dock.setMinimumWidth(self.controls.sizeHint().width() + 24)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
 
-        self.status = StatusPanel(self)
-        self.statusBar().addPermanentWidget(self.status)
-        self.files = FileActions(self, self, self.state)
-        targets = Targets(window=self, controller=self.controller, files=self.files, canvas=self.canvas)
-        self.actions_ = Actions(self, targets, self.undo_stack)
-
+    def _apply_startup_choices(self, model_name: str | None, weights: str | None, device: str | None) -> None:
+        """Saved settings first, then what the command line asked for."""
         self.controls.load_settings()
         for value, widget in ((model_name, self.controls.model), (weights, self.controls.weights)):
             if value:
                 widget.setCurrentText(value)
         if device:
             self.controls.device.setCurrentText(device)
-        self._apply_brush()
-        self._wire()
-        self._restore_geometry()
-        cfg = self.current_config()
-        self.controller.set_blank(cfg.width, cfg.height, cfg.background)
-        self.update_recent_menu()
-        self.update_title()
-        if offer_recovery:
-            QTimer.singleShot(0, self.files.offer_recovery)
 
     # ------------------------------------------------------------ wiring
     def _wire(self) -> None:

@@ -324,41 +324,67 @@ def ensure_weights(
     weights_value = (weights or "").strip()
     if not weights_value:
         return None
-    if cd_weights.classify_weights(weights_value, model_name) != cd_weights.WEIGHTS_TAG:
-        return weights_value  # random or a file; anything else load_clip reports clearly
-    try:
-        if cd_weights.cached_weights_path(model_name, weights_value, cache_dir) is not None:
-            return weights_value
-    except Exception as exc:
-        logger.info("cannot check weights %s/%s: %s", model_name, weights_value, exc)
+    if not _needs_download(model_name, weights_value, cache_dir):
         return weights_value
-
     for _attempt in range(max_attempts):
-        dialog = DownloadDialog(
-            parent, model_name, weights_value, cache_dir=cache_dir, endpoint=endpoint, timeout=timeout
-        )
-        dialog.exec()
-        dialog.wait_for_worker()
-        path, error, cancelled = dialog.path, dialog.error, dialog.was_cancelled
-        dialog.deleteLater()
-        if path is not None:
-            logger.info("weights ready at %s", path)
+        ok, error, cancelled = _download(parent, model_name, weights_value, cache_dir, endpoint, timeout)
+        if ok:
             return weights_value
         if cancelled and error is None:
             return None
-        while True:
-            choice = _ask_what_to_do(parent, model_name, weights_value, error or "The download failed.")
-            if choice == CHOICE_FILE:
-                picked = _pick_weights_file(parent, model_name)
-                if picked:
-                    return picked
-                continue  # file dialog cancelled: ask again
-            if choice == CHOICE_RANDOM:
-                return RANDOM_WEIGHTS
-            if choice == CHOICE_RETRY:
-                break
-            return None
+        answer = _choose_after_failure(parent, model_name, weights_value, error or "The download failed.")
+        if answer != CHOICE_RETRY:
+            return answer
     return None
+
+
+def _needs_download(model_name: str, weights: str, cache_dir: str | os.PathLike | None) -> bool:
+    """Only a pretrained tag that is not in the cache is downloaded (the engine classifies)."""
+    if cd_weights.classify_weights(weights, model_name) != cd_weights.WEIGHTS_TAG:
+        return False  # random or a file; anything else load_clip reports clearly
+    try:
+        return cd_weights.cached_weights_path(model_name, weights, cache_dir) is None
+    except Exception as exc:
+        logger.info("cannot check weights %s/%s: %s", model_name, weights, exc)
+        return False
+
+
+def _download(
+    parent: QWidget | None,
+    model_name: str,
+    weights: str,
+    cache_dir: str | os.PathLike | None,
+    endpoint: str | None,
+    timeout: float,
+) -> tuple[bool, str | None, bool]:
+    """One attempt with the progress dialog: (downloaded, error message or None, cancelled)."""
+    dialog = DownloadDialog(
+        parent, model_name, weights, cache_dir=cache_dir, endpoint=endpoint, timeout=timeout
+    )
+    dialog.exec()
+    dialog.wait_for_worker()
+    path, error, cancelled = dialog.path, dialog.error, dialog.was_cancelled
+    dialog.deleteLater()
+    if path is not None:
+        logger.info("weights ready at %s", path)
+        return True, None, False
+    return False, error, cancelled
+
+
+def _choose_after_failure(parent: QWidget | None, model_name: str, weights: str, message: str) -> str | None:
+    """The offline dialog until it yields an answer: a file path, "random", CHOICE_RETRY or None."""
+    while True:
+        choice = _ask_what_to_do(parent, model_name, weights, message)
+        if choice == CHOICE_FILE:
+            picked = _pick_weights_file(parent, model_name)
+            if picked:
+                return picked
+            continue  # file dialog cancelled: ask again
+        if choice == CHOICE_RANDOM:
+            return RANDOM_WEIGHTS
+        if choice == CHOICE_RETRY:
+            return CHOICE_RETRY
+        return None
 
 
 # ------------------------------------------------------------------------------ model picker

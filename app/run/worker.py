@@ -126,15 +126,25 @@ class SessionWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        """The loop; connected to ``QThread.started``. Returns when aborted."""
+        """The loop, on the worker thread: create the session, then step until aborted."""
+        session = self._create_session()
+        if session is not None:
+            while not self._abort:
+                if self._paused or session.done:
+                    self._idle(session)
+                else:
+                    self._step(session)
+        self._set_state(STATE_STOPPED)
+        self.finished.emit()
+
+    def _create_session(self) -> Any:
+        """Build the session, hand it the edits made meanwhile, publish its first snapshot."""
         try:
             session = self._factory()
         except Exception as exc:
             logger.warning("could not start the session: %s", exc)
             self.errorOccurred.emit(error_message(exc), exc)
-            self._set_state(STATE_STOPPED)
-            self.finished.emit()
-            return
+            return None
         with self._lock:
             self._session = session
             for cmd in self._early_commands:
@@ -145,38 +155,40 @@ class SessionWorker(QObject):
             self._edits_pending = False
         except Exception as exc:
             self.errorOccurred.emit(error_message(exc), exc)
-        while not self._abort:
-            if self._paused or session.done:
-                self._set_state(STATE_DONE if session.done and not self._paused else STATE_PAUSED)
-                if self._edits_pending:
-                    self._edits_pending = False
-                    try:
-                        self._publish(session.apply_pending())
-                    except Exception as exc:
-                        logger.warning("applying edits failed: %s", exc)
-                        self.errorOccurred.emit(error_message(exc), exc)
-                    continue
-                self._wake.wait(0.25)
-                self._wake.clear()
-                continue
-            self._set_state(STATE_RUNNING)
-            t0 = time.perf_counter()
-            self._edits_pending = False  # step() drains the queue first
+        return session
+
+    def _idle(self, session: Any) -> None:
+        """Paused or finished: apply edits at once, else sleep until woken (or 0.25 s)."""
+        self._set_state(STATE_DONE if session.done and not self._paused else STATE_PAUSED)
+        if self._edits_pending:
+            self._edits_pending = False
             try:
-                snap = session.step()
+                self._publish(session.apply_pending())
             except Exception as exc:
-                logger.warning("optimisation step failed: %s", exc, exc_info=True)
-                self._paused = True
-                self._set_state(STATE_PAUSED)
+                logger.warning("applying edits failed: %s", exc)
                 self.errorOccurred.emit(error_message(exc), exc)
-                continue
-            self.steps_done += 1
-            self._publish(snap)
-            # let the GUI thread take the GIL between steps; optional pacing for demos
-            wait = self._min_interval - (time.perf_counter() - t0)
-            time.sleep(max(0, wait))
-        self._set_state(STATE_STOPPED)
-        self.finished.emit()
+            return
+        self._wake.wait(0.25)
+        self._wake.clear()
+
+    def _step(self, session: Any) -> None:
+        """One optimisation step; an error pauses the run instead of ending it."""
+        self._set_state(STATE_RUNNING)
+        t0 = time.perf_counter()
+        self._edits_pending = False  # step() drains the queue first
+        try:
+            snap = session.step()
+        except Exception as exc:
+            logger.warning("optimisation step failed: %s", exc, exc_info=True)
+            self._paused = True
+            self._set_state(STATE_PAUSED)
+            self.errorOccurred.emit(error_message(exc), exc)
+            return
+        self.steps_done += 1
+        self._publish(snap)
+        # let the GUI thread take the GIL between steps; optional pacing for demos
+        wait = self._min_interval - (time.perf_counter() - t0)
+        time.sleep(max(0, wait))
 
 
 class WorkerHandle(QObject):
