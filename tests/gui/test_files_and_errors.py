@@ -277,3 +277,20 @@ def test_cpu_run_with_heavy_settings_suggests_lighter_ones(qtbot, window, monkey
     window.statusBar().clearMessage()
     window._warn_if_cpu(heavy.replace(num_paths=32, num_augs=1))
     assert window.statusBar().currentMessage() == ""
+
+
+def test_png_export_on_a_full_disk_leaves_nothing_and_says_why(qtbot, window, tmp_path, monkeypatch):
+    import os
+
+    start_run(qtbot, window, steps=1)
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    (tmp_path / "out").mkdir()
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with qtbot.waitSignal(window.files.signals.pngExported, timeout=30000) as blocker:
+        out = window.files.export_png(tmp_path / "out" / "x.png", width=200)
+    assert blocker.args[0] == out and "No space left on device" in blocker.args[1]
+    assert os.listdir(tmp_path / "out") == []  # no x.png, no hidden temporary file
+    assert "No space left on device" in window.banner.message()
