@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -97,9 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         model_name=model, weights=weights, device=args.device, offer_recovery=not args.no_recover
     )
     app.aboutToQuit.connect(window.shutdown)
-    # Ctrl+C in the terminal closes the window cleanly (Python only sees signals between
-    # bytecodes, so a cheap timer gives it a chance while Qt's loop runs).
-    signal.signal(signal.SIGINT, lambda *_: window.close())
+    # Ctrl+C (or SIGTERM) in the terminal quits at once, even mid-run or with a dialog
+    # open, and keeps the work in the autosave that the next start offers to recover.
+    # Python only sees signals between bytecodes, so a cheap timer gives it a chance
+    # while Qt's loop runs.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda num, _frame: _quit_from_terminal(window, num))
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(250)
@@ -111,6 +115,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.draw:
         window.start_drawing()
     return int(app.exec())
+
+
+def _quit_from_terminal(window: Any, signum: int) -> None:
+    """A signal from the terminal: keep the work, close without asking, exit 128 + signum."""
+    from PySide6.QtWidgets import QApplication
+
+    kept = window.quit_keeping_work()
+    where = f"; the drawing is kept in the autosave {kept} and offered at the next start" if kept else ""
+    print(f"clipdraw: interrupted{where}", file=sys.stderr)
+    QApplication.exit(128 + signum)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         #: Ask to save unsaved work on close (tests turn it off).
         self.confirm_close = True
+        self._keep_autosave = False  # set when quitting from the terminal
         self.undo_stack = QUndoStack(self)
         #: Selection, unsaved-changes flag and project path; views follow its signals.
         self.state = AppState(self)
@@ -452,6 +453,19 @@ class MainWindow(QMainWindow):
             return self.files.save_project() is not None
         return answer == QMessageBox.StandardButton.Discard
 
+    def quit_keeping_work(self) -> Path | None:
+        """Close now without asking (Ctrl-C in the terminal); unsaved work stays in the autosave.
+
+        Returns the autosave's path when there was work to keep.
+        """
+        self.controller.cancel_loading()
+        self.controller.stop()  # after the current step; the drawing so far is kept
+        kept = self.files.autosave()
+        self._keep_autosave = kept is not None
+        self.confirm_close = False
+        self.close()
+        return kept
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._confirm_close():
             event.ignore()
@@ -463,5 +477,6 @@ class MainWindow(QMainWindow):
         except Exception:
             logger.exception("could not save settings")
         self.shutdown()
-        self.files.discard_autosave()
+        if not self._keep_autosave:
+            self.files.discard_autosave()
         super().closeEvent(event)

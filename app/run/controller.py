@@ -142,6 +142,7 @@ class RunController(QObject):
     def _set_state(self, state: str) -> None:
         if state != self._state:
             self._state = state
+            logger.info("run state: %s", state)
             self.stateChanged.emit(state)
 
     def set_blank(self, width: int, height: int, background: tuple[float, float, float]) -> None:

@@ -146,3 +146,47 @@ def test_no_display_is_a_clear_one_line_error():
     if sys.platform.startswith("linux"):
         assert out.returncode == 1
         assert out.stderr.strip().count("\n") == 0 and "no display" in out.stderr
+
+
+def test_ctrl_c_in_the_terminal_quits_a_drawing_window_and_keeps_the_work(tmp_path):
+    """SIGINT after Draw: the window closes without a dialog, exit 130, autosave kept."""
+    import json
+    import signal
+    import threading
+    import time
+
+    from conftest import TINY_CONFIG
+
+    model = tmp_path / "tiny-clip-sigint.json"
+    model.write_text(json.dumps(TINY_CONFIG))
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "CLIPDRAW_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "--model", str(model), "--weights", "random", "--device", "cpu",
+         "--prompt", "a cat", "--draw", "--no-recover", "--log-level", "INFO",
+         "--settings", str(tmp_path / "settings.ini")],
+        cwd=root, env=env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    running = threading.Event()
+
+    def read() -> None:
+        for line in proc.stderr:
+            lines.append(line)
+            if "run state: running" in line:
+                running.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert running.wait(120), "".join(lines[-20:])
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 130, "".join(lines[-20:])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(5)
+    assert any("interrupted" in line and "autosave" in line for line in lines), "".join(lines[-20:])
+    assert (tmp_path / "data" / "autosave.cdproj").is_file()
