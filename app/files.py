@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
 from app import settings
 from app.background import Task, error_message, start_task
+from app.file_jobs import FileJobs
 from app.state import AppState
 from clipdraw_core.drawing.strokes import Drawing, Stroke
 
@@ -55,6 +58,7 @@ def autosave_path() -> Path:
 
 class FileSignals(QObject):
     pngExported = Signal(object, object)  # target path, error message or None
+    projectShown = Signal(object)  # path of a project (or autosave) now on the canvas
 
 
 class FileHost(Protocol):
@@ -81,6 +85,9 @@ class FileActions:
         self.host = host
         self.state = state
         self.signals = FileSignals(parent)
+        #: Reads projects and seed sketches; big files in the background (busy bar, Cancel).
+        self.jobs = FileJobs(parent)
+        self.jobs.failed.connect(lambda what, why: self.host.banner.show_message(f"{what}: {why}"))
         self._exports: list[Task] = []
         self.autosave_timer = QTimer(parent)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -188,6 +195,7 @@ class FileActions:
         self.autosave_timer.stop()
         for task in list(self._exports):
             task.wait()
+        self.jobs.wait()
 
     # ------------------------------------------------------------ projects
     def save_project(
@@ -227,13 +235,15 @@ class FileActions:
             if not chosen:
                 return False
             path = chosen
-        if not self._show_project(path, "Cannot open project"):
-            return False
-        self.state.set_document(Path(path), dirty=False)
-        settings.write("last_dir", str(Path(path).parent))
-        settings.add_recent_file(path)
-        self.state.recent_files_changed()
-        return True
+        opened = Path(path)
+
+        def remember() -> None:
+            self.state.set_document(opened, dirty=False)
+            settings.write("last_dir", str(opened.parent))
+            settings.add_recent_file(opened)
+            self.state.recent_files_changed()
+
+        return self._show_project(opened, "Cannot open project", then=remember)
 
     # ------------------------------------------------------------ drops
     def import_files(self, paths: list[str]) -> None:
@@ -242,26 +252,38 @@ class FileActions:
             suffix = Path(p).suffix.lower()
             if suffix in (".cdproj", ".json"):
                 self.open_project(p)
-                continue
-            try:
-                strokes = self._load_seed(p)
-            except Exception as exc:
-                self._error(f"Cannot import {Path(p).name}", exc)
-                continue
-            if strokes:
-                self.host.add_seed_strokes(strokes, f"Import {Path(p).name}")
+            else:
+                self.import_seed(p)
 
-    def _load_seed(self, path: str) -> list[Any]:
+    def import_seed(self, path: str | os.PathLike[str]) -> bool:
+        """Trace an SVG or image into seed strokes on the current canvas (one undoable edit)."""
         from clipdraw_core.io.seed import load_seed
 
-        drawing = self.host.controller.drawing()
+        controller = self.host.controller
+        drawing = controller.drawing()
         cfg = self.host.current_config()
         w, h = (drawing.width, drawing.height) if drawing is not None else (cfg.width, cfg.height)
-        first_id = self.host.controller.allocate_ids(1)[0]
-        strokes = load_seed(path, w, h, first_id=first_id, frozen=False)
-        if len(strokes) > 1:  # reserve the ids the importer used so nothing collides later
-            self.host.controller.allocate_ids(len(strokes) - 1)
-        return strokes
+        first_id = controller.allocate_ids(1)[0]
+        name = Path(path).name
+
+        def add(strokes: list[Stroke]) -> None:
+            if not strokes:
+                return
+            if len(strokes) > 1:  # reserve the ids the importer used so nothing collides later
+                more = controller.allocate_ids(len(strokes) - 1)
+                if more != list(range(first_id + 1, first_id + len(strokes))):
+                    # ids were handed out while the file was read: take fresh ones
+                    ids = [first_id, *more]
+                    strokes = [replace(s, id=i) for s, i in zip(strokes, ids, strict=True)]
+            self.host.add_seed_strokes(strokes, f"Import {name}")
+
+        return self.jobs.run(
+            path,
+            lambda: load_seed(path, w, h, first_id=first_id, frozen=False),
+            add,
+            f"Cannot import {name}",
+            "Importing",
+        )
 
     # ------------------------------------------------------------ autosave / recovery
     def autosave(self) -> Path | None:
@@ -300,21 +322,20 @@ class FileActions:
         )
         return True
 
-    def _show_project(self, path: str | Path, failure: str) -> bool:
-        """Load a project file into the window; a bad file is reported, never raised."""
-        try:
-            from clipdraw_core.io.project import load_project
+    def _show_project(self, path: str | Path, failure: str, then: Callable[[], None]) -> bool:
+        """Load a project file into the window, then ``then()``; a bad file is reported, never raised."""
+        from clipdraw_core.io.project import load_project
 
-            project = load_project(path)
-        except Exception as exc:
-            self._error(failure, exc)
-            return False
-        self.host.load_project_data(project.config, project.drawing, project.step)
-        return True
+        def show(project: Any) -> None:
+            self.host.load_project_data(project.config, project.drawing, project.step)
+            then()
+            self.signals.projectShown.emit(Path(path))
+
+        return self.jobs.run(path, lambda: load_project(path), show, failure, "Opening")
 
     def recover(self) -> bool:
-        if not self._show_project(autosave_path(), "Cannot recover the autosave"):
-            return False
-        self.state.set_document(None, dirty=True)
-        self.host.show_status("Recovered the autosaved drawing", 5000)
-        return True
+        def recovered() -> None:
+            self.state.set_document(None, dirty=True)
+            self.host.show_status("Recovered the autosaved drawing", 5000)
+
+        return self._show_project(autosave_path(), "Cannot recover the autosave", then=recovered)

@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         #: Ask to save unsaved work on close (tests turn it off).
         self.confirm_close = True
         self._keep_autosave = False  # set when quitting from the terminal
+        self._busy: dict[str, str] = {}  # background work shown in the status bar
         self.undo_stack = QUndoStack(self)
         #: Selection, unsaved-changes flag and project path; views follow its signals.
         self.state = AppState(self)
@@ -147,8 +148,10 @@ class MainWindow(QMainWindow):
         c.historyReset.connect(self.status.clear)
         c.stateChanged.connect(self._on_state)
         c.errorOccurred.connect(self.show_error)
-        c.loader.busyChanged.connect(self.status.set_busy)
+        c.loader.busyChanged.connect(lambda busy: self._set_busy("model", busy, "Loading CLIP model…"))
+        self.files.jobs.busyChanged.connect(lambda busy, text: self._set_busy("file", busy, text))
         self.status.cancel.clicked.connect(c.cancel_loading)
+        self.status.cancel.clicked.connect(self.files.jobs.cancel)
         ctl.drawRequested.connect(self.start_drawing)
         ctl.pauseRequested.connect(c.toggle_pause)
         ctl.stopRequested.connect(self._stop)
@@ -166,6 +169,17 @@ class MainWindow(QMainWindow):
         st.recentFilesChanged.connect(self.update_recent_menu)
         self.undo_stack.indexChanged.connect(self._mark_dirty)
         self._on_selection([])
+
+    def _set_busy(self, source: str, busy: bool, text: str) -> None:
+        """One busy bar with Cancel for whatever runs in the background (model, file)."""
+        if busy:
+            self._busy[source] = text
+        else:
+            self._busy.pop(source, None)
+        if self._busy:
+            self.status.set_busy(True, next(reversed(self._busy.values())))
+        else:
+            self.status.set_busy(False)
 
     def _apply_brush(self) -> None:
         self.canvas.brush_color = self.controls.brush_rgba()

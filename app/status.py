@@ -107,6 +107,7 @@ class StatusPanel(QWidget):
 
     def set_busy(self, busy: bool, text: str = "Loading CLIP model…") -> None:
         self.busy.setFormat(text)
+        self.busy.setToolTip(f"{text.rstrip('…')} in the background")
         self.busy.setVisible(busy)
         self.cancel.setVisible(busy)
 

@@ -294,3 +294,51 @@ def test_png_export_on_a_full_disk_leaves_nothing_and_says_why(qtbot, window, tm
     assert blocker.args[0] == out and "No space left on device" in blocker.args[1]
     assert os.listdir(tmp_path / "out") == []  # no x.png, no hidden temporary file
     assert "No space left on device" in window.banner.message()
+
+
+def test_big_imports_and_projects_load_off_the_gui_thread_with_cancel(qtbot, window, tmp_path, monkeypatch):
+    import threading
+
+    from app import file_jobs
+    from clipdraw_core.io import seed
+    from clipdraw_core.io.svg_export import save_svg
+
+    monkeypatch.setattr(file_jobs, "BACKGROUND_LOAD_BYTES", 0)  # every file counts as big
+    d = Drawing(96, 96, (1, 1, 1), (Stroke(0, [[5, 5], [20, 5], [40, 20], [60, 60]], 2.0, (1, 0, 0, 1)),))
+    svg = save_svg(tmp_path / "seed.svg", d)
+
+    # a read that takes as long as we like: the window stays usable and Cancel drops it
+    release = threading.Event()
+    real_load_seed = seed.load_seed
+
+    def slow_load_seed(*args, **kwargs):
+        release.wait(10)
+        return real_load_seed(*args, **kwargs)
+
+    monkeypatch.setattr(seed, "load_seed", slow_load_seed)
+    window.files.import_files([str(svg)])
+    assert window.status.busy.isVisible() and "seed.svg" in window.status.busy.format()
+    assert len(window.controller.drawing().strokes) == 0  # not yet: it is being read
+    qtbot.mouseClick(window.status.cancel, Qt.MouseButton.LeftButton)
+    assert not window.status.busy.isVisible()
+    release.set()
+    qtbot.waitUntil(lambda: not window.files.jobs.is_busy(), timeout=5000)
+    qtbot.wait(200)
+    assert len(window.controller.drawing().strokes) == 0 and window.undo_stack.count() == 0
+
+    # the same import, not cancelled, arrives as one undoable edit
+    window.files.import_files([str(svg)])
+    qtbot.waitUntil(lambda: len(window.controller.drawing().strokes) == 1, timeout=10000)
+    assert window.undo_stack.count() == 1 and not window.status.busy.isVisible()
+
+    # projects too: the window shows it once read, and a bad one is reported, not raised
+    path = window.files.save_project(tmp_path / "p.cdproj")
+    window.new_drawing()
+    with qtbot.waitSignal(window.files.signals.projectShown, timeout=10000):
+        assert window.files.open_project(path)
+    assert len(window.controller.drawing().strokes) == 1 and window.state.project_path == path
+    bad = tmp_path / "bad.cdproj"
+    bad.write_text("{not json")
+    assert window.files.open_project(bad)  # accepted for reading in the background
+    qtbot.waitUntil(lambda: "Cannot open project" in window.banner.message(), timeout=10000)
+    assert window.state.project_path == path
