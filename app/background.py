@@ -153,7 +153,7 @@ class Task:
     def report_progress(self, value: Any) -> None:
         """Worker thread: ``on_progress(value)`` will run on the GUI thread."""
         if self._relay is not None and self.on_progress is not None:
-            self._relay.event.emit(self, "progress", value)
+            self._relay.relayed.emit(self, "progress", value)
 
     # -- worker thread
     def _run(self) -> None:
@@ -165,12 +165,12 @@ class Task:
         except Exception as exc:
             if not self.cancelled():
                 logger.warning("%s failed: %s", self.name, exc, exc_info=not _is_user_error(exc))
-            relay.event.emit(self, "error", exc)
+            relay.relayed.emit(self, "error", exc)
         else:
-            relay.event.emit(self, "result", result)
+            relay.relayed.emit(self, "result", result)
         finally:
             # finished is queued after result/error, so callbacks see them in that order
-            relay.event.emit(self, "finished", None)
+            relay.relayed.emit(self, "finished", None)
             self._done.set()
 
     def __repr__(self) -> str:
@@ -186,12 +186,12 @@ def _is_user_error(exc: BaseException) -> bool:
 class _Relay(QObject):
     """Lives on the GUI thread for the program's life; turns worker events into callbacks."""
 
-    event = Signal(object, str, object)  # task, kind, payload
+    relayed = Signal(object, str, object)  # task, kind, payload (not "event": QObject.event is a virtual)
 
     def __init__(self, registry: TaskRegistry) -> None:
         super().__init__()
         self._registry = registry
-        self.event.connect(self._deliver)
+        self.relayed.connect(self._deliver)
 
     @Slot(object, str, object)
     def _deliver(self, task: Task, kind: str, payload: object) -> None:

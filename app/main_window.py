@@ -49,6 +49,7 @@ from app.status import StatusPanel
 from clipdraw_core.drawing.strokes import Drawing, Stroke, random_walk_strokes
 from clipdraw_core.errors import WeightsError
 from clipdraw_core.optim.config import SessionConfig
+from clipdraw_core.optim.run_state import RunState
 
 logger = logging.getLogger(__name__)
 
@@ -208,22 +209,23 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(message, 4000)
         self.snapshotShown.emit(snap)
 
-    def _on_state(self, state: str) -> None:
+    def _on_state(self, state: RunState) -> None:
+        state = RunState(state)
         self.controls.set_state(state)
-        self.actions_.pause.setEnabled(state in ("running", "paused"))
-        self.actions_.stop.setEnabled(state in ("starting", "running", "paused", "done", "loading"))
+        self.actions_.pause.setEnabled(state in (RunState.RUNNING, RunState.PAUSED))
+        self.actions_.stop.setEnabled(state.is_active or state is RunState.LOADING)
         self.actions_.draw.setEnabled(self.controls.draw.isEnabled())
         text = {
-            "loading": "Loading CLIP model…",
-            "starting": "Starting…",
-            "running": "Drawing…",
-            "paused": "Paused – edits still apply",
-            "done": "Finished – you can keep editing",
-            "stopped": "Stopped",
+            RunState.LOADING: "Loading CLIP model…",
+            RunState.STARTING: "Starting…",
+            RunState.RUNNING: "Drawing…",
+            RunState.PAUSED: "Paused – edits still apply",
+            RunState.DONE: "Finished – you can keep editing",
+            RunState.STOPPED: "Stopped",
         }.get(state)
         if text:
-            self.statusBar().showMessage(text, 0 if state in ("paused", "loading") else 3000)
-        if state == "running":
+            self.statusBar().showMessage(text, 0 if state in (RunState.PAUSED, RunState.LOADING) else 3000)
+        if state is RunState.RUNNING:
             self._mark_dirty()
 
     def _on_selection(self, ids: list[int]) -> None:
@@ -292,7 +294,7 @@ class MainWindow(QMainWindow):
         return None if resolved is None else cfg.replace(weights=resolved)
 
     def _stop(self) -> None:
-        if self.controller.state() == "loading":
+        if self.controller.state() is RunState.LOADING:
             self.controller.cancel_loading()
         else:
             self.controller.stop()
@@ -324,7 +326,7 @@ class MainWindow(QMainWindow):
             self.canvas.set_selection([])
 
     def add_freehand(self, polyline: np.ndarray, frozen: bool, pressure: np.ndarray | None = None) -> None:
-        if self.controller.state() in ("loading", "starting"):
+        if self.controller.state() in (RunState.LOADING, RunState.STARTING):
             self.statusBar().showMessage("Wait until the drawing has started", 3000)
             return
         stroke_id = self.controller.allocate_ids(1)[0]

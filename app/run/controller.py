@@ -16,21 +16,25 @@ from __future__ import annotations
 
 import gc
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from app.run.loader import ModelLoader
 from app.run.local_edits import apply_command
-from app.run.worker import STATE_STOPPED, SessionWorker, WorkerHandle, error_message
-from clipdraw_core.drawing.commands import SetPrompt
+from app.run.worker import SessionWorker, WorkerHandle, error_message
+from clipdraw_core.drawing.commands import Command, SetPrompt
 from clipdraw_core.drawing.strokes import Drawing
 from clipdraw_core.optim.config import SessionConfig
+from clipdraw_core.optim.run_state import RunState
+
+if TYPE_CHECKING:
+    from clipdraw_core.clip.clip_model import ClipModel
+    from clipdraw_core.optim.session import Session
+    from clipdraw_core.optim.snapshot import Snapshot
 
 logger = logging.getLogger(__name__)
 
-STATE_IDLE = "idle"
-STATE_LOADING = "loading"
 
 
 class RunController(QObject):
@@ -38,11 +42,11 @@ class RunController(QObject):
     snapshotApplied = Signal(object)  # Snapshot (GUI thread, coalesced)
     historyAppended = Signal(list)  # [(step, loss, score)]
     historyReset = Signal()
-    stateChanged = Signal(str)
+    stateChanged = Signal(object)  # RunState
     errorOccurred = Signal(str, object)  # message, exception (or None)
 
     def __init__(
-        self, parent: QObject | None = None, *, clip: Any = None, min_step_interval: float = 0.0
+        self, parent: QObject | None = None, *, clip: ClipModel | None = None, min_step_interval: float = 0.0
     ) -> None:
         super().__init__(parent)
         self.loader = ModelLoader(self)
@@ -52,12 +56,13 @@ class RunController(QObject):
         self._handle: WorkerHandle | None = None
         self._old_handles: list[WorkerHandle] = []
         self._drawing: Drawing | None = None
-        self._snapshot: Any = None
+        self._snapshot: Snapshot | None = None
         self._step = 0
         self._continuable = False
         self._pending_config: SessionConfig | None = None
         self._config: SessionConfig | None = None
-        self._state = STATE_IDLE
+        self._prompts_in_flight: list[SetPrompt] = []  # sent, not yet shown by a snapshot
+        self._state = RunState.IDLE
         self._local_next_id = 0
         self.min_step_interval = min_step_interval
         self._gc_frozen: set[int] = set()
@@ -66,25 +71,28 @@ class RunController(QObject):
     def drawing(self) -> Drawing | None:
         return self._drawing
 
-    def snapshot(self) -> Any:
+    def snapshot(self) -> Snapshot | None:
         return self._snapshot
 
     def step(self) -> int:
         return self._step
 
-    def state(self) -> str:
+    def state(self) -> RunState:
         return self._state
 
     def config(self) -> SessionConfig | None:
         """The config of the drawing shown (prompt changes included), else the last one used.
 
         Never the live session's: only ``submit`` and ``allocate_ids`` of a session are
-        thread-safe. The newest snapshot's config is used when snapshots carry one;
-        otherwise the config this controller started the session with, updated by the
-        prompt changes it submitted (exactly as the session applies them).
+        thread-safe. While a session runs: the newest snapshot's config, with the prompt
+        changes sent since then that it does not show yet (as the session will apply
+        them). Otherwise the config the controller started or loaded with, updated by
+        the prompt changes it sent.
         """
         snapshot_config = getattr(self._snapshot, "config", None) if self.is_active() else None
-        return snapshot_config if snapshot_config is not None else self._config
+        if snapshot_config is None:
+            return self._config
+        return self._with_prompts(snapshot_config, self._prompts_in_flight)
 
     def has_preloaded_model(self) -> bool:
         """True when the window was given a loaded model (tests, embedding): no loading, no download."""
@@ -98,12 +106,13 @@ class RunController(QObject):
         return self._handle is not None and self._handle.is_running()
 
     # ------------------------------------------------------------ edits (EditTarget)
-    def submit(self, cmd: object) -> None:
+    def submit(self, cmd: Command) -> None:
         """Send an edit to the session, or apply it locally when none runs."""
         worker = self.worker()
-        if worker is not None and self._handle.is_running() and self._state != STATE_STOPPED:
+        if worker is not None and self.is_active() and self._state != RunState.STOPPED:
             if isinstance(cmd, SetPrompt):
-                self._follow_prompt(cmd)
+                self._config = self._with_prompts(self._config, [cmd])
+                self._prompts_in_flight.append(cmd)
             worker.submit(cmd)
             return
         base = self._drawing
@@ -117,15 +126,28 @@ class RunController(QObject):
             return
         self.drawingChanged.emit(self._drawing)
 
-    def _follow_prompt(self, cmd: SetPrompt) -> None:
-        """Keep the held config in step with a prompt change sent to the session."""
+    @staticmethod
+    def _with_prompts(config: SessionConfig | None, commands: list[SetPrompt]) -> SessionConfig | None:
+        """``config`` after these prompt changes, by the session's own rule (config_with_prompt)."""
         from clipdraw_core.optim.session import config_with_prompt
 
-        if self._config is not None:
+        for cmd in commands:
+            if config is None:
+                break
             try:
-                self._config = config_with_prompt(self._config, cmd)
+                config = config_with_prompt(config, cmd)
             except Exception as exc:  # the session reports the same problem when it applies it
                 logger.debug("prompt change not followed: %s", exc)
+        return config
+
+    def _prompts_seen(self, config: SessionConfig) -> None:
+        """Forget the prompt changes a snapshot's config shows (up to the last one it matches)."""
+        shown = (config.prompt, tuple(config.negative_prompts))
+        for i in range(len(self._prompts_in_flight) - 1, -1, -1):
+            cmd = self._prompts_in_flight[i]
+            if (cmd.prompt, tuple(cmd.negative_prompts)) == shown:
+                del self._prompts_in_flight[: i + 1]
+                return
 
     def allocate_ids(self, n: int = 1) -> list[int]:
         """Fresh stroke ids (the session's when one runs, else unique in the local drawing)."""
@@ -139,7 +161,7 @@ class RunController(QObject):
         return list(range(start, start + n))
 
     # ------------------------------------------------------------ run control
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: RunState) -> None:
         if state != self._state:
             self._state = state
             logger.info("run state: %s", state)
@@ -161,7 +183,7 @@ class RunController(QObject):
         clip = self._preloaded or self.loader.cached(config.model_name, config.weights, config.device)
         if clip is None:
             self._pending_config = config
-            self._set_state(STATE_LOADING)
+            self._set_state(RunState.LOADING)
             self.loader.load(config.model_name, config.weights, config.device)
             return
         self._start_session(config, clip)
@@ -169,20 +191,20 @@ class RunController(QObject):
     def cancel_loading(self) -> None:
         self.loader.cancel()
         self._pending_config = None
-        if self._state == STATE_LOADING:
-            self._set_state(STATE_IDLE)
+        if self._state == RunState.LOADING:
+            self._set_state(RunState.IDLE)
 
-    def _on_model_loaded(self, clip: Any) -> None:
+    def _on_model_loaded(self, clip: ClipModel) -> None:
         config, self._pending_config = self._pending_config, None
         if config is not None:
             self._start_session(config, clip)
 
     def _on_model_failed(self, message: str, exc: object) -> None:
         self._pending_config = None
-        self._set_state(STATE_IDLE)
+        self._set_state(RunState.IDLE)
         self.errorOccurred.emit(message, exc)
 
-    def _start_session(self, config: SessionConfig, clip: Any) -> None:
+    def _start_session(self, config: SessionConfig, clip: ClipModel) -> None:
         from clipdraw_core.optim.session import Session
 
         drawing, step = self._drawing, self._step
@@ -195,8 +217,9 @@ class RunController(QObject):
             kwargs = {"initial_strokes": tuple(seeds)}
             self.historyReset.emit()
         self._config = config
+        self._prompts_in_flight = []
 
-        def factory() -> Any:
+        def factory() -> Session:
             return Session(config, clip, **kwargs)
 
         self._freeze_gc_once(clip)
@@ -207,10 +230,10 @@ class RunController(QObject):
         worker.errorOccurred.connect(self.errorOccurred)
         self._handle = handle
         self._continuable = True
-        self._set_state("starting")
+        self._set_state(RunState.STARTING)
         handle.start()
 
-    def _freeze_gc_once(self, clip: Any) -> None:
+    def _freeze_gc_once(self, clip: ClipModel) -> None:
         """Move the (long-lived) model and start-up objects out of the cyclic GC's reach.
 
         Otherwise every full collection scans the whole model and Qt/torch heap: measured
@@ -223,7 +246,7 @@ class RunController(QObject):
         gc.collect()
         gc.freeze()
 
-    def _on_worker_state(self, state: str) -> None:
+    def _on_worker_state(self, state: RunState) -> None:
         if self.sender() is self.worker():
             self._set_state(state)
 
@@ -237,6 +260,8 @@ class RunController(QObject):
         self._snapshot = snap
         self._drawing = snap.drawing
         self._step = snap.step
+        if getattr(snap, "config", None) is not None:
+            self._prompts_seen(snap.config)
         self.drawingChanged.emit(snap.drawing)
         if history:
             self.historyAppended.emit(history)
@@ -272,7 +297,7 @@ class RunController(QObject):
             self._snapshot, self._drawing, self._step = snap, snap.drawing, snap.step
             self.drawingChanged.emit(snap.drawing)
         handle.deleteLater()
-        self._set_state(STATE_STOPPED)
+        self._set_state(RunState.STOPPED)
 
     def reset(self, config: SessionConfig) -> None:
         """Stop and clear the canvas to an empty sheet (New / Reset)."""
@@ -280,10 +305,11 @@ class RunController(QObject):
         self.stop()
         self._snapshot, self._step, self._continuable = None, 0, False
         self._config = config
+        self._prompts_in_flight = []
         self._local_next_id = 0
         self.historyReset.emit()
         self.set_blank(config.width, config.height, config.background)
-        self._set_state(STATE_IDLE)
+        self._set_state(RunState.IDLE)
 
     def load_drawing(self, drawing: Drawing, step: int, config: SessionConfig) -> None:
         """Show a drawing from a project; Draw will continue it."""
@@ -291,10 +317,11 @@ class RunController(QObject):
         self.stop()
         self._snapshot, self._step, self._continuable = None, int(step), True
         self._config = config
+        self._prompts_in_flight = []
         self._drawing = drawing
         self.historyReset.emit()
         self.drawingChanged.emit(drawing)
-        self._set_state(STATE_IDLE)
+        self._set_state(RunState.IDLE)
 
     def shutdown(self) -> None:
         """Join every thread (window close / app quit)."""

@@ -9,11 +9,14 @@ Draw starts at once.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from app.background import Task, start_task
+
+if TYPE_CHECKING:
+    from clipdraw_core.clip.clip_model import ClipModel
 
 logger = logging.getLogger(__name__)
 
@@ -29,14 +32,14 @@ class ModelLoader(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._cache: dict[Key, Any] = {}
+        self._cache: dict[Key, ClipModel] = {}
         self._tasks: list[Task] = []
         self._current: Task | None = None
 
-    def cached(self, model_name: str, weights: str, device: str) -> Any:
+    def cached(self, model_name: str, weights: str, device: str) -> ClipModel | None:
         return self._cache.get((model_name, weights, device))
 
-    def put(self, model_name: str, weights: str, device: str, model: Any) -> None:
+    def put(self, model_name: str, weights: str, device: str, model: ClipModel) -> None:
         self._cache[(model_name, weights, device)] = model
 
     def is_busy(self) -> bool:
@@ -46,7 +49,7 @@ class ModelLoader(QObject):
         self.cancel()
         key: Key = (model_name, weights, device)
 
-        def work(_task: Task) -> Any:
+        def work(_task: Task) -> ClipModel:
             from clipdraw_core.clip.clip_model import load_clip
 
             return load_clip(*key)
@@ -67,7 +70,7 @@ class ModelLoader(QObject):
             self._current = None
             self.busyChanged.emit(False)
 
-    def _on_loaded(self, task: Task, key: Key, model: Any) -> None:
+    def _on_loaded(self, task: Task, key: Key, model: ClipModel) -> None:
         self._cache[key] = model
         if task is self._current:
             self._current = None

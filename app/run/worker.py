@@ -23,55 +23,69 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.background import Mailbox, Task, error_message, start_task
+from clipdraw_core.drawing.commands import Command
+from clipdraw_core.optim.run_state import RunState
+from clipdraw_core.optim.snapshot import Snapshot
 
 __all__ = ["SessionWorker", "WorkerHandle", "error_message"]
 
 logger = logging.getLogger(__name__)
 
-STATE_STARTING = "starting"
-STATE_RUNNING = "running"
-STATE_PAUSED = "paused"
-STATE_DONE = "done"
-STATE_STOPPED = "stopped"
+
+
+#: (step, loss, score) of one optimisation step, for the score plot.
+HistoryPoint = tuple[int, float | None, float | None]
+
+
+class SteppableSession(Protocol):
+    """What the worker needs of a session (the engine's ``Session``; a remote one later)."""
+
+    @property
+    def done(self) -> bool: ...
+    def submit(self, command: Command) -> None: ...
+    def allocate_ids(self, n: int = 1) -> list[int]: ...
+    def snapshot(self) -> Snapshot: ...
+    def apply_pending(self) -> Snapshot: ...
+    def step(self) -> Snapshot: ...
 
 
 class SessionWorker(QObject):
     """Owns one engine ``Session`` (created in the worker thread) and steps it."""
 
     snapshotReady = Signal()
-    stateChanged = Signal(str)
+    stateChanged = Signal(object)  # RunState
     errorOccurred = Signal(str, object)  # message, exception
     finished = Signal()
 
     def __init__(
         self,
-        session_factory: Callable[[], Any],
+        session_factory: Callable[[], SteppableSession],
         *,
         start_paused: bool = False,
         min_step_interval: float = 0.0,
     ) -> None:
         super().__init__()
         self._factory = session_factory
-        self._session: Any = None
+        self._session: SteppableSession | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._abort = False
         self._paused = start_paused
         self._edits_pending = False
-        self._early_commands: list[object] = []
+        self._early_commands: list[Command] = []
         # newest snapshot, plus the (step, loss, score) points since the GUI last looked
-        self._mailbox: Mailbox[Any] = Mailbox(log_key=lambda point: point[0])
-        self._state = STATE_STARTING
+        self._mailbox: Mailbox[Snapshot] = Mailbox(log_key=lambda point: point[0])
+        self._state = RunState.STARTING
         self._min_interval = min_step_interval
         self.steps_done = 0
 
     # ------------------------------------------------------------ control (any thread)
-    def submit(self, cmd: object) -> None:
+    def submit(self, cmd: Command) -> None:
         """Queue an edit for the next step (or apply it at once while paused)."""
         with self._lock:
             if self._session is None:
@@ -102,24 +116,24 @@ class SessionWorker(QObject):
     def is_paused(self) -> bool:
         return self._paused
 
-    def state(self) -> str:
+    def state(self) -> RunState:
         return self._state
 
-    def session(self) -> Any:
+    def session(self) -> SteppableSession | None:
         return self._session
 
-    def take_latest(self) -> tuple[Any, list[tuple[int, float | None, float | None]]]:
+    def take_latest(self) -> tuple[Snapshot | None, list[HistoryPoint]]:
         """GUI thread: the newest snapshot and the (step, loss, score) points since last call."""
         return self._mailbox.take()
 
     # ------------------------------------------------------------ worker thread
-    def _publish(self, snap: Any) -> None:
+    def _publish(self, snap: Snapshot) -> None:
         has_numbers = snap.loss is not None or snap.score is not None
         log = [(snap.step, snap.loss, snap.score)] if has_numbers else []
         if self._mailbox.put(snap, log):
             self.snapshotReady.emit()
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: RunState) -> None:
         if state != self._state:
             self._state = state
             self.stateChanged.emit(state)
@@ -134,10 +148,10 @@ class SessionWorker(QObject):
                     self._idle(session)
                 else:
                     self._step(session)
-        self._set_state(STATE_STOPPED)
+        self._set_state(RunState.STOPPED)
         self.finished.emit()
 
-    def _create_session(self) -> Any:
+    def _create_session(self) -> SteppableSession | None:
         """Build the session, hand it the edits made meanwhile, publish its first snapshot."""
         try:
             session = self._factory()
@@ -157,9 +171,9 @@ class SessionWorker(QObject):
             self.errorOccurred.emit(error_message(exc), exc)
         return session
 
-    def _idle(self, session: Any) -> None:
+    def _idle(self, session: SteppableSession) -> None:
         """Paused or finished: apply edits at once, else sleep until woken (or 0.25 s)."""
-        self._set_state(STATE_DONE if session.done and not self._paused else STATE_PAUSED)
+        self._set_state(RunState.DONE if session.done and not self._paused else RunState.PAUSED)
         if self._edits_pending:
             self._edits_pending = False
             try:
@@ -171,9 +185,9 @@ class SessionWorker(QObject):
         self._wake.wait(0.25)
         self._wake.clear()
 
-    def _step(self, session: Any) -> None:
+    def _step(self, session: SteppableSession) -> None:
         """One optimisation step; an error pauses the run instead of ending it."""
-        self._set_state(STATE_RUNNING)
+        self._set_state(RunState.RUNNING)
         t0 = time.perf_counter()
         self._edits_pending = False  # step() drains the queue first
         try:
@@ -181,7 +195,7 @@ class SessionWorker(QObject):
         except Exception as exc:
             logger.warning("optimisation step failed: %s", exc, exc_info=True)
             self._paused = True
-            self._set_state(STATE_PAUSED)
+            self._set_state(RunState.PAUSED)
             self.errorOccurred.emit(error_message(exc), exc)
             return
         self.steps_done += 1

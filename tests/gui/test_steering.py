@@ -245,4 +245,5 @@ def test_window_never_reads_the_live_session_config(qtbot, window, monkeypatch):
     assert window.controller.config().prompt == "a dog"
     assert window.current_config().prompt == "a dog"
     monkeypatch.undo()  # the worker thread reads it again from here on
-    wait_for(qtbot, window, lambda s: s.prompt == "a dog")
+    shown = wait_for(qtbot, window, lambda s: s.prompt == "a dog")
+    assert window.controller.config() is shown.config  # once shown, the snapshot's config is used

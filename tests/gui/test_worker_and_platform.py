@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import clipdraw_core
-from app.run.worker import STATE_PAUSED, SessionWorker, WorkerHandle
+from app.run.worker import SessionWorker, WorkerHandle
+from clipdraw_core.optim.run_state import RunState
 
 
 class FakeSnapshot:
@@ -92,7 +93,7 @@ def test_worker_thread_pause_and_stop(qtbot):
     handle.start()
     qtbot.waitUntil(lambda: worker.steps_done >= 3, timeout=5000)
     worker.pause()
-    qtbot.waitUntil(lambda: worker.state() == STATE_PAUSED, timeout=5000)
+    qtbot.waitUntil(lambda: worker.state() is RunState.PAUSED, timeout=5000)
     n = worker.steps_done
     qtbot.wait(100)
     assert worker.steps_done == n
