@@ -8,9 +8,9 @@
 * :class:`Mailbox` is the one latest-only hand-over between threads: a writer puts
   the newest item (snapshot, layer request), the reader takes only the newest one and
   is woken once per batch, so a fast producer can never flood the event queue.
-* Every running task is in one registry (:data:`TASKS`): the window's
-  :meth:`TaskRegistry.shutdown` cancels and joins them all on close, and the GUI tests
-  fail any test that leaves one running.
+* Every running task is in one registry (:data:`TASKS`): at quit
+  :meth:`TaskRegistry.shutdown` cancels and joins whatever is left (each window first
+  waits for its own), and the GUI tests fail any test that leaves one running.
 
 Why our own ~200 lines rather than superqt's ``create_worker`` (a well-kept library
 for exactly this, and the first choice): its ``WorkerBase.run`` wraps every job in

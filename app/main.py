@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         model_name=model, weights=weights, device=args.device, offer_recovery=not args.no_recover
     )
     app.aboutToQuit.connect(window.shutdown)
+    from app.background import TASKS
+
+    app.aboutToQuit.connect(TASKS.shutdown)  # and whatever else still runs in the background
     # Ctrl+C (or SIGTERM) in the terminal quits at once, even mid-run or with a dialog
     # open, and keeps the work in the autosave that the next start offers to recover.
     # Python only sees signals between bytecodes, so a cheap timer gives it a chance

@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
 import clipdraw_core
 from app import settings
 from app.actions import Actions, Targets
-from app.background import TASKS
 from app.canvas.canvas import Canvas
 from app.commands_undo import (
     AddStrokesCommand,
@@ -449,7 +448,6 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         self.canvas.shutdown()
         self.files.shutdown()
-        TASKS.shutdown()  # whatever else still runs in the background
 
     def _confirm_close(self) -> bool:
         """Ask before throwing away unsaved work (skipped when ``confirm_close`` is off)."""

@@ -69,6 +69,8 @@ class LayerRenderer(QObject):
             task.report_progress(
                 (generation, image, layer_scale(drawing, scale), selected, time.perf_counter() - t0)
             )
+        if task.cancelled():
+            self._mailbox.take()  # give the claim back: a later request starts a new painter
 
     def _on_done(self, result: tuple) -> None:
         if self._closed:

@@ -115,3 +115,20 @@ def test_standard_shortcuts_undo_redo_and_typing_space(qtbot, window):
     window.controls.prompt.setFocus()
     qtbot.keyClick(window.controls.prompt, Qt.Key.Key_Delete)
     assert len(window.controller.drawing().strokes) == 1
+
+
+def test_closing_a_second_window_leaves_the_first_one_running(qtbot, window, gui_clip):
+    from helpers import start_run, wait_step
+
+    from app.main_window import MainWindow
+
+    first = start_run(qtbot, window, "a fish", steps=1)
+    other = MainWindow(clip=gui_clip, offer_recovery=False)
+    other.confirm_close = False
+    qtbot.addWidget(other)
+    other.show()
+    other.close()
+    other.shutdown()
+    assert window.controller.is_active()
+    wait_step(qtbot, window, first.step + 3)  # the session still steps, the canvas still paints
+    qtbot.waitUntil(window.canvas.layer_is_current, timeout=10000)
