@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from clipdraw_core.drawing.strokes import Drawing
-from clipdraw_core.io.fileio import atomic_write_bytes
+from clipdraw_core.io import fileio
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,6 @@ def save_png(
     backend: str = "auto",
 ) -> Path:
     """Render and write a PNG atomically; :class:`~clipdraw_core.errors.OutputError` says why not."""
-    target = atomic_write_bytes(path, png_bytes(drawing, width, samples=samples, backend=backend))
+    target = fileio.atomic_write_bytes(path, png_bytes(drawing, width, samples=samples, backend=backend))
     logger.info("exported %s", target)
     return target
