@@ -223,7 +223,13 @@ class FileActions:
         try:
             from clipdraw_core.io.project import save_project
 
-            save_project(target, self.window.current_config(), drawing, step=self.window.controller.step())
+            save_project(
+                target,
+                self.window.current_config(),
+                drawing,
+                step=self.window.controller.step(),
+                guidance=self.window.controller.guidance,
+            )
         except Exception as exc:
             self._error("Saving failed", exc)
             return None
@@ -297,7 +303,13 @@ class FileActions:
             from clipdraw_core.io.project import save_project
 
             target = autosave_path()
-            save_project(target, self.window.current_config(), drawing, step=self.window.controller.step())
+            save_project(
+                target,
+                self.window.current_config(),
+                drawing,
+                step=self.window.controller.step(),
+                guidance=self.window.controller.guidance,
+            )
         except Exception as exc:
             logger.warning("autosave failed: %s", exc)
             return None
@@ -332,7 +344,7 @@ class FileActions:
         except Exception as exc:
             self._error(failure, exc)
             return False
-        self.window.load_project_data(project.config, project.drawing, project.step)
+        self.window.load_project_data(project.config, project.drawing, project.step, project.guidance)
         return True
 
     def recover(self) -> bool:

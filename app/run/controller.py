@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Signal
 from app.run.loader import ModelLoader
 from app.run.local_edits import apply_command
 from app.run.worker import STATE_STOPPED, SessionWorker, WorkerHandle, error_message
+from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import Drawing
 from clipdraw_core.optim.config import SessionConfig
 
@@ -51,6 +52,9 @@ class RunController(QObject):
         self._handle: WorkerHandle | None = None
         self._old_handles: list[WorkerHandle] = []
         self._drawing: Drawing | None = None
+        #: Image prompts, style image and regions of the drawing (from a project; no
+        #: panel edits them yet): handed to every session and saved with the project.
+        self.guidance = Guidance()
         self._snapshot: Any = None
         self._step = 0
         self._continuable = False
@@ -178,9 +182,10 @@ class RunController(QObject):
             kwargs = {"initial_strokes": tuple(seeds)}
             self.historyReset.emit()
         self._config = config
+        guidance = self.guidance
 
         def factory() -> Any:
-            return Session(config, clip, **kwargs)
+            return Session(config, clip, guidance=guidance, **kwargs)
 
         self._freeze_gc_once(clip)
         worker = SessionWorker(factory, min_step_interval=self.min_step_interval)
@@ -263,18 +268,22 @@ class RunController(QObject):
         self.stop()
         self._snapshot, self._step, self._continuable = None, 0, False
         self._config = config
+        self.guidance = Guidance()
         self._local_next_id = 0
         self.historyReset.emit()
         self.set_blank(config.width, config.height, config.background)
         self._set_state(STATE_IDLE)
 
-    def load_drawing(self, drawing: Drawing, step: int, config: SessionConfig) -> None:
-        """Show a drawing from a project; Draw will continue it."""
+    def load_drawing(
+        self, drawing: Drawing, step: int, config: SessionConfig, guidance: Guidance | None = None
+    ) -> None:
+        """Show a drawing from a project (with its guidance); Draw will continue it."""
         self.cancel_loading()
         self.stop()
         self._snapshot, self._step, self._continuable = None, int(step), True
         self._config = config
         self._drawing = drawing
+        self.guidance = guidance or Guidance()
         self.historyReset.emit()
         self.drawingChanged.emit(drawing)
         self._set_state(STATE_IDLE)
