@@ -313,7 +313,7 @@ def _resumed_config(
             prompts["extra_weights"],
         )
     config = project.config.replace(**changes).validate() if changes else project.config
-    guidance = cli_guidance.merge_guidance(project.guidance, args, given)
+    guidance = cli_guidance.merge_guidance(project.guidance, args, given, (config.width, config.height))
     return config, project.drawing, project.step, guidance
 
 

@@ -111,8 +111,12 @@ def parse_rect(text: str) -> tuple[float, float, float, float]:
     return x, y, w, h
 
 
-def guidance_from_args(args: argparse.Namespace) -> Guidance:
-    """The image prompts, style image and regions the options ask for (files are read now)."""
+def guidance_from_args(args: argparse.Namespace, canvas: tuple[int, int] | None = None) -> Guidance:
+    """The image prompts, style image and regions the options ask for (files are read now).
+
+    ``canvas`` (width, height) checks the regions against; default ``--size`` square.
+    """
+    width, height = canvas or (args.size, args.size)
     images = []
     for spec in args.image_prompt:
         path, weight = split_weight(spec)
@@ -125,15 +129,17 @@ def guidance_from_args(args: argparse.Namespace) -> Guidance:
         x, y, w, h = parse_rect(rect)
         prompt, weight = split_weight(spec)
         region = Region.rect(k + 1, x, y, w, h, prompt, weight, name=str(k + 1))
-        if region.bbox(args.size, args.size) is None:
-            raise ConfigError(f"--region {rect} lies outside the {args.size}x{args.size} canvas")
+        if region.bbox(width, height) is None:
+            raise ConfigError(f"--region {rect} lies outside the {width}x{height} canvas")
         regions.append(region)
     return Guidance(tuple(images), style, tuple(regions), args.region_views)
 
 
-def merge_guidance(project: Guidance, args: argparse.Namespace, given: set[str]) -> Guidance:
+def merge_guidance(
+    project: Guidance, args: argparse.Namespace, given: set[str], canvas: tuple[int, int]
+) -> Guidance:
     """``--resume``: the project's guidance, the parts the command line gives replaced."""
-    options = guidance_from_args(args)
+    options = guidance_from_args(args, canvas)
     changes: dict[str, Any] = {}
     if "image_prompt" in given:
         changes["images"] = options.images

@@ -146,3 +146,21 @@ def test_help_lists_the_issue_12_options():
         "--region",
     ]:
         assert option in text
+
+
+def test_resume_keeps_the_projects_guidance_and_options_replace_parts(tmp_path, tiny_clip_files):
+    (tmp_path / "disc.png").write_bytes(disc_png())
+    (tmp_path / "style.png").write_bytes(stripes_png())
+    first, second = tmp_path / "a.cdproj", tmp_path / "b.cdproj"
+    common = ["--style-weights", "random", *tiny_args(tiny_clip_files)]
+    argv = ["a red cat", "-o", str(tmp_path / "a.svg"), "--project", str(first), "--steps", "1"]
+    argv += ["--paths", "6", "--size", "64", "--image-prompt", str(tmp_path / "disc.png")]
+    argv += ["--style-image", str(tmp_path / "style.png"), "--region", "0,0,32,32", "a sun"]
+    assert cli.main(argv + common) == 0
+    resume = ["a red cat", "-o", str(tmp_path / "b.svg"), "--project", str(second), "--resume", str(first)]
+    resume += ["--steps", "2", "--style-strength", "80", "--region", "8,8,40,40", "a moon:0.5"]
+    assert cli.main(resume + common) == 0
+    before, after = load_project(first).guidance, load_project(second).guidance
+    assert after.images == before.images  # kept
+    assert after.style.png == before.style.png and after.style.strength == 80  # adjusted
+    assert [(r.prompt, r.weight) for r in after.regions] == [("a moon", 0.5)]  # replaced

@@ -95,3 +95,26 @@ def test_snapshot_plain_form_carries_scores_and_guidance(tiny_clip):
     back = Snapshot.from_plain(pickle.loads(pickle.dumps(snap.to_plain())))
     assert back == snap and back.guidance == full_guidance() and back.scores == snap.scores
     assert back.drawing.stroke(1).respect == 0.5 and back.drawing.stroke(1).anchor is not None
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda s: s.update(respect=2.0), r"strokes\[0\]\.respect"),
+        (lambda s: s.update(respect="0.5"), r"strokes\[0\]\.respect"),
+        (lambda s: s["anchor"].update(at_points=[[0, 0]]), "as many points"),
+        (lambda s: s["anchor"].update(half_width=float("inf")), r"anchor\.half_width"),
+        (lambda s: s.update(anchor=[1, 2]), "must be an object"),
+    ],
+)
+def test_damaged_soft_locks_are_refused_by_the_schema(mutate, message):
+    from clipdraw_core.drawing.commands import apply_to_drawing
+    from clipdraw_core.drawing.strokes import default_scene
+
+    drawing, _ = apply_to_drawing(default_scene(num_paths=2), SetRespect((0,), 0.5))
+    config = SessionConfig(prompt="a cat", num_paths=2)
+    data = json.loads(project_to_json(config, drawing))
+    assert data["format_version"] == 2
+    mutate(data["drawing"]["strokes"][0])
+    with pytest.raises(FileFormatError, match=message):
+        project_from_json(json.dumps(data), "x.cdproj")
