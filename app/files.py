@@ -32,6 +32,7 @@ from clipdraw_core.drawing.strokes import Drawing, Stroke
 if TYPE_CHECKING:
     from app.errors import ErrorBanner
     from app.run.controller import RunController
+    from clipdraw_core.drawing.guidance import Guidance
     from clipdraw_core.optim.config import SessionConfig
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,9 @@ class FileHost(Protocol):
     banner: ErrorBanner
 
     def current_config(self) -> SessionConfig: ...
-    def load_project_data(self, config: SessionConfig, drawing: Drawing, step: int) -> None: ...
+    def load_project_data(
+        self, config: SessionConfig, drawing: Drawing, step: int, guidance: Guidance | None = None
+    ) -> None: ...
     def add_seed_strokes(self, strokes: list[Stroke], text: str) -> None: ...
     def show_status(self, message: str, timeout_ms: int = 0) -> None: ...
 
@@ -216,7 +219,13 @@ class FileActions:
         try:
             from clipdraw_core.io.project import save_project
 
-            save_project(target, self.host.current_config(), drawing, step=self.host.controller.step())
+            save_project(
+                target,
+                self.host.current_config(),
+                drawing,
+                step=self.host.controller.step(),
+                guidance=self.host.controller.guidance,
+            )
         except Exception as exc:
             self._error("Saving failed", exc)
             return None
@@ -296,7 +305,13 @@ class FileActions:
             from clipdraw_core.io.project import save_project
 
             target = autosave_path()
-            save_project(target, self.host.current_config(), drawing, step=self.host.controller.step())
+            save_project(
+                target,
+                self.host.current_config(),
+                drawing,
+                step=self.host.controller.step(),
+                guidance=self.host.controller.guidance,
+            )
         except Exception as exc:
             logger.warning("autosave failed: %s", exc)
             return None
@@ -327,7 +342,7 @@ class FileActions:
         from clipdraw_core.io.project import load_project
 
         def show(project: Any) -> None:
-            self.host.load_project_data(project.config, project.drawing, project.step)
+            self.host.load_project_data(project.config, project.drawing, project.step, project.guidance)
             then()
             self.signals.projectShown.emit(Path(path))
 

@@ -45,6 +45,7 @@ from app.files import FileActions
 from app.run.controller import RunController
 from app.state import AppState
 from app.status import StatusPanel
+from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import Drawing, Stroke, random_walk_strokes
 from clipdraw_core.errors import WeightsError
 from clipdraw_core.optim.config import SessionConfig
@@ -305,9 +306,11 @@ class MainWindow(QMainWindow):
         self.state.set_document(None, dirty=False)
         self.canvas.set_selection([])
 
-    def load_project_data(self, config: SessionConfig, drawing: Drawing, step: int) -> None:
+    def load_project_data(
+        self, config: SessionConfig, drawing: Drawing, step: int, guidance: Guidance | None = None
+    ) -> None:
         self.controls.set_config(config)  # validates first: a bad config changes nothing
-        self.controller.load_drawing(drawing, step, config)
+        self.controller.load_drawing(drawing, step, config, guidance)
         self.undo_stack.clear()
         self.canvas.set_selection([])
         self.canvas.zoom_fit()

@@ -17,7 +17,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from clipdraw_core import __version__
+from clipdraw_core import __version__, cli_guidance
+from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import check_stroke_count
 from clipdraw_core.errors import ClipDrawError, ConfigError, OutputError
 from clipdraw_core.optim.config import DEFAULT_NEGATIVE_PROMPTS, SessionConfig
@@ -104,7 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     parser.add_argument("--verbose", "-v", action="store_true", help="log details")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    cli_guidance.add_arguments(parser)
     return parser
+
+
+def _prompt_values(args: argparse.Namespace) -> dict[str, Any]:
+    """``--add-prompt``/``--negative`` with their ``:W`` weights, plus ``--default-negatives``."""
+    values = cli_guidance.prompt_settings(args)
+    if args.default_negatives:
+        values["negative_prompts"] += DEFAULT_NEGATIVE_PROMPTS
+        if "negative_weights" in values:
+            values["negative_weights"] += (args.negative_weight,) * len(DEFAULT_NEGATIVE_PROMPTS)
+    return values
 
 
 def _config_from_args(args: argparse.Namespace, num_seeded: int) -> SessionConfig:
@@ -121,8 +133,7 @@ def _config_from_args(args: argparse.Namespace, num_seeded: int) -> SessionConfi
     if paths + num_seeded == 0:
         raise ConfigError("nothing to draw: --paths must be at least 1 (or give a seed sketch)")
     values["num_paths"] = paths
-    negatives = list(args.negative) + (list(DEFAULT_NEGATIVE_PROMPTS) if args.default_negatives else [])
-    values["negative_prompts"] = tuple(negatives)
+    values.update(_prompt_values(args))
     values["height"] = values["width"]
     return SessionConfig(prompt=args.prompt, **values).validate()
 
@@ -220,7 +231,13 @@ def _write_outputs(outputs: _Outputs, session: Session, prompt_desc: str) -> Non
         save_svg(outputs.svg, drawing, title=session.config.prompt, description=prompt_desc)
 
     def project() -> None:
-        save_project(outputs.project, session.config, drawing, snap.step)  # type: ignore[arg-type]
+        save_project(
+            outputs.project,  # type: ignore[arg-type]
+            session.config,
+            drawing,
+            snap.step,
+            session.guidance,
+        )
 
     jobs = [(outputs.svg, svg)]
     if outputs.png:
@@ -264,8 +281,10 @@ def explicit_options(argv: Sequence[str]) -> set[str]:
     return set(vars(parser.parse_args(list(argv))))
 
 
-def _resumed_config(args: argparse.Namespace, given: set[str]) -> tuple[SessionConfig, Drawing, int]:
-    """The project's settings, drawing and step, with the options given on the command line."""
+def _resumed_config(
+    args: argparse.Namespace, given: set[str]
+) -> tuple[SessionConfig, Drawing, int, Guidance]:
+    """The project's settings, drawing, step and guidance, with the options given on the command line."""
     from clipdraw_core.io.project import load_project
 
     clash = [flag for dest, flag in _NOT_WITH_RESUME.items() if dest in given]
@@ -279,11 +298,18 @@ def _resumed_config(args: argparse.Namespace, given: set[str]) -> tuple[SessionC
         for dest, field in _config_options().items()
         if dest in given and dest not in _NOT_WITH_RESUME
     }
+    prompts = _prompt_values(args)
     if "negative" in given or "default_negatives" in given:
-        extra = DEFAULT_NEGATIVE_PROMPTS if args.default_negatives else ()
-        changes["negative_prompts"] = (*args.negative, *extra)
+        changes["negative_prompts"] = prompts["negative_prompts"]
+        changes["negative_weights"] = prompts.get("negative_weights", ())
+    if "add_prompt" in given:
+        changes["extra_prompts"], changes["extra_weights"] = (
+            prompts["extra_prompts"],
+            prompts["extra_weights"],
+        )
     config = project.config.replace(**changes).validate() if changes else project.config
-    return config, project.drawing, project.step
+    guidance = cli_guidance.merge_guidance(project.guidance, args, given, (config.width, config.height))
+    return config, project.drawing, project.step, guidance
 
 
 def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSignals | None = None) -> int:
@@ -299,21 +325,40 @@ def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSi
     start_step = 0
     seeded: list[Stroke] = []
     if args.resume:
-        config, drawing, start_step = _resumed_config(args, given)
+        config, drawing, start_step, guidance = _resumed_config(args, given)
     else:
         seeded = _load_seed(args)
         if (args.seed_svg or args.seed_image) and not seeded:
             raise ConfigError("the seed sketch contains no strokes")
         config = _config_from_args(args, len(seeded))
+        guidance = cli_guidance.guidance_from_args(args)
     if config.renderer == "diffvg":  # say so before the (slow) model load
         from clipdraw_core.render import diffvg_backend
 
         diffvg_backend.require()
     clip = load_clip(config.model_name, config.weights, config.device)
-    session = Session(config, clip, initial_strokes=seeded, drawing=drawing, start_step=start_step)
+    style_network = None
+    if guidance.style is not None and guidance.style.strength > 0:
+        # Loaded before the run so that a missing VGG-16 download fails now, in one line.
+        from clipdraw_core.optim.style import load_style_network
+
+        network = load_style_network(cli_guidance.style_weights_choice(args), clip.device)
+        style_network = cli_guidance.constant(network)
+    session = Session(
+        config,
+        clip,
+        initial_strokes=seeded,
+        drawing=drawing,
+        start_step=start_step,
+        guidance=guidance,
+        style_network=style_network,
+    )
     description = (
         f"CLIPDraw Studio {__version__}: prompt {config.prompt!r}; "
-        f"negatives {list(config.negative_prompts)}; "
+        f"negatives {list(config.negative_prompts)}; extra prompts {list(config.extra_prompts)}; "
+        f"image prompts {[i.name for i in guidance.images]}; "
+        f"style {guidance.style.name if guidance.style else None!r}; "
+        f"regions {[r.label for r in guidance.regions]}; "
         f"{len(session.snapshot().drawing.strokes)} strokes; {config.num_steps} steps; seed {config.seed}; "
         f"model {config.model_name} ({config.weights}); renderer {config.renderer}"
     )

@@ -16,13 +16,18 @@ from clipdraw_core.drawing.commands import (
     Command,
     DeleteStrokes,
     SetFrozen,
+    SetImagePrompts,
     SetPrompt,
+    SetRegions,
+    SetRespect,
     SetStrokeCount,
+    SetStyle,
     UpdateStrokes,
     apply_to_drawing,
     command_from_plain,
 )
-from clipdraw_core.drawing.strokes import Stroke, default_scene
+from clipdraw_core.drawing.guidance import ImagePrompt, Region, StyleImage, normalise_png
+from clipdraw_core.drawing.strokes import Anchor, Stroke, default_scene
 from clipdraw_core.errors import ConfigError
 from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.session import Session
@@ -72,7 +77,24 @@ def sample_commands() -> list[Command]:
         SetPrompt("a dog", ("blurry",)),
         SetPrompt("a dog", (), prompt_weights=(0.5,), extra_prompts=("a ball",)),
         SetStrokeCount(5),
+        SetPrompt("a dog", ("blurry",), prompt_weight=0.5, negative_weights=(0.8,)),
+        SetImagePrompts((ImagePrompt("dot.png", _png(), -0.5),)),
+        SetStyle(StyleImage("dot.png", _png(), 30.0, every=2)),
+        SetStyle(None),
+        SetRegions((Region.rect(3, 1, 2, 30, 40, "a sun", 1.5, "sun"),), region_views=3),
+        SetRespect((0, 1), 0.5),
+        SetRespect((1,), 0.25, (Anchor(scene.strokes[1].points + 1, 2.0, (0, 1, 0, 1)),)),
     ]
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 6), (200, 10, 10)).save(buf, format="PNG")
+    return normalise_png(buf.getvalue())
 
 
 def test_every_command_type_is_covered():

@@ -180,13 +180,12 @@ def test_freehand_stroke_is_fitted_and_joins(tiny_clip):
 
 def test_prompt_change_and_stroke_count_mid_run(tiny_clip):
     session = Session(small_config(), tiny_clip)
-    session.step()
-    before = session._prompt_features.clone()
+    assert set(session.step().scores) == {"a red cat"}
     session.submit(SetPrompt("a blue house", negative_prompts=("blurry",)))
     session.submit(SetStrokeCount(30))
     snap = session.step()
     assert snap.prompt == "a blue house" and session.config.negative_prompts == ("blurry",)
-    assert not torch.equal(before, session._prompt_features)
+    assert set(snap.scores) == {"a blue house", "blurry"}  # the new prompts are the ones scored
     assert len(snap.drawing.strokes) == 30 and len(set(snap.drawing.ids)) == 30
     keep = snap.drawing.ids[:2]
     session.submit(SetFrozen(tuple(snap.drawing.ids[-2:])))

@@ -146,4 +146,3 @@ def test_device_choices_are_open_to_cuda_n():
     with pytest.raises(SystemExit):
         with contextlib.redirect_stderr(io.StringIO()):
             cli.build_parser().parse_args(["cat", "-o", "x.svg", "--device", "tpu"])
-

@@ -24,6 +24,7 @@ from app.run.loader import ModelLoader
 from app.run.local_edits import apply_command
 from app.run.worker import SessionWorker, WorkerHandle, error_message
 from clipdraw_core.drawing.commands import Command, SetPrompt
+from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import Drawing
 from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.run_state import RunState
@@ -56,6 +57,9 @@ class RunController(QObject):
         self._handle: WorkerHandle | None = None
         self._old_handles: list[WorkerHandle] = []
         self._drawing: Drawing | None = None
+        #: Image prompts, style image and regions of the drawing (from a project; no
+        #: panel edits them yet): handed to every session and saved with the project.
+        self.guidance = Guidance()
         self._snapshot: Snapshot | None = None
         self._step = 0
         self._continuable = False
@@ -218,9 +222,10 @@ class RunController(QObject):
             self.historyReset.emit()
         self._config = config
         self._prompts_in_flight = []
+        guidance = self.guidance
 
         def factory() -> Session:
-            return Session(config, clip, **kwargs)
+            return Session(config, clip, guidance=guidance, **kwargs)
 
         self._freeze_gc_once(clip)
         worker = SessionWorker(factory, min_step_interval=self.min_step_interval)
@@ -306,19 +311,23 @@ class RunController(QObject):
         self._snapshot, self._step, self._continuable = None, 0, False
         self._config = config
         self._prompts_in_flight = []
+        self.guidance = Guidance()
         self._local_next_id = 0
         self.historyReset.emit()
         self.set_blank(config.width, config.height, config.background)
         self._set_state(RunState.IDLE)
 
-    def load_drawing(self, drawing: Drawing, step: int, config: SessionConfig) -> None:
-        """Show a drawing from a project; Draw will continue it."""
+    def load_drawing(
+        self, drawing: Drawing, step: int, config: SessionConfig, guidance: Guidance | None = None
+    ) -> None:
+        """Show a drawing from a project (with its guidance); Draw will continue it."""
         self.cancel_loading()
         self.stop()
         self._snapshot, self._step, self._continuable = None, int(step), True
         self._config = config
         self._prompts_in_flight = []
         self._drawing = drawing
+        self.guidance = guidance or Guidance()
         self.historyReset.emit()
         self.drawingChanged.emit(drawing)
         self._set_state(RunState.IDLE)

@@ -21,7 +21,8 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from clipdraw_core.drawing.strokes import MAX_STROKES, Drawing, Stroke
+from clipdraw_core.drawing.guidance import ImagePrompt, Region, StyleImage
+from clipdraw_core.drawing.strokes import MAX_STROKES, Anchor, Drawing, Stroke
 from clipdraw_core.errors import ConfigError
 
 _C = TypeVar("_C", bound="_Plain")
@@ -31,11 +32,18 @@ class _Plain:
     """``to_plain``/``from_plain`` for the command dataclasses below, field by field.
 
     Strokes become :meth:`Stroke.to_plain` dicts, arrays stay (copied) numpy arrays,
+    guidance items (image prompts, style, regions, anchors) their ``to_dict`` form,
     tuples become lists; ``from_plain`` undoes that using the class's field lists.
     """
 
     _STROKES: ClassVar[frozenset[str]] = frozenset({"strokes"})
     _ARRAYS: ClassVar[frozenset[str]] = frozenset({"polyline", "pressure"})
+    #: Fields holding guidance items (one, or a tuple of them, ``None`` allowed), and their class.
+    _ITEMS: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def _item_from(cls, name: str, value: Any) -> Any:
+        return None if value is None else cls._ITEMS[name].from_dict(value)
 
     def to_plain(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": type(self).__name__}
@@ -47,6 +55,12 @@ class _Plain:
                 out[f.name] = [s.to_plain() for s in value]
             elif f.name in self._ARRAYS:
                 out[f.name] = np.array(value)
+            elif f.name in self._ITEMS:
+                out[f.name] = (
+                    [None if v is None else v.to_dict() for v in value]
+                    if isinstance(value, tuple)
+                    else value.to_dict()
+                )
             elif isinstance(value, tuple):
                 out[f.name] = list(value)
             else:
@@ -70,6 +84,12 @@ class _Plain:
                 kwargs[name] = tuple(Stroke.from_plain(s) for s in value)
             elif name in cls._ARRAYS:
                 kwargs[name] = np.array(value)
+            elif name in cls._ITEMS:
+                kwargs[name] = (
+                    tuple(cls._item_from(name, v) for v in value)
+                    if isinstance(value, list)
+                    else cls._item_from(name, value)
+                )
             elif isinstance(value, list):
                 kwargs[name] = tuple(value)
             else:
@@ -139,6 +159,71 @@ class SetPrompt(_Plain):
     negative_prompts: tuple[str, ...] = ()
     prompt_weights: tuple[float, ...] | None = None
     extra_prompts: tuple[str, ...] = field(default_factory=tuple)
+    #: Weight of the main prompt and the push-away strength of each negative
+    #: (``None``: the settings' ``negative_weight`` each).
+    prompt_weight: float = 1.0
+    negative_weights: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class SetImagePrompts(_Plain):
+    """Replace the image prompts (each a picture with a weight) mid-run."""
+
+    _ITEMS: ClassVar[dict[str, Any]] = {"images": ImagePrompt}
+
+    images: tuple[ImagePrompt, ...]
+
+
+@dataclass(frozen=True)
+class SetStyle(_Plain):
+    """Set, change or (``None``) remove the style image mid-run."""
+
+    _ITEMS: ClassVar[dict[str, Any]] = {"style": StyleImage}
+
+    style: StyleImage | None
+
+
+@dataclass(frozen=True)
+class SetRegions(_Plain):
+    """Replace the list of regions (add, move, resize, rename, mute, delete are all this)."""
+
+    _ITEMS: ClassVar[dict[str, Any]] = {"regions": Region}
+
+    regions: tuple[Region, ...]
+    #: Extra CLIP views per step shared by all regions (``None``: half the canvas views).
+    region_views: int | None = None
+
+
+@dataclass(frozen=True)
+class SetRespect(_Plain):
+    """Soft-lock strokes: ``strength`` 0 (free) .. 1 (held); the anchor is where they are now.
+
+    ``anchors`` (one per id, optional) gives the anchors explicitly instead, which is
+    how undo puts back an earlier soft lock exactly. The optimiser state of other
+    strokes is untouched.
+    """
+
+    _ITEMS: ClassVar[dict[str, Any]] = {"anchors": Anchor}
+
+    ids: tuple[int, ...]
+    strength: float
+    anchors: tuple[Anchor | None, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= float(self.strength) <= 1.0:
+            raise ConfigError(f"respect (soft lock) must be between 0 and 1, got {self.strength!r}")
+        if self.anchors is not None and len(self.anchors) != len(self.ids):
+            raise ConfigError("SetRespect needs one anchor per stroke id")
+
+
+def respect_commands(strokes: Sequence[Stroke]) -> list[SetRespect]:
+    """Commands that put the soft locks of ``strokes`` back as they are (for undo)."""
+    return [SetRespect((s.id,), s.respect, (s.anchor,)) for s in strokes]
+
+
+def anchor_of(stroke: Stroke) -> Anchor:
+    """The stroke's current points, width and colour as an anchor."""
+    return Anchor(stroke.points, stroke.half_width, stroke.color)
 
 
 @dataclass(frozen=True)
@@ -148,7 +233,21 @@ class SetStrokeCount(_Plain):
     count: int
 
 
-Command = SetFrozen | DeleteStrokes | AddStrokes | AddFreehand | UpdateStrokes | SetPrompt | SetStrokeCount
+Command = (
+    SetFrozen
+    | DeleteStrokes
+    | AddStrokes
+    | AddFreehand
+    | UpdateStrokes
+    | SetPrompt
+    | SetStrokeCount
+    | SetImagePrompts
+    | SetStyle
+    | SetRegions
+    | SetRespect
+)
+#: Commands about what steers the drawing, not about its strokes.
+GUIDANCE_COMMANDS = (SetPrompt, SetStrokeCount, SetImagePrompts, SetStyle, SetRegions)
 COMMAND_TYPES: tuple[type[Command], ...] = (
     SetFrozen,
     DeleteStrokes,
@@ -157,6 +256,10 @@ COMMAND_TYPES: tuple[type[Command], ...] = (
     UpdateStrokes,
     SetPrompt,
     SetStrokeCount,
+    SetImagePrompts,
+    SetStyle,
+    SetRegions,
+    SetRespect,
 )
 
 
@@ -183,8 +286,8 @@ def apply_to_drawing(drawing: Drawing, command: Command) -> tuple[Drawing, list[
     :class:`~clipdraw_core.optim.session.Session` maps the result back onto its tensors
     (strokes it returns unchanged, as the same objects, keep their optimiser state);
     the GUI uses it directly to edit a drawing before any session exists, so both
-    paths behave alike. Prompt and stroke-count commands only concern a session and
-    leave the drawing as it is.
+    paths behave alike. Prompt, guidance and stroke-count commands only concern a
+    session and leave the drawing as it is.
     """
     strokes = list(drawing.strokes)
     notes: list[str] = []
@@ -230,7 +333,17 @@ def apply_to_drawing(drawing: Drawing, command: Command) -> tuple[Drawing, list[
         unknown([s.id for s in command.strokes])
         by_id = {s.id: s for s in command.strokes}
         strokes = [by_id.get(s.id, s) for s in strokes]
-    elif not isinstance(command, (SetPrompt, SetStrokeCount)):
+    elif isinstance(command, SetRespect):
+        unknown(command.ids)
+        anchors = dict(zip(command.ids, command.anchors or [None] * len(command.ids), strict=True))
+        strength = float(command.strength)
+        strokes = [
+            replace(s, respect=strength, anchor=(anchors[s.id] or anchor_of(s)) if strength > 0 else None)
+            if s.id in anchors
+            else s
+            for s in strokes
+        ]
+    elif not isinstance(command, GUIDANCE_COMMANDS):
         raise ConfigError(f"unknown command {command!r}")
     return drawing.with_strokes(strokes), notes
 

@@ -74,14 +74,59 @@ def _as_color(color: Sequence[float]) -> tuple[float, float, float, float]:
 
 
 @dataclass(frozen=True, eq=False)
+class Anchor:
+    """Where a soft-locked stroke was when its strength was set (points, width, colour)."""
+
+    points: np.ndarray
+    half_width: float
+    color: tuple[float, float, float, float]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "points", as_points(self.points))
+        object.__setattr__(self, "color", _as_color(self.color))
+        hw = float32_value(self.half_width, "an anchor's half-width", low=0.0, high=MAX_HALF_WIDTH)
+        object.__setattr__(self, "half_width", hw)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Anchor):
+            return NotImplemented
+        return (
+            self.half_width == other.half_width
+            and self.color == other.color
+            and np.array_equal(self.points, other.points)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            # Not "points": a project's raw-bytes precheck counts those as strokes.
+            "at_points": [[float(x), float(y)] for x, y in self.points],
+            "half_width": self.half_width,
+            "color": list(self.color),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Anchor:
+        return cls(data["at_points"], data["half_width"], data["color"])
+
+
+@dataclass(frozen=True, eq=False)
 class Stroke:
-    """One open cubic Bézier path with colour and width (see module docstring)."""
+    """One open cubic Bézier path with colour and width (see module docstring).
+
+    ``respect`` (0..1) is the soft lock: between 0 (free) and 1 (held like a frozen
+    stroke) a penalty keeps the stroke near ``anchor`` (see
+    :mod:`clipdraw_core.optim.softlock`).
+    """
 
     id: int
     points: np.ndarray
     half_width: float = 1.0
     color: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)
     frozen: bool = False
+    respect: float = 0.0
+    anchor: Anchor | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "points", as_points(self.points))
@@ -90,6 +135,14 @@ class Stroke:
         object.__setattr__(self, "half_width", hw)
         object.__setattr__(self, "id", int_value(self.id, "stroke id", low=0, high=MAX_STROKE_ID))
         object.__setattr__(self, "frozen", bool_value(self.frozen, "a stroke's frozen flag"))
+        respect = self.respect
+        if isinstance(respect, bool) or not isinstance(respect, (int, float, np.integer, np.floating)):
+            raise ConfigError(f"a stroke's respect (soft lock) must be a number, got {respect!r}")
+        if not 0.0 <= float(respect) <= 1.0:  # NaN fails too
+            raise ConfigError(f"a stroke's respect (soft lock) must be between 0 and 1, got {respect!r}")
+        object.__setattr__(self, "respect", float(respect))
+        if self.anchor is not None and self.anchor.points.shape != self.points.shape:
+            raise ConfigError("a stroke's anchor must have as many points as the stroke")
 
     @property
     def num_segments(self) -> int:
@@ -103,19 +156,26 @@ class Stroke:
             and self.half_width == other.half_width
             and self.color == other.color
             and self.frozen == other.frozen
+            and self.respect == other.respect
+            and self.anchor == other.anchor
             and np.array_equal(self.points, other.points)
         )
 
     __hash__ = None  # type: ignore[assignment]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "points": [[float(x), float(y)] for x, y in self.points],
             "half_width": self.half_width,
             "color": list(self.color),
             "frozen": self.frozen,
         }
+        if self.respect:
+            data["respect"] = self.respect
+        if self.anchor is not None:
+            data["anchor"] = self.anchor.to_dict()
+        return data
 
     def to_plain(self) -> dict[str, Any]:
         """Plain data for another process: like :meth:`to_dict` but points stay a numpy array."""
@@ -125,6 +185,8 @@ class Stroke:
             "half_width": self.half_width,
             "color": list(self.color),
             "frozen": self.frozen,
+            **({"respect": self.respect} if self.respect else {}),
+            **({"anchor": self.anchor.to_dict()} if self.anchor is not None else {}),
         }
 
     @classmethod
@@ -141,6 +203,8 @@ class Stroke:
                 half_width=data.get("half_width", 1.0),
                 color=data.get("color", (0, 0, 0, 1)),
                 frozen=data.get("frozen", False),
+                respect=data.get("respect", 0.0),
+                anchor=Anchor.from_dict(data["anchor"]) if data.get("anchor") else None,
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise FileFormatError(f"invalid stroke record: {exc}") from exc
@@ -299,7 +363,13 @@ def default_scene(seed: int = 0, num_paths: int = 256, size: int = 224) -> Drawi
 
 
 def trusted_stroke(
-    stroke_id: int, points: np.ndarray, half_width: float, color: tuple[float, ...], frozen: bool
+    stroke_id: int,
+    points: np.ndarray,
+    half_width: float,
+    color: tuple[float, ...],
+    frozen: bool,
+    respect: float = 0.0,
+    anchor: Anchor | None = None,
 ) -> Stroke:
     """Build a :class:`Stroke` from values the engine already validated (no copies, no checks).
 
@@ -313,4 +383,6 @@ def trusted_stroke(
     object.__setattr__(stroke, "half_width", half_width)
     object.__setattr__(stroke, "color", color)
     object.__setattr__(stroke, "frozen", frozen)
+    object.__setattr__(stroke, "respect", respect)
+    object.__setattr__(stroke, "anchor", anchor)
     return stroke

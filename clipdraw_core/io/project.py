@@ -1,7 +1,12 @@
 """Project files: a session saved as JSON so it can be reopened exactly.
 
-A project holds the settings (prompts included), the drawing (stroke ids, control
-points, widths, colours, frozen flags) and the step reached. The file is plain,
+A project holds the settings (text prompts and their weights included), the drawing
+(stroke ids, control points, widths, colours, frozen flags, soft locks with their
+anchors), the guidance (image prompts, style image, regions) and the step reached.
+
+Image and style prompts are **embedded** as base64 PNG (reduced to at most 512 px on
+load, so a few hundred kB each), not stored as paths: a project then opens on another
+machine, or after the original file was moved or edited, exactly as it was saved. The file is plain,
 versioned JSON so it diffs well and survives app upgrades; saving is atomic and
 deterministic (save -> load -> save gives the same bytes). Optimiser moments are not
 saved: a reopened project continues with fresh Adam state.
@@ -12,11 +17,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from clipdraw_core import __version__
+from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import Drawing
 from clipdraw_core.errors import ClipDrawError, FileFormatError
 from clipdraw_core.io.fileio import atomic_write_text, read_regular_file
@@ -33,7 +39,6 @@ from clipdraw_core.optim.config import SessionConfig
 logger = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class Project:
     """What a project file holds."""
@@ -41,26 +46,41 @@ class Project:
     config: SessionConfig
     drawing: Drawing
     step: int = 0
+    guidance: Guidance = field(default_factory=Guidance)
 
 
-def project_to_json(config: SessionConfig, drawing: Drawing, step: int = 0) -> str:
-    """Serialise deterministically (no timestamps) so identical projects give identical files."""
+def project_to_json(
+    config: SessionConfig, drawing: Drawing, step: int = 0, guidance: Guidance | None = None
+) -> str:
+    """Serialise deterministically (no timestamps) so identical projects give identical files.
+
+    A project without guidance or soft locks is written as format 1, so older versions
+    of the app keep opening it.
+    """
+    guidance = guidance or Guidance()
+    new_features = not guidance.empty or any(s.respect or s.anchor is not None for s in drawing.strokes)
     data: dict[str, Any] = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if new_features else 1,
         "app_version": __version__,
         "step": int(step),
         "config": config.to_dict(),
         "drawing": drawing.to_dict(),
     }
+    if not guidance.empty:
+        data["guidance"] = guidance.to_dict()
     return json.dumps(data, indent=1, allow_nan=False) + "\n"
 
 
 def save_project(
-    path: str | os.PathLike[str], config: SessionConfig, drawing: Drawing, step: int = 0
+    path: str | os.PathLike[str],
+    config: SessionConfig,
+    drawing: Drawing,
+    step: int = 0,
+    guidance: Guidance | None = None,
 ) -> Path:
     """Write a project file atomically; raise :class:`~clipdraw_core.errors.OutputError` on failure."""
-    text = project_to_json(config, drawing, step)
+    text = project_to_json(config, drawing, step, guidance)
     out = atomic_write_text(path, text)
     logger.info("saved project %s (%d strokes, step %d)", out, len(drawing.strokes), step)
     return out
@@ -78,11 +98,12 @@ def project_from_json(text: str, source: str = "project") -> Project:
     try:
         config = SessionConfig.from_dict(dict(data.get("config", {}))).validate()
         drawing = Drawing.from_dict(data["drawing"])
+        guidance = Guidance.from_dict(data.get("guidance"))
     except ClipDrawError as exc:
         raise FileFormatError(f"{source} is damaged: {exc}") from exc
     if (drawing.width, drawing.height) != (config.width, config.height):
         raise FileFormatError(f"{source} is damaged: canvas size disagrees with the settings")
-    return Project(config, drawing, int(data.get("step", 0)))
+    return Project(config, drawing, int(data.get("step", 0)), guidance)
 
 
 def load_project(path: str | os.PathLike[str]) -> Project:

@@ -47,7 +47,8 @@ from clipdraw_core.validation import (
 )
 
 FORMAT_NAME = "clipdraw-studio-project"
-FORMAT_VERSION = 1
+#: 2 added guidance (image prompts, style image, regions) and per-stroke soft locks.
+FORMAT_VERSION = 2
 #: Room for the largest drawings the app can make and save (5000 strokes of 100 segments are
 #: 98 MB, loaded in 12 s of CPU); anything larger is refused unread.
 MAX_PROJECT_BYTES = 128 * 1024 * 1024
@@ -288,6 +289,44 @@ def _check_stroke(stroke: Any, where: str, problems: _Problems, ids: set[int]) -
         _check_colour(stroke["color"], f"{where}.color", problems, (3, 4))
     if "frozen" in stroke:
         problems.check(bool_value, stroke["frozen"], f"{where}.frozen")
+    if "respect" in stroke:
+        problems.check(float32_value, stroke["respect"], f"{where}.respect", low=0.0, high=1.0)
+    if stroke.get("anchor") is not None:
+        _check_anchor(stroke["anchor"], f"{where}.anchor", problems, points)
+
+
+def _check_anchor(anchor: Any, where: str, problems: _Problems, points: Any) -> None:
+    if not isinstance(anchor, dict) or not isinstance(anchor.get("at_points"), list):
+        problems.add(f"{where} must be an object with 'at_points', 'half_width' and 'color'")
+        return
+    at = anchor["at_points"]
+    if not isinstance(points, list) or len(at) != len(points):
+        problems.add(f"{where}.at_points must hold as many points as the stroke")
+        return
+    for k, point in enumerate(at):
+        if problems.full:
+            return
+        _check_point(point, f"{where}.at_points[{k}]", problems)
+    problems.check(
+        float32_value, anchor.get("half_width"), f"{where}.half_width", low=0.0, high=MAX_HALF_WIDTH
+    )
+    _check_colour(anchor.get("color"), f"{where}.color", problems, (3, 4))
+
+
+def _check_guidance(guidance: Any, problems: _Problems) -> None:
+    """The shape of the guidance record; its values are checked as it is built (Guidance.from_dict)."""
+    if not isinstance(guidance, dict):
+        problems.add(f"guidance must be an object, got {type(guidance).__name__}")
+        return
+    for key in ("images", "regions"):
+        items = guidance.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            problems.add(f"guidance.{key} must be a list of objects")
+        elif len(items) > 64:
+            problems.add(f"guidance.{key} has too many entries ({len(items)} > 64)")
+    style = guidance.get("style")
+    if style is not None and not isinstance(style, dict):
+        problems.add(f"guidance.style must be an object or null, got {type(style).__name__}")
 
 
 def _check_colour(colour: Any, where: str, problems: _Problems, lengths: tuple[int, ...]) -> None:
@@ -351,6 +390,7 @@ def validate_project_data(data: Any, source: str = "project") -> None:
         problems.add("drawing is missing")
     else:
         _check_drawing(data["drawing"], problems)
+    if "guidance" in data:
+        _check_guidance(data["guidance"], problems)
     if problems.items:
         raise ProjectSchemaError(source, problems.items)
-

@@ -41,11 +41,18 @@ class SessionConfig:
         "Watercolor painting of an underwater submarine.", label="Prompt", help="what to draw"
     )
     negative_prompts: tuple[str, ...] = setting(
-        (), label="Negative prompts", help="negative prompt(s): what the drawing should not look like",
-        cli="--negative", metavar="TEXT",
+        (),
+        label="Negative prompts",
+        help="negative prompt(s): what the drawing should not look like; TEXT:W pushes away with strength W",
+        cli="--negative",
+        metavar="TEXT[:W]",
     )
     negative_weight: float = setting(
-        0.3, label="Negative weight", minimum=0.0, maximum=10.0, cli="--negative-weight",
+        0.3,
+        label="Negative weight",
+        minimum=0.0,
+        maximum=10.0,
+        cli="--negative-weight",
         help="how strongly to push away from the negative prompts",
     )
     #: Additional positive prompts, each with a weight (the main prompt has weight 1).
@@ -53,8 +60,20 @@ class SessionConfig:
     extra_weights: tuple[float, ...] = setting(
         (), label="Extra prompt weights", help="one weight per extra prompt (the main has 1)"
     )
+    #: Weight of the main prompt (0: the canvas prompt does not pull; regions may).
+    prompt_weight: float = setting(
+        1.0, label="Prompt weight", help="weight of the main prompt (negative pushes away)"
+    )
+    #: Push-away strength of each negative prompt (empty: ``negative_weight`` each).
+    negative_weights: tuple[float, ...] = setting(
+        (), label="Negative prompt weights", help="one push-away strength per negative prompt"
+    )
     num_paths: int = setting(
-        256, label="Strokes", minimum=0, maximum=MAX_STROKES, cli="--paths",
+        256,
+        label="Strokes",
+        minimum=0,
+        maximum=MAX_STROKES,
+        cli="--paths",
         help="random strokes to start from",
     )
     min_segments: int = setting(
@@ -64,7 +83,11 @@ class SessionConfig:
         3, label="Maximum segments", minimum=1, maximum=64, help="most cubic segments of a random stroke"
     )
     width: int = setting(
-        224, label="Canvas", minimum=MIN_CANVAS, maximum=MAX_CANVAS, cli="--size",
+        224,
+        label="Canvas",
+        minimum=MIN_CANVAS,
+        maximum=MAX_CANVAS,
+        cli="--size",
         help="canvas width and height in px",
     )
     height: int = setting(224, label="Canvas height", minimum=MIN_CANVAS, maximum=MAX_CANVAS, help="in px")
@@ -72,14 +95,22 @@ class SessionConfig:
         (1.0, 1.0, 1.0), label="Background", minimum=0.0, maximum=1.0, length=3, help="RGB in [0, 1]"
     )
     num_steps: int = setting(
-        1000, label="Steps", minimum=0, maximum=MAX_STEPS, cli="--steps",
+        1000,
+        label="Steps",
+        minimum=0,
+        maximum=MAX_STEPS,
+        cli="--steps",
         help="optimisation steps (0 = the initial drawing)",
     )
     num_augs: int = setting(
         4, label="Augmentations", minimum=1, maximum=64, cli="--augs", help="augmented views per step"
     )
     seed: int = setting(
-        0, label="Seed", minimum=0, maximum=MAX_SEED, cli="--seed",
+        0,
+        label="Seed",
+        minimum=0,
+        maximum=MAX_SEED,
+        cli="--seed",
         help="random seed: the same seed and settings give the same starting strokes",
     )
     init_half_width: float = setting(1.0, label="Initial half-width", minimum=0.0, help="of random strokes")
@@ -88,7 +119,10 @@ class SessionConfig:
     lr_color: float = setting(0.01, label="Colour learning rate", minimum=0.0, help="Adam")
     #: "step" = the original (points LR x0.4 at 50 %, x0.1 at 75 %); "cosine"; "constant".
     lr_schedule: str = setting(
-        "step", label="LR schedule", choices=LR_SCHEDULES, cli="--lr-schedule",
+        "step",
+        label="LR schedule",
+        choices=LR_SCHEDULES,
+        cli="--lr-schedule",
         help="learning-rate schedule: step (the original), cosine or constant",
     )
     min_half_width: float = setting(1.0, label="Minimum half-width", minimum=0.0, help="clamped every step")
@@ -97,7 +131,11 @@ class SessionConfig:
         0.5, label="Perspective distortion", minimum=0.0, maximum=1.0, help="of the augmentations"
     )
     crop_scale: tuple[float, float] = setting(
-        (0.7, 0.9), label="Crop scale", minimum=0.0, maximum=1.0, length=2,
+        (0.7, 0.9),
+        label="Crop scale",
+        minimum=0.0,
+        maximum=1.0,
+        length=2,
         help="area range of the augmentations' random crops",
     )
     #: Options of the seed document, all off by default.
@@ -105,7 +143,11 @@ class SessionConfig:
         1.0, label="Temperature", minimum=0.0, cli="--temperature", help="divides the CLIP similarities (> 0)"
     )
     grad_clip: float | None = setting(
-        None, label="Gradient clipping", minimum=0.0, cli="--grad-clip", metavar="NORM",
+        None,
+        label="Gradient clipping",
+        minimum=0.0,
+        cli="--grad-clip",
+        metavar="NORM",
         help="clip the gradient norm to this (off by default)",
     )
     l2_points: float = setting(0.0, label="L2 on points", minimum=0.0, help="pull towards the start")
@@ -114,7 +156,11 @@ class SessionConfig:
     diversity: float = setting(0.0, label="Diversity", minimum=0.0, help="penalty on similar strokes")
     #: Renderer supersampling factor per axis (1 = analytic box-filter coverage).
     render_samples: int = setting(
-        1, label="Render samples", minimum=1, maximum=8, cli="--samples",
+        1,
+        label="Render samples",
+        minimum=1,
+        maximum=8,
+        cli="--samples",
         help="renderer supersampling per axis",
     )
     #: The names are the render room's (:data:`clipdraw_core.render.RENDERERS`); validate() asks it.
@@ -126,11 +172,18 @@ class SessionConfig:
         "ViT-B-32", label="CLIP model", cli="--model", help="open_clip model name or config JSON"
     )
     weights: str = setting(
-        "openai", label="Weights", cli="--weights", metavar="TAG|PATH|random",
+        "openai",
+        label="Weights",
+        cli="--weights",
+        metavar="TAG|PATH|random",
         help="pretrained tag (openai), a local checkpoint file, or 'random' to test offline",
     )
     device: str = setting(
-        "auto", label="Device", choices=DEVICES, open_choices=True, cli="--device",
+        "auto",
+        label="Device",
+        choices=DEVICES,
+        open_choices=True,
+        cli="--device",
         help="compute device: auto picks CUDA or Apple MPS when available",
     )
     extra: dict[str, Any] = setting(
@@ -158,6 +211,8 @@ class SessionConfig:
             raise ConfigError("negative and extra prompts must not be empty")
         if len(self.extra_weights) not in (0, len(self.extra_prompts)):
             raise ConfigError("give one weight per extra prompt")
+        if len(self.negative_weights) not in (0, len(self.negative_prompts)):
+            raise ConfigError("give one weight per negative prompt")
         if self.min_segments > self.max_segments:
             raise ConfigError("segments per stroke must satisfy 1 <= min <= max <= 64")
         if self.temperature <= 0:

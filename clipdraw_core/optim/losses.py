@@ -36,6 +36,19 @@ def clip_loss(
     return loss, cos[:, 0].detach().mean()
 
 
+def weighted_clip_loss(
+    image_features: Tensor, targets: Tensor, weights: Tensor, temperature: float = 1.0
+) -> Tensor:
+    """``-sum_views sum_targets weight * cos(target, view) / tau`` for unit-norm features.
+
+    The prompt-list form of :func:`clip_loss`: targets are text or image embeddings
+    ``[T, D]``, a negative weight pushes away. One target of weight 1 at ``tau = 1``
+    is the original CLIPDraw loss, computed by the same operations.
+    """
+    cos = image_features @ targets.T  # [B, T]
+    return -(cos / temperature * weights).sum()
+
+
 def l2_penalty(values: Tensor, anchor: Tensor, scale: float = 1.0) -> Tensor:
     """Mean squared drift of ``values`` from where they started (keeps a seed recognisable)."""
     if values.numel() == 0:

@@ -39,16 +39,29 @@ from clipdraw_core.drawing.commands import (
     AddStrokes,
     Command,
     SetFrozen,
+    SetImagePrompts,
     SetPrompt,
+    SetRegions,
+    SetRespect,
     SetStrokeCount,
+    SetStyle,
     apply_to_drawing,
 )
-from clipdraw_core.drawing.strokes import MAX_STROKES, Drawing, Stroke, random_walk_strokes, trusted_stroke
+from clipdraw_core.drawing.guidance import Guidance
+from clipdraw_core.drawing.strokes import (
+    MAX_STROKES,
+    Anchor,
+    Drawing,
+    Stroke,
+    random_walk_strokes,
+    trusted_stroke,
+)
 from clipdraw_core.errors import ClipDrawError, ConfigError, NumericalError
-from clipdraw_core.optim.augment import augment
 from clipdraw_core.optim.config import SessionConfig
-from clipdraw_core.optim.losses import clip_loss, diversity_penalty, l2_penalty, smoothness_penalty
+from clipdraw_core.optim.losses import diversity_penalty, l2_penalty, smoothness_penalty
 from clipdraw_core.optim.snapshot import Snapshot
+from clipdraw_core.optim.softlock import LockTensors, pack_locks, pull_to_anchors
+from clipdraw_core.optim.steering import Steering, StyleNetworkLoader
 from clipdraw_core.render import StrokeLayout, render
 
 logger = logging.getLogger(__name__)
@@ -64,6 +77,8 @@ class _Slot:
     id: int
     num_segments: int
     frozen: bool
+    respect: float = 0.0
+    anchor: Anchor | None = None
 
 
 def config_with_prompt(config: SessionConfig, command: SetPrompt) -> SessionConfig:
@@ -74,6 +89,8 @@ def config_with_prompt(config: SessionConfig, command: SetPrompt) -> SessionConf
         negative_prompts=tuple(command.negative_prompts),
         extra_prompts=tuple(command.extra_prompts),
         extra_weights=weights if command.extra_prompts else (),
+        prompt_weight=command.prompt_weight,
+        negative_weights=tuple(command.negative_weights or ()),
     )
     return new.validate()
 
@@ -102,6 +119,8 @@ class Session:
         initial_strokes: Sequence[Stroke] = (),
         drawing: Drawing | None = None,
         start_step: int = 0,
+        guidance: Guidance | None = None,
+        style_network: StyleNetworkLoader | None = None,
     ) -> None:
         self._config = config.validate()
         self.clip = clip
@@ -115,7 +134,10 @@ class Session:
         self._messages: list[str] = []
         self._last_loss: float | None = None
         self._last_score: float | None = None
+        self._scores: dict[str, float] = {}
         self._timings: dict[str, float] = {}
+        self._guidance = guidance or Guidance()
+        self._lock: LockTensors | None = None
         if drawing is None:
             strokes = list(initial_strokes)
             first_id = max((s.id for s in strokes), default=-1) + 1
@@ -138,9 +160,7 @@ class Session:
         self._anchor_colors = self._colors.clone()
         self._optimizer: torch.optim.Adam | None = None
         self._rebuild([s for s in drawing.strokes])
-        self._prompt_features: torch.Tensor | None = None
-        self._prompt_weights: torch.Tensor | None = None
-        self._negative_features: torch.Tensor | None = None
+        self._steering = Steering(clip, style_network)
         self._encode_prompts()
 
     # ------------------------------------------------------------------ threads
@@ -157,6 +177,15 @@ class Session:
     @property
     def config(self) -> SessionConfig:
         return self._config
+
+    @property
+    def guidance(self) -> Guidance:
+        """Image prompts, style image and regions now in force."""
+        return self._guidance
+
+    @property
+    def steering(self) -> Steering:
+        return self._steering
 
     @property
     def step_count(self) -> int:
@@ -180,7 +209,11 @@ class Session:
         for i, slot in enumerate(self._slots):
             n = 3 * slot.num_segments + 1
             points = pts[offset : offset + n].copy()
-            strokes.append(trusted_stroke(slot.id, points, widths[i], tuple(colors[i]), slot.frozen))
+            strokes.append(
+                trusted_stroke(
+                    slot.id, points, widths[i], tuple(colors[i]), slot.frozen, slot.respect, slot.anchor
+                )
+            )
             offset += n
         return Drawing(self._config.width, self._config.height, self._background, tuple(strokes))
 
@@ -194,6 +227,8 @@ class Session:
             config=self._config,
             loss=self._last_loss,
             score=self._last_score,
+            scores=dict(self._scores),
+            guidance=self._guidance,
             timings=dict(self._timings),
             messages=tuple(self._messages),
             device=str(self.device),
@@ -240,32 +275,13 @@ class Session:
             t = time.perf_counter()
             image = self._render(cfg.render_samples)
             timings["render"] = time.perf_counter() - t
-            t = time.perf_counter()
-            views = augment(
-                image,
-                cfg.num_augs,
-                self.clip.image_size,
-                self._gen,
-                distortion=cfg.perspective_distortion,
-                crop_scale=(cfg.crop_scale[0], cfg.crop_scale[1]),
-            )
-            timings["augment"] = time.perf_counter() - t
-            t = time.perf_counter()
-            features = self.clip.encode_image(views)
-            assert self._prompt_features is not None and self._prompt_weights is not None
-            loss, score = clip_loss(
-                features,
-                self._prompt_features,
-                self._prompt_weights,
-                self._negative_features,
-                cfg.negative_weight,
-                cfg.temperature,
-            )
-            loss = loss + self._regularisers()
-            timings["clip"] = time.perf_counter() - t
+            objective = self._steering.objective(image, cfg, self._gen, self._step)
+            timings.update(objective.timings)
+            loss = objective.loss + self._regularisers()
 
         loss_value = float(loss.detach())
-        score_value = float(score)
+        score_value = math.nan if objective.score is None else objective.score
+        self._scores = objective.scores
         if trainable and math.isfinite(loss_value):
             t = time.perf_counter()
             self._optimizer.zero_grad(set_to_none=False)
@@ -351,6 +367,8 @@ class Session:
         with torch.no_grad():
             self._widths.clamp_(cfg.min_half_width, cfg.max_half_width)
             self._colors.clamp_(0.0, 1.0)
+            if self._lock is not None:
+                pull_to_anchors(self._points, self._widths, self._colors, self._lock)
             finite = all(bool(torch.isfinite(p).all()) for p in params)
             for p, old, m in zip(params, before, masks, strict=True):
                 if not finite:
@@ -387,13 +405,7 @@ class Session:
         self._messages.append(message)
 
     def _encode_prompts(self) -> None:
-        cfg = self._config
-        texts = [cfg.prompt, *cfg.extra_prompts]
-        weights = [1.0, *(cfg.extra_weights or [1.0] * len(cfg.extra_prompts))]
-        self._prompt_features = self.clip.encode_text(texts)
-        self._prompt_weights = torch.tensor(weights, device=self.device, dtype=torch.float32)
-        negatives = list(cfg.negative_prompts)
-        self._negative_features = self.clip.encode_text(negatives) if negatives else None
+        self._steering.prepare(self._config, self._guidance, self._background)
 
     # ------------------------------------------------------------------ commands
     def _drain(self) -> None:
@@ -414,6 +426,10 @@ class Session:
             self._set_prompt(command)
         elif isinstance(command, SetStrokeCount):
             self._set_count(command.count)
+        elif isinstance(command, (SetImagePrompts, SetStyle, SetRegions)):
+            self._set_guidance(command)
+        elif isinstance(command, SetRespect):
+            self._set_respect(command)
         else:
             self._apply_structural(command)
 
@@ -453,8 +469,12 @@ class Session:
         for i in self._known(ids):
             self._slots[i].frozen = frozen
         self._refresh_masks()
-        if frozen and self._optimizer is not None:
-            # Forget the momentum of frozen strokes so that unfreezing starts afresh.
+        if frozen:
+            self._forget_momentum()
+
+    def _forget_momentum(self) -> None:
+        """Zero the Adam moments of held strokes so that releasing them starts afresh."""
+        if self._optimizer is not None:
             params = (self._points, self._widths, self._colors)
             masks = (self._point_frozen, self._stroke_frozen, self._stroke_frozen)
             for p, m in zip(params, masks, strict=True):
@@ -466,6 +486,48 @@ class Session:
     def _set_prompt(self, command: SetPrompt) -> None:
         self._config = config_with_prompt(self._config, command)
         self._encode_prompts()
+
+    def _set_guidance(self, command: SetImagePrompts | SetStyle | SetRegions) -> None:
+        """Swap in new image prompts / style / regions; the old ones stay if the new are unusable."""
+        if isinstance(command, SetImagePrompts):
+            new = self._guidance.replace(images=tuple(command.images))
+        elif isinstance(command, SetStyle):
+            new = self._guidance.replace(style=command.style)
+        else:
+            new = self._guidance.replace(regions=tuple(command.regions), region_views=command.region_views)
+        old = self._guidance
+        self._guidance = new
+        try:
+            self._encode_prompts()
+        except ClipDrawError:
+            self._guidance = old
+            self._encode_prompts()
+            raise
+
+    def _set_respect(self, command: SetRespect) -> None:
+        """Set soft-lock strengths and anchors in place: no repack, Adam state kept."""
+        strength = float(command.strength)
+        anchors = command.anchors or (None,) * len(command.ids)
+        index = self._index_of()
+        unknown = [i for i in command.ids if i not in index]
+        if unknown:
+            self._note(f"no stroke with id {', '.join(map(str, unknown))} (already deleted?)")
+        current = self.drawing()
+        for stroke_id, anchor in zip(command.ids, anchors, strict=True):
+            if stroke_id not in index:
+                continue
+            slot = self._slots[index[stroke_id]]
+            stroke = current.strokes[index[stroke_id]]
+            if anchor is not None and anchor.points.shape != stroke.points.shape:
+                self._note(f"stroke {stroke_id}: the anchor does not fit the stroke; soft lock unchanged")
+                continue
+            slot.respect = strength
+            slot.anchor = (
+                (anchor or Anchor(stroke.points, stroke.half_width, stroke.color)) if strength > 0 else None
+            )
+        self._refresh_masks()
+        if strength >= 1.0:
+            self._forget_momentum()
 
     def _set_count(self, count: int) -> None:
         if not 0 <= count <= MAX_STROKES:
@@ -489,7 +551,11 @@ class Session:
 
     # ------------------------------------------------------------------ packing
     def _refresh_masks(self) -> None:
-        frozen = torch.tensor([s.frozen for s in self._slots], dtype=torch.bool, device=self.device)
+        # A soft lock of strength 1 is the exact freeze.
+        frozen = torch.tensor(
+            [s.frozen or s.respect >= 1.0 for s in self._slots], dtype=torch.bool, device=self.device
+        )
+        self._lock = pack_locks(self._slots, self.device)
         self._stroke_frozen = frozen
         self._point_frozen = frozen[self._point_owner] if self._point_owner.numel() else frozen.new_zeros(0)
 
@@ -520,12 +586,17 @@ class Session:
                 new_points.append(np.asarray(item.points, dtype=np.float32))
                 new_widths.append(item.half_width)
                 new_colors.append(item.color)
-                slots.append(_Slot(item.id, item.num_segments, item.frozen))
+                slots.append(_Slot(item.id, item.num_segments, item.frozen, item.respect, item.anchor))
             else:
                 i = int(item)
                 point_index.append(np.arange(old_offsets[i], old_offsets[i + 1]))
                 stroke_index.append(i)
-                slots.append(_Slot(self._slots[i].id, self._slots[i].num_segments, self._slots[i].frozen))
+                old_slot = self._slots[i]
+                slots.append(
+                    _Slot(
+                        old_slot.id, old_slot.num_segments, old_slot.frozen, old_slot.respect, old_slot.anchor
+                    )
+                )
         dev = self.device
         flat_index = np.concatenate(point_index) if point_index else np.zeros(0, np.int64)
         p_idx = torch.as_tensor(flat_index, dtype=torch.long, device=dev)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import Drawing
 from clipdraw_core.optim.config import SessionConfig
 
@@ -35,6 +36,13 @@ class Snapshot:
     loss: float | None = None
     #: Mean cosine similarity between the augmented images and the main prompt.
     score: float | None = None
+    #: Current CLIP score (mean cosine over this step's views) of every prompt:
+    #: text prompts by their text (negatives and weight-0 prompts included), image
+    #: prompts as ``"image: NAME"``, regions as ``"region NAME: PROMPT"`` (their last
+    #: views when the budget skipped them this step), ``"style"`` the style loss.
+    scores: Mapping[str, float] = field(default_factory=dict)
+    #: Image prompts, style image and regions in force.
+    guidance: Guidance = field(default_factory=Guidance)
     #: Seconds spent in each phase of the last step ("render", "augment", "clip",
     #: "backward", "update", "total").
     timings: Mapping[str, float] = field(default_factory=dict)
@@ -61,6 +69,8 @@ class Snapshot:
             "config": self.config.to_dict(),
             "loss": self.loss,
             "score": self.score,
+            "scores": dict(self.scores),
+            "guidance": self.guidance.to_dict(),
             "timings": dict(self.timings),
             "messages": list(self.messages),
             "device": self.device,
@@ -77,6 +87,8 @@ class Snapshot:
             config=SessionConfig.from_dict(dict(data["config"])).validate(),
             loss=None if data.get("loss") is None else float(data["loss"]),
             score=None if data.get("score") is None else float(data["score"]),
+            scores={str(k): float(v) for k, v in dict(data.get("scores", {})).items()},
+            guidance=Guidance.from_dict(data.get("guidance")),
             timings={str(k): float(v) for k, v in dict(data.get("timings", {})).items()},
             messages=tuple(str(m) for m in data.get("messages", ())),
             device=str(data.get("device", "cpu")),
