@@ -316,6 +316,9 @@ def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSi
         diffvg_backend.require()
     clip = load_clip(config.model_name, config.weights, config.device)
     session = Session(config, clip, initial_strokes=seeded, drawing=drawing, start_step=start_step)
+    logger.info("CLIP image pass precision %s", session.precision.describe())
+    if not args.quiet:
+        print(f"clipdraw-cli: CLIP image pass in {session.precision.describe()}", file=sys.stderr)
     description = (
         f"CLIPDraw Studio {__version__}: prompt {config.prompt!r}; "
         f"negatives {list(config.negative_prompts)}; "

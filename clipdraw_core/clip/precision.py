@@ -188,27 +188,27 @@ def calibrate(
     their medians compared. If the warm-ups alone used up the budget (a very slow or
     very busy machine), their times are compared instead.
     """
-    start = time.perf_counter()
     warm32, g32 = measure("fp32", 1)
     warmlow, glow = measure(precision, 1)
     cosine = grad_cosine(glow, g32)
-    left = budget_s - (time.perf_counter() - start)
-    if (warm32 + warmlow) * batch > left / 2:
+    spent = warm32 + warmlow  # the passes' own seconds: the budget is device time
+    if (warm32 + warmlow) * batch > (budget_s - spent) / 2:
         batch = 1
-    fp32_times: list[float] = [warm32] if left <= 0 else []
-    low_times: list[float] = [warmlow] if left <= 0 else []
+    fp32_times: list[float] = [warm32] if spent >= budget_s else []
+    low_times: list[float] = [warmlow] if spent >= budget_s else []
     pair = 0.0
-    while not fp32_times or (len(fp32_times) < 3 and time.perf_counter() - start + pair < budget_s):
+    while not fp32_times or (len(fp32_times) < 3 and spent + pair < budget_s):
         t32, _ = measure("fp32", batch)
         tlow, _ = measure(precision, batch)
         fp32_times.append(t32)
         low_times.append(tlow)
         pair = t32 + tlow
+        spent += pair
     fp32_times.sort()
     low_times.sort()
     mid = len(fp32_times) // 2
     speedup = fp32_times[mid] / max(low_times[mid], 1e-9)
-    return Calibration(precision, speedup, cosine, time.perf_counter() - start)
+    return Calibration(precision, speedup, cosine, spent)
 
 
 def resolve_precision(

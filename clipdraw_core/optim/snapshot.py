@@ -41,6 +41,8 @@ class Snapshot:
     #: Human-readable notes about the last step (e.g. a skipped command).
     messages: tuple[str, ...] = ()
     device: str = "cpu"
+    #: Precision of CLIP's image pass and why, e.g. "bf16: AVX512-BF16, 2.1x faster, ...".
+    precision: str = ""
 
     @property
     def done(self) -> bool:
