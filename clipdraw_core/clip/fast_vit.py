@@ -49,7 +49,7 @@ def _layer_norm_kinds() -> tuple[type, ...]:
     return (nn.LayerNorm, LayerNorm, LayerNormFp32)
 
 
-def _check_norm(module: nn.Module, where: str) -> str | None:
+def _check_norm(module: Any, where: str) -> str | None:
     if type(module) is nn.Identity:
         return None
     if type(module) not in _layer_norm_kinds():
@@ -57,7 +57,7 @@ def _check_norm(module: nn.Module, where: str) -> str | None:
     return None
 
 
-def _check_scale(module: nn.Module, where: str) -> str | None:
+def _check_scale(module: Any, where: str) -> str | None:
     from open_clip.transformer import LayerScale
 
     if type(module) in (nn.Identity, LayerScale):
@@ -65,7 +65,7 @@ def _check_scale(module: nn.Module, where: str) -> str | None:
     return f"{where} is {type(module).__name__}"
 
 
-def _check_block(block: nn.Module, i: int) -> str | None:
+def _check_block(block: Any, i: int) -> str | None:
     from open_clip.transformer import QuickGELU, ResidualAttentionBlock
 
     if type(block) is not ResidualAttentionBlock:
@@ -98,7 +98,7 @@ def _check_block(block: nn.Module, i: int) -> str | None:
     return None
 
 
-def unsupported_reason(visual: nn.Module) -> str | None:
+def unsupported_reason(visual: Any) -> str | None:
     """Why the fast path cannot compute exactly what ``visual`` computes (None: it can)."""
     try:
         from open_clip.transformer import PatchDropout, Transformer, VisionTransformer
@@ -185,53 +185,64 @@ class _Weights:
     proj: torch.Tensor | None
 
 
-def _cast(t: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
-    return None if t is None else t.detach().to(dtype)
+def _cast(t: Any, dtype: torch.dtype) -> torch.Tensor:
+    out: torch.Tensor = t.detach().to(dtype)
+    return out
 
 
-def _norm(module: nn.Module, dtype: torch.dtype) -> _Norm | None:
+def _cast_opt(t: Any, dtype: torch.dtype) -> torch.Tensor | None:
+    return None if t is None else _cast(t, dtype)
+
+
+def _norm(module: Any, dtype: torch.dtype) -> _Norm | None:
     from open_clip.transformer import LayerNormFp32
 
     if type(module) is nn.Identity:
         return None
     fp32 = type(module) is LayerNormFp32
     keep = torch.float32 if fp32 else dtype
-    return _Norm(_cast(module.weight, keep), _cast(module.bias, keep), float(module.eps), fp32)
+    return _Norm(_cast_opt(module.weight, keep), _cast_opt(module.bias, keep), float(module.eps), fp32)
 
 
-def _scale(module: nn.Module, dtype: torch.dtype) -> torch.Tensor | None:
+def _block_norm(module: Any, dtype: torch.dtype) -> _Norm:
+    norm = _norm(module, dtype)
+    assert norm is not None  # unsupported_reason() requires a LayerNorm in every block
+    return norm
+
+
+def _scale(module: Any, dtype: torch.dtype) -> torch.Tensor | None:
     return None if type(module) is nn.Identity else _cast(module.gamma, dtype)
 
 
-def _weights(visual: nn.Module, dtype: torch.dtype) -> _Weights:
+def _weights(visual: Any, dtype: torch.dtype) -> _Weights:
     conv = visual.conv1
     blocks = []
     for b in visual.transformer.resblocks:
         blocks.append(
             _Block(
-                ln_1=_norm(b.ln_1, dtype),
+                ln_1=_block_norm(b.ln_1, dtype),
                 in_w=_cast(b.attn.in_proj_weight, dtype),
-                in_b=_cast(b.attn.in_proj_bias, dtype),
+                in_b=_cast_opt(b.attn.in_proj_bias, dtype),
                 out_w=_cast(b.attn.out_proj.weight, dtype),
-                out_b=_cast(b.attn.out_proj.bias, dtype),
+                out_b=_cast_opt(b.attn.out_proj.bias, dtype),
                 ls_1=_scale(b.ls_1, dtype),
-                ln_2=_norm(b.ln_2, dtype),
+                ln_2=_block_norm(b.ln_2, dtype),
                 fc_w=_cast(b.mlp.c_fc.weight, dtype),
-                fc_b=_cast(b.mlp.c_fc.bias, dtype),
+                fc_b=_cast_opt(b.mlp.c_fc.bias, dtype),
                 proj_w=_cast(b.mlp.c_proj.weight, dtype),
-                proj_b=_cast(b.mlp.c_proj.bias, dtype),
+                proj_b=_cast_opt(b.mlp.c_proj.bias, dtype),
                 ls_2=_scale(b.ls_2, dtype),
             )
         )
     return _Weights(
         patch=_cast(conv.weight.reshape(conv.out_channels, -1), dtype),
-        patch_bias=_cast(conv.bias, dtype),
+        patch_bias=_cast_opt(conv.bias, dtype),
         cls=_cast(visual.class_embedding, dtype),
         pos=_cast(visual.positional_embedding, dtype),
         ln_pre=_norm(visual.ln_pre, dtype),
         blocks=blocks,
         ln_post=_norm(visual.ln_post, dtype),
-        proj=_cast(visual.proj, dtype),
+        proj=_cast_opt(visual.proj, dtype),
     )
 
 
@@ -242,7 +253,8 @@ def _attention_sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.
 
 def _attention_matmul(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     scores = (q * (q.shape[-1] ** -0.5)) @ k.transpose(-2, -1)
-    return scores.softmax(dim=-1) @ v
+    out: torch.Tensor = scores.softmax(dim=-1) @ v
+    return out
 
 
 ATTENTION_KERNELS = {"sdpa": _attention_sdpa, "matmul": _attention_matmul}
@@ -293,7 +305,7 @@ class FastVisionTower:
     module (fp32: the same tensors, no copy) or cast once per low precision.
     """
 
-    def __init__(self, visual: nn.Module) -> None:
+    def __init__(self, visual: Any) -> None:
         self.visual = visual
         self.patch = tuple(int(p) for p in visual.conv1.kernel_size)
         self.grid = tuple(int(g) for g in visual.grid_size)
@@ -310,7 +322,7 @@ class FastVisionTower:
         self._kernels: dict[tuple[torch.dtype, int], str] = {}
 
     @classmethod
-    def from_visual(cls, visual: nn.Module) -> FastVisionTower | None:
+    def from_visual(cls, visual: Any) -> FastVisionTower | None:
         reason = unsupported_reason(visual)
         if reason is not None:
             logger.info("fast image path not used (%s): open_clip's own module runs", reason)

@@ -30,7 +30,7 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -217,7 +217,7 @@ def resolve_precision(
     fast_path: bool,
     measure: Measure | None,
     batch: int = 4,
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> PrecisionChoice:
     """Decide what runs for ``requested`` (see the module docstring); ``measure`` may be None
     only when no calibration can be needed (no fast path or an explicit choice)."""
@@ -234,8 +234,8 @@ def resolve_precision(
         elif caps.device_type == "cpu" and requested == "bf16" and caps.cpu_bf16 is None:
             note = "requested (this CPU has no native bf16 matmul: expect it to be slow)"
         return PrecisionChoice(requested, note, requested)
-    env = os.environ if env is None else env
-    forced = env.get(ENV_AUTO, "").strip().lower()
+    source: Mapping[str, str] = os.environ if env is None else env
+    forced = source.get(ENV_AUTO, "").strip().lower()
     if forced:
         if forced not in PRECISIONS or forced == "auto":
             raise ConfigError(f"{ENV_AUTO}={forced!r} is not one of fp32, bf16, fp16")

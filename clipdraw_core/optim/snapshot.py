@@ -66,6 +66,7 @@ class Snapshot:
             "timings": dict(self.timings),
             "messages": list(self.messages),
             "device": self.device,
+            "precision": self.precision,
         }
 
     @classmethod
@@ -82,4 +83,5 @@ class Snapshot:
             timings={str(k): float(v) for k, v in dict(data.get("timings", {})).items()},
             messages=tuple(str(m) for m in data.get("messages", ())),
             device=str(data.get("device", "cpu")),
+            precision=str(data.get("precision", "")),
         )
