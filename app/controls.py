@@ -146,6 +146,7 @@ SESSION_VIEWS: tuple[FieldView, ...] = (
     FieldView("device", "device", "combo"),
     FieldView("renderer", "renderer", "combo", suggestions=RENDERERS,
               tooltip="; for comparison with the original CLIPDraw's rasteriser (slower)"),
+    FieldView("precision", "precision", "combo", tooltip="; the status bar says what runs and why"),
 )
 GUI_VIEWS: tuple[FieldView, ...] = (
     FieldView("brush_color", "brush_color_button", "color"),
@@ -301,6 +302,7 @@ class ControlPanel(QWidget):
     weights: QComboBox
     device: QComboBox
     renderer: QComboBox
+    precision: QComboBox
     brush_width: QDoubleSpinBox
     draw_frozen: QCheckBox
 

@@ -96,7 +96,7 @@ class StatusPanel(QWidget):
         self.speed = QLabel("– it/s", self)
         self.speed.setToolTip("Optimisation steps per second")
         self.device = QLabel("", self)
-        self.device.setToolTip("Where the optimisation runs (cpu, cuda, mps)")
+        self.device.setToolTip("Where the optimisation runs (cpu, cuda, mps) and CLIP's precision")
         self.plot = ScorePlot(self)
         for w in (self.busy, self.cancel, self.step, self.score, self.speed, self.device, self.plot):
             layout.addWidget(w)
@@ -121,7 +121,9 @@ class StatusPanel(QWidget):
         self.score.setText(" · ".join(parts) or "Score –")
         ips = snap.iterations_per_second
         self.speed.setText(f"{ips:.1f} it/s" if ips else "– it/s")
-        self.device.setText(str(snap.device))
+        # Which precision CLIP's image pass runs in, and why ("bf16: AMX, 3.9x faster, ...").
+        precision = getattr(snap, "precision", "")
+        self.device.setText(f"{snap.device} · CLIP {precision}" if precision else str(snap.device))
 
     def clear(self) -> None:
         self.step.setText("Step –")

@@ -1,6 +1,8 @@
 """Whole-step cost against the bare CLIP cost, measured in one run.
 
-Prints the CLIP ViT-B/32 (random weights, frozen) batch-4 forward+backward time, the
+Prints open_clip's own CLIP ViT-B/32 module (random weights, frozen, fp32: the fixed
+baseline, so figures compare across versions even though sessions now run the fast
+image path at ``--precision auto``) batch-4 forward+backward time, the
 renderer's forward+backward on the default CLIPDraw scene, a full session step
 (drain commands, render, 4 augmentations, CLIP, loss, backward, Adam, clamps), and
 their ratios. Measurements are interleaved (clip, render, step, clip, ...) and the
@@ -17,6 +19,7 @@ import statistics
 import time
 
 import torch
+import torch.nn.functional as F  # noqa: N812
 
 
 def main() -> None:
@@ -41,7 +44,7 @@ def main() -> None:
 
     def clip_fwd_bwd() -> None:
         images = torch.rand(4, 3, 224, 224, requires_grad=True)
-        clip.encode_image(images).sum().backward()
+        F.normalize(clip.model.encode_image(clip.normalize(images)).float(), dim=-1).sum().backward()
 
     def render_fwd_bwd() -> None:
         image = render(points, widths, colors, layout, 224, 224)
@@ -67,6 +70,7 @@ def main() -> None:
     print(f"render_fwd_bwd_ms={med['render'] * 1e3:.1f}")
     print(f"step_ms={med['step'] * 1e3:.1f}")
     phases = session.snapshot().timings
+    print(f"session precision {session.precision.describe()}")
     print("last step phases (ms): " + ", ".join(f"{k}={v * 1e3:.1f}" for k, v in phases.items()))
     print(
         f"render_over_clip={med['render'] / med['clip']:.3f} step_over_clip={med['step'] / med['clip']:.3f}"

@@ -353,6 +353,9 @@ def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSi
         guidance=guidance,
         style_network=style_network,
     )
+    logger.info("CLIP image pass precision %s", session.precision.describe())
+    if not args.quiet:
+        print(f"clipdraw-cli: CLIP image pass in {session.precision.describe()}", file=sys.stderr)
     description = (
         f"CLIPDraw Studio {__version__}: prompt {config.prompt!r}; "
         f"negatives {list(config.negative_prompts)}; extra prompts {list(config.extra_prompts)}; "

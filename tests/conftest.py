@@ -18,6 +18,9 @@ import pytest
 import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# ``--precision auto`` calibrates by timing, which must not decide what a test computes;
+# the precision tests clear this to exercise the calibration itself.
+os.environ.setdefault("CLIPDRAW_AUTO_PRECISION", "fp32")
 # One intra-op thread: tests are small, and on a shared 2-core machine two OpenMP
 # threads that lose their core to another process make every small op ~10x slower.
 torch.set_num_threads(1)

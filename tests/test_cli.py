@@ -211,6 +211,7 @@ def test_help_lists_the_contract_options():
         "--model",
         "--weights",
         "--device",
+        "--precision",
         "--seed-svg",
         "--seed-image",
         "--seed-frozen",

@@ -14,6 +14,12 @@ A model name may also be a path to an open_clip model-config JSON file, register
 the fly (the tests' tiny model uses this). The image tower's weights are frozen
 (``requires_grad_(False)``): we only need gradients with respect to the input image,
 and that is ~1.5x faster than keeping parameter gradients.
+
+For open_clip's ViT towers the image features come from
+:class:`~clipdraw_core.clip.fast_vit.FastVisionTower` (the same function, laid out for
+input gradients, several times faster), in the precision chosen by
+:meth:`ClipModel.set_precision` (see :mod:`clipdraw_core.clip.precision`); every other
+tower runs open_clip's own module.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from typing import Protocol, cast
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from clipdraw_core.clip.fast_vit import FastVisionTower
+from clipdraw_core.clip.precision import PrecisionChoice, choose_precision
 from clipdraw_core.clip.weights import (
     WEIGHTS_FILE,
     WEIGHTS_RANDOM,
@@ -154,6 +162,20 @@ class ClipModel:
         # Bounded (least recently used out): a long session with a new prompt every
         # minute, or a server resuming many projects, must not grow without limit.
         self._text_cache: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self.fast_tower = FastVisionTower.from_visual(model.visual) if _plain_image_encoder(model) else None
+        self.precision = PrecisionChoice("fp32", "default (no precision chosen yet)", "fp32")
+        self._choices: dict[str, PrecisionChoice] = {}
+
+    def set_precision(self, requested: str = "auto", batch: int = 4) -> PrecisionChoice:
+        """Choose the image pass's precision (``auto`` calibrates once per model; cached)."""
+        choice = self._choices.get(requested)
+        if choice is None:
+            choice = choose_precision(self.fast_tower, self.device, requested, batch)
+            self._choices[requested] = choice
+        elif self.fast_tower is not None:
+            self.fast_tower.prepare(choice.precision, batch)
+        self.precision = choice
+        return choice
 
     @property
     def _net(self) -> _ClipNetwork:
@@ -195,7 +217,10 @@ class ClipModel:
 
         Differentiable with respect to ``images`` (the weights are frozen).
         """
-        return F.normalize(self._net.encode_image(self.normalize(images)).float(), dim=-1)
+        pixels = self.normalize(images)
+        if self.fast_tower is not None and self.fast_tower.covers(pixels):
+            return F.normalize(self.fast_tower(pixels, self.precision.precision), dim=-1)
+        return F.normalize(self._net.encode_image(pixels).float(), dim=-1)
 
     @property
     def embed_dim(self) -> int:
@@ -208,14 +233,29 @@ class ClipModel:
         return f"ClipModel({self.name!r}, weights={self.weights!r}, device={self.device})"
 
 
+def _plain_image_encoder(model: torch.nn.Module) -> bool:
+    """Whether ``model.encode_image`` is just ``model.visual`` (CLIP, CustomTextCLIP)."""
+    import open_clip
+
+    method = getattr(type(model), "encode_image", None)
+    return method in (open_clip.CLIP.encode_image, open_clip.CustomTextCLIP.encode_image)
+
+
 def load_clip(
     model_name: str = "ViT-B-32",
     weights: str = "openai",
     device: str | torch.device = "auto",
     *,
     cache_dir: str | None = None,
+    precision: str | None = None,
+    batch: int = 4,
 ) -> ClipModel:
-    """Load an open_clip model with frozen weights (see the module docstring)."""
+    """Load an open_clip model with frozen weights (see the module docstring).
+
+    ``precision`` (auto/fp32/bf16/fp16), if given, is resolved at once for ``batch``
+    images per pass (``auto`` calibrates); otherwise the image pass runs fp32 until
+    :meth:`ClipModel.set_precision` is called.
+    """
     import open_clip
 
     dev = resolve_device(device)
@@ -266,4 +306,7 @@ def load_clip(
         first_line = f"{type(exc).__name__}: " + (str(exc).splitlines() or [""])[0][:300]
         raise WeightsError(f"cannot load weights {weights!r} into {name}: {first_line}") from exc
     tokenizer = open_clip.get_tokenizer(name)
-    return ClipModel(model, tokenizer, name, weights, dev, mean, std)
+    clip = ClipModel(model, tokenizer, name, weights, dev, mean, std)
+    if precision is not None:
+        clip.set_precision(precision, batch)
+    return clip

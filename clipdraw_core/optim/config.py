@@ -31,6 +31,8 @@ MAX_SEED = 2**32 - 1
 #: The devices the CLI offers; the engine also accepts "cuda:N".
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LR_SCHEDULES = ("step", "cosine", "constant")
+#: Precisions of CLIP's image pass (see clipdraw_core.clip.precision).
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,11 @@ class SessionConfig:
         open_choices=True,
         cli="--device",
         help="compute device: auto picks CUDA or Apple MPS when available",
+    )
+    precision: str = setting(
+        "auto", label="Precision", choices=PRECISIONS, cli="--precision",
+        help="precision of CLIP's image pass: auto uses bf16/fp16 only where a calibration at load "
+        "shows it faster with matching gradients (the renderer and optimiser always run fp32)",
     )
     extra: dict[str, Any] = setting(
         label="Extra", factory=dict, help="front ends' own data, kept in projects"

@@ -125,6 +125,8 @@ class Session:
         self._config = config.validate()
         self.clip = clip
         self.device = clip.device
+        # Only CLIP's image pass changes precision (auto calibrates once per model).
+        self.precision = clip.set_precision(config.precision, batch=config.num_augs)
         self._rng = random.Random(config.seed)
         self._gen = torch.Generator().manual_seed(config.seed)
         self._queue: queue.Queue[Command] = queue.Queue()
@@ -232,6 +234,7 @@ class Session:
             timings=dict(self._timings),
             messages=tuple(self._messages),
             device=str(self.device),
+            precision=self.precision.describe(),
         )
 
     def render_image(self, samples: int | None = None) -> torch.Tensor:

@@ -49,6 +49,8 @@ class Snapshot:
     #: Human-readable notes about the last step (e.g. a skipped command).
     messages: tuple[str, ...] = ()
     device: str = "cpu"
+    #: Precision of CLIP's image pass and why, e.g. "bf16: AVX512-BF16, 2.1x faster, ...".
+    precision: str = ""
 
     @property
     def done(self) -> bool:
@@ -74,6 +76,7 @@ class Snapshot:
             "timings": dict(self.timings),
             "messages": list(self.messages),
             "device": self.device,
+            "precision": self.precision,
         }
 
     @classmethod
@@ -92,4 +95,5 @@ class Snapshot:
             timings={str(k): float(v) for k, v in dict(data.get("timings", {})).items()},
             messages=tuple(str(m) for m in data.get("messages", ())),
             device=str(data.get("device", "cpu")),
+            precision=str(data.get("precision", "")),
         )
