@@ -34,3 +34,7 @@ class FileFormatError(ClipDrawError, ValueError):
 
 class OutputError(ClipDrawError, OSError):
     """An output file could not be written (unwritable folder, full disk...)."""
+
+
+class Cancelled(ClipDrawError):
+    """A long operation (e.g. a video export) was cancelled by the user; nothing was written."""
