@@ -119,9 +119,15 @@ class _Packed:
     def of_frame(cls, frame: Frame) -> _Packed:
         s = frame.structure
         return cls(
-            frame.points, frame.half_widths, frame.colors, s.segments, frame.width, frame.height,
-            frame.background, frame.step,
-        )  # fmt: skip
+            frame.points,
+            frame.half_widths,
+            frame.colors,
+            s.segments,
+            frame.width,
+            frame.height,
+            frame.background,
+            frame.step,
+        )
 
     @classmethod
     def of_drawing(cls, drawing: Drawing, count: int | None = None, step: int | None = None) -> _Packed:

@@ -117,9 +117,14 @@ def refill_strokes(
 ) -> list[Stroke]:
     """CLIPDraw random-walk strokes, each moved to start on an empty pixel (random ones if none)."""
     fresh = random_walk_strokes(
-        len(ids), drawing.width, drawing.height, rng,
-        min_segments=min_segments, max_segments=max_segments, half_width=half_width,
-    )  # fmt: skip
+        len(ids),
+        drawing.width,
+        drawing.height,
+        rng,
+        min_segments=min_segments,
+        max_segments=max_segments,
+        half_width=half_width,
+    )
     empty = np.argwhere(empty_pixels(drawing, device=device))  # (row, col)
     strokes = []
     for stroke_id, stroke in zip(ids, fresh, strict=True):
@@ -178,9 +183,14 @@ def prune(
         )
         remaining = drawing.with_strokes([s for s in drawing.strokes if s.id not in removed])
         added = refill_strokes(
-            remaining, ids, rng or random.Random(0),
-            min_segments=min_segments, max_segments=max_segments, half_width=half_width, device=device,
-        )  # fmt: skip
+            remaining,
+            ids,
+            rng or random.Random(0),
+            min_segments=min_segments,
+            max_segments=max_segments,
+            half_width=half_width,
+            device=device,
+        )
         commands.append(AddStrokes(tuple(added)))
         undo.append(DeleteStrokes(tuple(s.id for s in added)))
     undo.append(AddStrokes(tuple(doomed), tuple(positions[s.id] for s in doomed)))

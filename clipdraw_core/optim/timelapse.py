@@ -229,8 +229,16 @@ class TimelapseRecorder:
         return self._frames[-1] is frame
 
     def finish(self, drawing: Drawing, step: int, score: float | None = None) -> None:
-        """Make sure the final drawing is the last frame, even off the grid."""
-        if self._frames and self._frames[-1].step >= step:
+        """Make sure the final drawing is the last frame, even off the grid.
+
+        A frame already recorded at ``step`` is replaced (edits applied after the last
+        step, such as a final prune, belong in the clip).
+        """
+        if self._closing is None and self._frames and self._frames[-1].step == step:
+            previous = self._frames[-2] if len(self._frames) > 1 else None
+            self._frames[-1] = Frame.from_drawing(drawing, step, score, previous)
+            return
+        if self._frames and self._frames[-1].step > step:
             return
         if self._closing is not None and self._closing.step >= step:
             return

@@ -1,0 +1,180 @@
+"""What happens to a run over time: time-lapse frames, stages, prunes, auto-stop and ETA.
+
+:class:`RunPlan` wraps the per-step extras around any :class:`~clipdraw_core.optim.session.Session`
+loop without changing the loop itself: call :meth:`RunPlan.start` once, then
+:meth:`RunPlan.before_step` / :meth:`RunPlan.after_step` around every ``session.step()``
+and :meth:`RunPlan.finish` at the end. Everything it does to the drawing goes through
+the session's ordinary edit commands (stages add and freeze strokes, prunes delete
+and refill them), so a front end can show, undo or replay those edits like manual
+ones. :func:`run_with_plan` is the plain loop the CLI uses; the GUI's worker calls
+the hooks from its own loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from clipdraw_core.errors import ConfigError
+from clipdraw_core.optim.autostop import DEFAULT_PATIENCE, DEFAULT_TOLERANCE, EtaEstimator, PlateauDetector
+from clipdraw_core.optim.config import SessionConfig
+from clipdraw_core.optim.prune import PruneResult, prune
+from clipdraw_core.optim.snapshot import Snapshot
+from clipdraw_core.optim.stages import StageScheduler
+from clipdraw_core.optim.timelapse import TimelapseRecorder
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """The time-related settings of a run (all off by default)."""
+
+    #: Record a time-lapse frame every K steps (0 = no recording).
+    timelapse_every: int = 0
+    timelapse_max_frames: int = 1000
+    #: Add the stroke budget in this many stages (1 = all at once, the original).
+    stages: int = 1
+    stage_freeze: bool = False
+    #: Prune strokes with opacity below this (0 = never prune).
+    prune_alpha: float = 0.0
+    #: Prune (and refill) every N steps during the run; 0 = only once at the end.
+    prune_every: int = 0
+    prune_refill: bool = True
+    auto_stop: bool = False
+    patience: int = DEFAULT_PATIENCE
+    tolerance: float = DEFAULT_TOLERANCE
+
+    def validate(self) -> PlanOptions:
+        for name in ("timelapse_every", "prune_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name.replace('_', ' ')} must be a whole number of steps >= 0")
+        if not 0 <= self.prune_alpha <= 1:
+            raise ConfigError(
+                f"the prune opacity threshold must be between 0 and 1, got {self.prune_alpha!r}"
+            )
+        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1:
+            raise ConfigError(f"patience must be a whole number of steps >= 1, got {self.patience!r}")
+        return self
+
+
+class RunPlan:
+    """Per-step extras for one run (see the module docstring)."""
+
+    def __init__(self, options: PlanOptions, config: SessionConfig, *, start_step: int = 0) -> None:
+        self.options = options.validate()
+        self.recorder = (
+            TimelapseRecorder(options.timelapse_every, max_frames=options.timelapse_max_frames)
+            if options.timelapse_every
+            else None
+        )
+        self.stages: StageScheduler | None = None
+        if options.stages > 1:
+            self.stages = StageScheduler(
+                config.num_paths,
+                options.stages,
+                config.num_steps - start_step,
+                freeze=options.stage_freeze,
+                width=config.width,
+                height=config.height,
+                seed=config.seed,
+                min_segments=config.min_segments,
+                max_segments=config.max_segments,
+                half_width=config.init_half_width,
+                start_step=start_step,
+            )
+        self.plateau = PlateauDetector(options.patience, options.tolerance) if options.auto_stop else None
+        self.eta = EtaEstimator()
+        self._rng = random.Random(f"clipdraw-prune-{config.seed}")
+        self.prunes: list[PruneResult] = []
+        self.stopped_early = False
+
+    def session_config(self, config: SessionConfig) -> SessionConfig:
+        """The settings to start the session with: only the first stage's strokes."""
+        return config.replace(num_paths=self.stages.initial_count) if self.stages else config
+
+    # ------------------------------------------------------------------ hooks
+    def start(self, session) -> None:
+        """Record the initial drawing and start the clock."""
+        if self.recorder is not None:
+            snap = session.snapshot()
+            self.recorder.offer(snap.drawing, snap.step, snap.score)
+        self.eta.update(session.step_count)
+
+    def before_step(self, session) -> None:
+        """Submit the stage and prune edits due before the next step."""
+        steps = session.step_count
+        changed = False
+        if self.stages is not None:
+            commands = self.stages.commands_for(steps, session.drawing(), session.allocate_ids)
+            for command in commands:
+                session.submit(command)
+            changed = bool(commands)
+        every = self.options.prune_every
+        if self.options.prune_alpha and every and steps and steps % every == 0 and not changed:
+            changed = self._prune(session, refill=self.options.prune_refill)
+        if changed and self.plateau is not None:
+            self.plateau.reset()
+
+    def after_step(self, session, snap: Snapshot) -> bool:
+        """Record, update ETA and plateau; ``True`` when the run should stop (auto-stop)."""
+        if self.recorder is not None:
+            self.recorder.offer(snap.drawing, snap.step, snap.score)
+        self.eta.update(snap.step)
+        if self.plateau is not None and self.plateau.update(snap.score) and not snap.done:
+            if not self.stopped_early:
+                logger.info("auto-stop at step %d: the score stopped improving", snap.step)
+            self.stopped_early = True
+            return True
+        return False
+
+    def finish(self, session) -> Snapshot:
+        """Final prune (no refill), apply it, close the time-lapse; returns the final snapshot."""
+        if self.options.prune_alpha:
+            self._prune(session, refill=False)
+        snap = session.apply_pending()
+        if self.recorder is not None:
+            self.recorder.finish(snap.drawing, snap.step, snap.score)
+        return snap
+
+    def seconds_left(self, steps_done: int, total: int) -> float | None:
+        return self.eta.remaining(steps_done, total)
+
+    def _prune(self, session, *, refill: bool) -> bool:
+        cfg = session.config
+        result = prune(
+            session.drawing(),
+            min_opacity=self.options.prune_alpha,
+            refill=refill,
+            rng=self._rng,
+            allocate_ids=session.allocate_ids,
+            min_segments=cfg.min_segments,
+            max_segments=cfg.max_segments,
+            half_width=cfg.init_half_width,
+            device=session.device,
+        )
+        if not result.commands:
+            return False
+        for command in result.commands:
+            session.submit(command)
+        self.prunes.append(result)
+        logger.info("step %d: %s", session.step_count, result.describe())
+        return True
+
+
+def run_with_plan(
+    session, plan: RunPlan, on_step: Callable[[Snapshot], None] | None = None
+) -> Iterator[Snapshot]:
+    """``session.run()`` with the plan's hooks; stops early on a plateau. Call ``plan.finish`` after."""
+    plan.start(session)
+    while not session.done:
+        plan.before_step(session)
+        snap = session.step()
+        if on_step is not None:
+            on_step(snap)
+        yield snap
+        if plan.after_step(session, snap):
+            return
