@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from clipdraw_core.drawing.commands import SetFrozen, apply_to_drawing
 from clipdraw_core.drawing.strokes import default_scene
-from clipdraw_core.errors import ConfigError
+from clipdraw_core.errors import ConfigError, FileFormatError
 from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.session import Session
 from clipdraw_core.optim.timelapse import Frame, TimelapseRecorder, restore_commands
@@ -96,3 +98,31 @@ def test_frames_restore_exactly_and_branching_continues_from_them(tiny_clip):
         plain, notes = apply_to_drawing(plain, command)
         assert notes == []
     assert plain == truth[6]
+
+
+def test_recorder_round_trips_through_json_exactly():
+    import json
+
+    scene = default_scene(2, num_paths=30, size=64)
+    rec = TimelapseRecorder(every=2, max_frames=4)
+    for step in range(12):
+        rec.offer(
+            scene.with_strokes([replace(s, points=s.points + step) for s in scene.strokes]), step, 0.1 * step
+        )
+    rec.finish(scene, 13)
+    text = json.dumps(rec.to_dict())
+    back = TimelapseRecorder.from_dict(json.loads(text))
+    assert [f.step for f in back.frames] == [f.step for f in rec.frames] and back.every == rec.every
+    for a, b in zip(rec.frames, back.frames, strict=True):
+        assert a.to_drawing() == b.to_drawing() and a.score == b.score
+    assert len({id(f.structure) for f in back.frames}) == 1  # sharing survives the trip
+    assert len(text) < 1.5 * rec.nbytes() + 2000 * len(rec)  # base64: ~4/3 of the arrays
+
+    data = json.loads(text)
+    data["frames"][1]["points"] = data["frames"][1]["points"][:-8]
+    with pytest.raises(FileFormatError, match="time-lapse"):
+        TimelapseRecorder.from_dict(data)
+    data = json.loads(text)
+    data["frames"][0]["colors"] = "not base64!"
+    with pytest.raises(FileFormatError, match="time-lapse"):
+        TimelapseRecorder.from_dict(data)

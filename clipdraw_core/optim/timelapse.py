@@ -19,15 +19,17 @@ run and any run, however long, keeps a bounded number of them.
 
 from __future__ import annotations
 
+import base64
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from clipdraw_core.drawing.commands import AddStrokes, Command, DeleteStrokes
 from clipdraw_core.drawing.strokes import Drawing, Stroke
-from clipdraw_core.errors import ConfigError
+from clipdraw_core.errors import ClipDrawError, ConfigError, FileFormatError
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +131,65 @@ class Frame:
         return Drawing(self.width, self.height, self.background, tuple(strokes))
 
 
+def _encode(array: np.ndarray, dtype: str) -> str:
+    return base64.b64encode(
+        np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<")).tobytes()
+    ).decode()
+
+
+def _decode(text: Any, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
+    raw = base64.b64decode(str(text), validate=True)
+    array = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype)
+    return _readonly(array.reshape(shape))
+
+
+def frame_to_dict(frame: Frame) -> dict[str, Any]:
+    """A frame as JSON-ready data: the arrays as base64 little-endian bytes (exact, compact)."""
+    s = frame.structure
+    return {
+        "step": frame.step,
+        "score": frame.score,
+        "width": frame.width,
+        "height": frame.height,
+        "background": list(frame.background),
+        "ids": _encode(s.ids, "int32"),
+        "segments": _encode(s.segments, "uint16"),
+        "frozen": _encode(s.frozen, "bool"),
+        "points": _encode(frame.points, "float32"),
+        "half_widths": _encode(frame.half_widths, "float32"),
+        "colors": _encode(frame.colors, "float32"),
+    }
+
+
+def frame_from_dict(data: Mapping[str, Any], previous: Frame | None = None) -> Frame:
+    """Inverse of :func:`frame_to_dict`; damaged data is one :class:`FileFormatError`."""
+    try:
+        ids = _decode(data["ids"], "int32", (-1,))
+        n = ids.shape[0]
+        segments = _decode(data["segments"], "uint16", (n,))
+        frozen = _decode(data["frozen"], "bool", (n,))
+        points = _decode(data["points"], "float32", (-1, 2))
+        if points.shape[0] != int((3 * segments.astype(np.int64) + 1).sum()):
+            raise ValueError("points do not match the segment counts")
+        frame = Frame(
+            step=int(data["step"]),
+            score=None if data.get("score") is None else float(data["score"]),
+            width=int(data["width"]),
+            height=int(data["height"]),
+            background=tuple(float(c) for c in data["background"]),  # type: ignore[arg-type]
+            structure=_Structure(ids, segments, frozen),
+            points=points,
+            half_widths=_decode(data["half_widths"], "float32", (n,)),
+            colors=_decode(data["colors"], "float32", (n, 4)),
+        )
+        frame.to_drawing()  # the full validation of strokes and canvas
+    except (KeyError, TypeError, ValueError, ClipDrawError) as exc:
+        raise FileFormatError(f"damaged time-lapse frame: {exc}") from exc
+    if previous is not None and previous.structure.same_as(frame.structure):
+        frame = replace(frame, structure=previous.structure)
+    return frame
+
+
 class TimelapseRecorder:
     """Keeps a frame every ``every`` steps, thinning itself to stay within its caps.
 
@@ -203,6 +264,43 @@ class TimelapseRecorder:
             if frame.step <= step:
                 best = frame
         return best
+
+    def to_dict(self) -> dict[str, Any]:
+        """The recorder as JSON-ready data (for a project file that keeps its history)."""
+        return {
+            "every": self._every,
+            "initial_every": self.initial_every,
+            "origin": self._origin,
+            "frames": [frame_to_dict(f) for f in self.frames],
+        }
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        max_frames: int = DEFAULT_MAX_FRAMES,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> TimelapseRecorder:
+        try:
+            recorder = cls(
+                int(data.get("initial_every", data["every"])), max_frames=max_frames, max_bytes=max_bytes
+            )
+            recorder._every = max(recorder.initial_every, int(data["every"]))
+            origin = data.get("origin")
+            recorder._origin = None if origin is None else int(origin)
+            previous = None
+            for item in data["frames"]:
+                previous = frame_from_dict(item, previous)
+                if recorder._frames and previous.step <= recorder._frames[-1].step:
+                    raise FileFormatError("damaged time-lapse: frames out of order")
+                recorder._frames.append(previous)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FileFormatError(f"damaged time-lapse: {exc}") from exc
+        if recorder._frames and recorder._origin is None:
+            recorder._origin = recorder._frames[0].step
+        recorder._enforce_caps()
+        return recorder
 
     # ------------------------------------------------------------------ recording
     def due(self, step: int) -> bool:
