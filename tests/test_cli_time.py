@@ -145,3 +145,11 @@ def test_help_lists_the_time_options(capsys):
     for option in ("--timelapse", "--timelapse-every", "--fps", "--replay", "--variations", "--stages",
                    "--stage-freeze", "--prune", "--auto-stop", "--patience"):  # fmt: skip
         assert option in text
+
+
+def test_variation_file_names():
+    from clipdraw_core.cli_time import variation_path
+
+    assert variation_path("out/drawing.svg", 2) == "out/drawing-2.svg"
+    assert variation_path("a.b.png", 9) == "a.b-9.png"
+    assert variation_path(None, 1) is None

@@ -210,7 +210,7 @@ def _cancelled(cancel: CancelFlag | None) -> bool:
 
 def _export(
     path: str | os.PathLike[str],
-    items: Sequence[_Packed] | Callable[[int], _Packed],
+    get: Callable[[int], _Packed],
     count: int,
     options: VideoOptions,
     progress: ProgressCallback | None,
@@ -224,7 +224,6 @@ def _export(
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(f"cannot write {target}: folder {folder} does not exist")
-    get = items if callable(items) else items.__getitem__
     first = get(0)
     size = output_size(first.width, first.height, options.size, fmt)
     hold = round(options.hold_last * options.fps)
