@@ -150,3 +150,11 @@ def test_plan_prunes_during_and_after_the_run_and_records_it(tiny_clip):
     assert all(not p.added for p in plan.prunes[during:])  # the final prune does not refill
     assert [f.step for f in plan.recorder.frames] == [0, 4, 8, 12]
     assert plan.recorder.frames[-1].to_drawing() == final.drawing  # the clip ends on the output
+
+
+def test_auto_stop_waits_for_the_last_stage(tiny_clip, constant_score):
+    options = PlanOptions(auto_stop=True, patience=2, stages=2)
+    session, plan = planned_session(tiny_clip, options, num_steps=20, num_paths=8)
+    snaps = list(run_with_plan(session, plan))
+    # stage 2 begins before step 10; the plateau count restarts there and stops 3 steps on
+    assert len(snaps[-1].drawing.strokes) == 8 and session.step_count == 13 and plan.stopped_early

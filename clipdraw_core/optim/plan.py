@@ -120,11 +120,21 @@ class RunPlan:
             self.plateau.reset()
 
     def after_step(self, session, snap: Snapshot) -> bool:
-        """Record, update ETA and plateau; ``True`` when the run should stop (auto-stop)."""
+        """Record, update ETA and plateau; ``True`` when the run should stop (auto-stop).
+
+        A plateau never stops a run before its last stage has begun: the strokes still to
+        come are part of the drawing the artist asked for.
+        """
         if self.recorder is not None:
             self.recorder.offer(snap.drawing, snap.step, snap.score)
         self.eta.update(snap.step)
-        if self.plateau is not None and self.plateau.update(snap.score) and not snap.done:
+        stages_pending = self.stages is not None and self.stages.current_stage < self.stages.stages
+        if (
+            self.plateau is not None
+            and self.plateau.update(snap.score)
+            and not snap.done
+            and not stages_pending
+        ):
             if not self.stopped_early:
                 logger.info("auto-stop at step %d: the score stopped improving", snap.step)
             self.stopped_early = True
