@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -233,7 +233,7 @@ def _export(
     except OSError as exc:
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
-    def frames():
+    def frames() -> Iterator[np.ndarray]:
         for i in range(count):
             if _cancelled(cancel):
                 raise Cancelled(f"export of {target.name} cancelled; nothing written")
@@ -260,7 +260,9 @@ def _export(
     return target
 
 
-def _write_av(tmp_name: str, fmt: str, frames, size: tuple[int, int], fps: float, hold: int) -> None:
+def _write_av(
+    tmp_name: str, fmt: str, frames: Iterable[np.ndarray], size: tuple[int, int], fps: float, hold: int
+) -> None:
     try:
         import av
     except ImportError as exc:  # pragma: no cover - av is a dependency
@@ -272,17 +274,20 @@ def _write_av(tmp_name: str, fmt: str, frames, size: tuple[int, int], fps: float
         raise OutputError(f"cannot write the video: {exc}") from exc
     try:
         stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+        assert isinstance(stream, av.VideoStream)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.options = dict(codec_options)
-        last = None
+        last: np.ndarray | None = None
         for pixels in frames:
             last = pixels
             for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
                 container.mux(packet)
-        for _ in range(hold if last is not None else 0):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(last, format="rgb24")):
-                container.mux(packet)
+        if last is not None:
+            held = av.VideoFrame.from_ndarray(last, format="rgb24")
+            for _ in range(hold):
+                for packet in stream.encode(held):
+                    container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
     except av.FFmpegError as exc:
@@ -291,7 +296,7 @@ def _write_av(tmp_name: str, fmt: str, frames, size: tuple[int, int], fps: float
         container.close()
 
 
-def _write_gif(tmp_name: str, frames, fps: float, hold_last: float) -> None:
+def _write_gif(tmp_name: str, frames: Iterable[np.ndarray], fps: float, hold_last: float) -> None:
     """Palette each frame as it comes (1 byte per pixel held), then write them all."""
     from PIL import Image
 

@@ -193,6 +193,35 @@ class SessionConfig:
         help="precision of CLIP's image pass: auto uses bf16/fp16 only where a calibration at load "
         "shows it faster with matching gradients (the renderer and optimiser always run fp32)",
     )
+    #: Time options (issue 13), all off by default; :class:`~clipdraw_core.optim.plan.RunPlan` applies them.
+    timelapse_every: int = setting(
+        5, label="Time-lapse interval", minimum=1, maximum=MAX_STEPS, cli="--timelapse-every", metavar="K",
+        help="record a time-lapse frame every K steps (5 keeps ~200 frames of a 1000-step run)",
+    )
+    stages: int = setting(
+        1, label="Stages", minimum=1, maximum=64, cli="--stages", metavar="K",
+        help="add the strokes in K stages over the run (1 = all at once, as the original)",
+    )
+    stage_freeze: bool = setting(
+        False, label="Freeze stages", cli="--stage-freeze",
+        help="freeze the strokes drawn so far when a new stage begins",
+    )
+    prune_alpha: float = setting(
+        0.0, label="Prune below opacity", minimum=0.0, maximum=1.0, cli="--prune", metavar="ALPHA",
+        help="at the end, remove strokes fainter than opacity ALPHA and strokes hidden by others (0 = off)",
+    )
+    prune_every: int = setting(
+        0, label="Prune every", minimum=0, maximum=MAX_STEPS, cli="--prune-every", metavar="STEPS",
+        help="with --prune: also prune every STEPS steps during the run, refilling with new strokes",
+    )
+    auto_stop: bool = setting(
+        False, label="Auto-stop", cli="--auto-stop",
+        help="stop when the score has not improved for --patience steps",
+    )
+    patience: int = setting(
+        100, label="Patience", minimum=1, maximum=MAX_STEPS, cli="--patience", metavar="STEPS",
+        help="with --auto-stop: steps without improvement before the run stops",
+    )
     extra: dict[str, Any] = setting(
         label="Extra", factory=dict, help="front ends' own data, kept in projects"
     )
@@ -231,6 +260,11 @@ class SessionConfig:
         lo, hi = self.crop_scale
         if not 0 < lo <= hi <= 1:
             raise ConfigError("crop scale must satisfy 0 < min <= max <= 1")
+        k = self.stages
+        if k > 1 and k > self.num_paths:
+            raise ConfigError(f"{k} stages need at least {k} random strokes (--paths), got {self.num_paths}")
+        if k > 1 and self.num_steps < k:
+            raise ConfigError(f"{k} stages need at least {k} steps, got {self.num_steps}")
         return self
 
     @classmethod

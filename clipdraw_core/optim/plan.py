@@ -16,6 +16,7 @@ import logging
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from clipdraw_core.errors import ConfigError
 from clipdraw_core.optim.autostop import DEFAULT_PATIENCE, DEFAULT_TOLERANCE, EtaEstimator, PlateauDetector
@@ -25,12 +26,19 @@ from clipdraw_core.optim.snapshot import Snapshot
 from clipdraw_core.optim.stages import StageScheduler
 from clipdraw_core.optim.timelapse import TimelapseRecorder
 
+if TYPE_CHECKING:
+    from clipdraw_core.optim.session import Session
+
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class PlanOptions:
-    """The time-related settings of a run (all off by default)."""
+    """The time-related settings of a run (all off by default).
+
+    The artist-facing ones are :class:`SessionConfig` settings (:meth:`from_config`);
+    the frame cap, refill and tolerance are the engine's defaults.
+    """
 
     #: Record a time-lapse frame every K steps (0 = no recording).
     timelapse_every: int = 0
@@ -46,6 +54,19 @@ class PlanOptions:
     auto_stop: bool = False
     patience: int = DEFAULT_PATIENCE
     tolerance: float = DEFAULT_TOLERANCE
+
+    @classmethod
+    def from_config(cls, config: SessionConfig, *, record: bool = True) -> PlanOptions:
+        """The plan the settings ask for; ``record=False`` keeps no time-lapse frames."""
+        return cls(
+            timelapse_every=config.timelapse_every if record else 0,
+            stages=config.stages,
+            stage_freeze=config.stage_freeze,
+            prune_alpha=config.prune_alpha,
+            prune_every=config.prune_every,
+            auto_stop=config.auto_stop,
+            patience=config.patience,
+        )
 
     def validate(self) -> PlanOptions:
         for name in ("timelapse_every", "prune_every"):
@@ -97,14 +118,14 @@ class RunPlan:
         return config.replace(num_paths=self.stages.initial_count) if self.stages else config
 
     # ------------------------------------------------------------------ hooks
-    def start(self, session) -> None:
+    def start(self, session: Session) -> None:
         """Record the initial drawing and start the clock."""
         if self.recorder is not None:
             snap = session.snapshot()
             self.recorder.offer(snap.drawing, snap.step, snap.score)
         self.eta.update(session.step_count)
 
-    def before_step(self, session) -> None:
+    def before_step(self, session: Session) -> None:
         """Submit the stage and prune edits due before the next step."""
         steps = session.step_count
         changed = False
@@ -119,7 +140,7 @@ class RunPlan:
         if changed and self.plateau is not None:
             self.plateau.reset()
 
-    def after_step(self, session, snap: Snapshot) -> bool:
+    def after_step(self, session: Session, snap: Snapshot) -> bool:
         """Record, update ETA and plateau; ``True`` when the run should stop (auto-stop).
 
         A plateau never stops a run before its last stage has begun: the strokes still to
@@ -141,7 +162,7 @@ class RunPlan:
             return True
         return False
 
-    def finish(self, session) -> Snapshot:
+    def finish(self, session: Session) -> Snapshot:
         """Final prune (no refill), apply it, close the time-lapse; returns the final snapshot."""
         if self.options.prune_alpha:
             self._prune(session, refill=False)
@@ -153,7 +174,7 @@ class RunPlan:
     def seconds_left(self, steps_done: int, total: int) -> float | None:
         return self.eta.remaining(steps_done, total)
 
-    def _prune(self, session, *, refill: bool) -> bool:
+    def _prune(self, session: Session, *, refill: bool) -> bool:
         cfg = session.config
         result = prune(
             session.drawing(),
@@ -176,7 +197,7 @@ class RunPlan:
 
 
 def run_with_plan(
-    session, plan: RunPlan, on_step: Callable[[Snapshot], None] | None = None
+    session: Session, plan: RunPlan, on_step: Callable[[Snapshot], None] | None = None
 ) -> Iterator[Snapshot]:
     """``session.run()`` with the plan's hooks; stops early on a plateau. Call ``plan.finish`` after."""
     plan.start(session)

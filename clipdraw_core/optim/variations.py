@@ -64,7 +64,7 @@ def evaluate(clip: ClipModel, drawing: Drawing, config: SessionConfig, *, views:
             clip.image_size,
             gen,
             distortion=config.perspective_distortion,
-            crop_scale=tuple(config.crop_scale),
+            crop_scale=config.crop_scale,
         )
         features = clip.encode_image(torch.cat([plain, warped]))
         text = clip.encode_text([config.prompt])
