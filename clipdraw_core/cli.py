@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from clipdraw_core import __version__, cli_guidance
+from clipdraw_core.cli_time import add_time_options
 from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import check_stroke_count
 from clipdraw_core.errors import ClipDrawError, ConfigError, OutputError
@@ -26,7 +27,9 @@ from clipdraw_core.stop_signals import StopSignals
 
 if TYPE_CHECKING:
     from clipdraw_core.drawing.strokes import Drawing, Stroke
+    from clipdraw_core.optim.plan import RunPlan
     from clipdraw_core.optim.session import Session
+    from clipdraw_core.optim.snapshot import Snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +61,9 @@ def _add_setting_options(parser: argparse.ArgumentParser) -> None:
         if s.cli is None:
             continue
         kwargs: dict[str, Any] = {"default": s.default, "help": s.help}
+        if s.scalar is bool:  # a switch: present = on
+            parser.add_argument(s.cli, action="store_true", **kwargs)
+            continue
         if s.scalar in (int, float):
             kwargs["type"] = s.scalar
         if s.choices:
@@ -102,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PROJECT.json",
         help="continue a saved project (its prompt, settings and strokes; options given override them)",
     )
+    add_time_options(parser)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     parser.add_argument("--verbose", "-v", action="store_true", help="log details")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -160,15 +167,13 @@ def _load_seed(args: argparse.Namespace) -> list[Stroke]:
 class _Outputs:
     """The output files of a run, and which of them were written (for truthful messages)."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.svg: str = args.output
-        self.png: str | None = args.png
-        self.project: str | None = args.project
+    def __init__(self) -> None:
+        self.planned: list[str] = []
         self.written: list[str] = []
         self.failed: list[str] = []
 
     def paths(self) -> list[str]:
-        return [p for p in (self.svg, self.png, self.project) if p]
+        return list(self.planned)
 
     def summary(self) -> str:
         """'wrote a.svg, a.json' / 'nothing written', plus what was not written."""
@@ -187,9 +192,10 @@ def _check_outputs(args: argparse.Namespace) -> None:
     project given to ``--resume`` (it is read completely first): that saves the
     continued project in place.
     """
+    from clipdraw_core.cli_time import time_outputs
     from clipdraw_core.io.fileio import check_writable, same_file
 
-    outputs = [("-o", args.output), ("--png", args.png), ("--project", args.project)]
+    outputs = [("-o", args.output), ("--png", args.png), ("--project", args.project), *time_outputs(args)]
     outputs = [(flag, path) for flag, path in outputs if path]
     for _flag, path in outputs:
         check_writable(path)
@@ -210,49 +216,74 @@ def _check_outputs(args: argparse.Namespace) -> None:
                 )
 
 
-def _write_outputs(outputs: _Outputs, session: Session, prompt_desc: str) -> None:
-    """Write every output; on failures, one :class:`OutputError` saying what was written."""
+def _write_outputs(
+    outputs: _Outputs,
+    config: SessionConfig,
+    drawing: Drawing,
+    step: int,
+    prompt_desc: str,
+    guidance: Guidance,
+    *,
+    svg: str,
+    png: str | None = None,
+    project: str | None = None,
+) -> None:
+    """Write one drawing's files, recording in ``outputs`` what was written and what failed."""
     from clipdraw_core.io.project import save_project
     from clipdraw_core.io.raster_export import save_png
     from clipdraw_core.io.svg_export import save_svg
 
-    snap = session.snapshot()
-    drawing = snap.drawing
+    def write_png(path: str) -> None:
+        save_png(path, drawing, samples=max(2, config.render_samples), backend=config.renderer)
 
-    def png() -> None:
-        save_png(
-            outputs.png,  # type: ignore[arg-type]
-            drawing,
-            samples=max(2, session.config.render_samples),
-            backend=session.config.renderer,
-        )
+    def write_svg(path: str) -> None:
+        save_svg(path, drawing, title=config.prompt, description=prompt_desc)
 
-    def svg() -> None:
-        save_svg(outputs.svg, drawing, title=session.config.prompt, description=prompt_desc)
+    def write_project(path: str) -> None:
+        save_project(path, config, drawing, step, guidance)
 
-    def project() -> None:
-        save_project(
-            outputs.project,  # type: ignore[arg-type]
-            session.config,
-            drawing,
-            snap.step,
-            session.guidance,
-        )
-
-    jobs = [(outputs.svg, svg)]
-    if outputs.png:
-        jobs.append((outputs.png, png))
-    if outputs.project:
-        jobs.append((outputs.project, project))
+    jobs = [(svg, write_svg), (png, write_png), (project, write_project)]
     for path, job in jobs:
+        if not path:
+            continue
+        if path not in outputs.planned:
+            outputs.planned.append(path)
         try:
-            job()
+            job(path)
         except ClipDrawError as exc:
             outputs.failed.append(" ".join(str(exc).split()))
         else:
             outputs.written.append(path)
-    if outputs.failed:
-        raise OutputError(f"{'; '.join(outputs.failed)} ({outputs.summary()})")
+
+
+def _optimise(args: argparse.Namespace, session: Session, plan: RunPlan, total: int, label: str) -> bool:
+    """Run one session with its plan and a progress bar; returns True if Ctrl-C / SIGTERM stopped it."""
+    from clipdraw_core.optim.plan import run_with_plan
+
+    bar = None
+    try:
+        if not args.quiet and total > 0:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, desc=label or None, unit="step", dynamic_ncols=True, file=sys.stderr)
+        for snap in run_with_plan(session, plan):
+            if bar is not None:
+                bar.set_postfix(
+                    loss=f"{snap.loss:.4f}" if snap.loss is not None else "nan",
+                    score=f"{snap.score:.4f}" if snap.score is not None else "nan",
+                )
+                bar.update(1)
+    except KeyboardInterrupt:
+        return True
+    finally:
+        if bar is not None:
+            bar.close()
+    if plan.stopped_early and not args.quiet:
+        print(
+            f"clipdraw-cli: auto-stop at step {session.step_count}: the score stopped improving",
+            file=sys.stderr,
+        )
+    return False
 
 
 #: Options that cannot apply to a resumed project: its strokes and canvas are given.
@@ -315,11 +346,15 @@ def _resumed_config(
 def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSignals | None = None) -> int:
     import torch  # noqa: F401 - imported here so --help stays fast
 
+    from clipdraw_core.cli_time import check_time_args, plan_options, variation_path, write_videos
     from clipdraw_core.clip.clip_model import load_clip
+    from clipdraw_core.optim.plan import RunPlan
     from clipdraw_core.optim.session import Session
+    from clipdraw_core.optim.variations import Variation, evaluate, rank, variation_seeds
 
     signals = signals or StopSignals()
     given = given if given is not None else set()
+    check_time_args(args)
     _check_outputs(args)
     drawing: Drawing | None = None
     start_step = 0
@@ -332,6 +367,7 @@ def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSi
             raise ConfigError("the seed sketch contains no strokes")
         config = _config_from_args(args, len(seeded))
         guidance = cli_guidance.guidance_from_args(args)
+    options = plan_options(args, config, resumed=bool(args.resume))
     if config.renderer == "diffvg":  # say so before the (slow) model load
         from clipdraw_core.render import diffvg_backend
 
@@ -344,54 +380,93 @@ def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSi
 
         network = load_style_network(cli_guidance.style_weights_choice(args), clip.device)
         style_network = cli_guidance.constant(network)
-    session = Session(
-        config,
-        clip,
-        initial_strokes=seeded,
-        drawing=drawing,
-        start_step=start_step,
-        guidance=guidance,
-        style_network=style_network,
-    )
-    logger.info("CLIP image pass precision %s", session.precision.describe())
-    if not args.quiet:
-        print(f"clipdraw-cli: CLIP image pass in {session.precision.describe()}", file=sys.stderr)
-    description = (
-        f"CLIPDraw Studio {__version__}: prompt {config.prompt!r}; "
-        f"negatives {list(config.negative_prompts)}; extra prompts {list(config.extra_prompts)}; "
-        f"image prompts {[i.name for i in guidance.images]}; "
-        f"style {guidance.style.name if guidance.style else None!r}; "
-        f"regions {[r.label for r in guidance.regions]}; "
-        f"{len(session.snapshot().drawing.strokes)} strokes; {config.num_steps} steps; seed {config.seed}; "
-        f"model {config.model_name} ({config.weights}); renderer {config.renderer}"
-    )
-    outputs = _Outputs(args)
-    interrupted = False
-    bar = None
     todo = max(0, config.num_steps - start_step)
-    try:
-        if not args.quiet and todo > 0:
-            from tqdm import tqdm
+    seeds = variation_seeds(config.seed, args.variations)
+    runs: list[tuple[RunPlan, SessionConfig, Snapshot]] = []
+    interrupted = False
+    for k, seed in enumerate(seeds, start=1):
+        run_config = config.replace(seed=seed) if len(seeds) > 1 else config
+        plan = RunPlan(options, run_config, start_step=start_step)
+        start_config = plan.session_config(run_config) if drawing is None else run_config
+        session = Session(
+            start_config,
+            clip,
+            initial_strokes=seeded,
+            drawing=drawing,
+            start_step=start_step,
+            guidance=guidance,
+            style_network=style_network,
+        )
+        if k == 1:
+            logger.info("CLIP image pass precision %s", session.precision.describe())
+            if not args.quiet:
+                print(f"clipdraw-cli: CLIP image pass in {session.precision.describe()}", file=sys.stderr)
+        label = f"variation {k}/{len(seeds)}" if len(seeds) > 1 else ""
+        interrupted = _optimise(args, session, plan, todo, label)
+        # the run's own settings (a staged session starts with fewer strokes than its budget)
+        runs.append((plan, run_config, plan.finish(session)))
+        if interrupted:
+            break
 
-            bar = tqdm(total=todo, unit="step", dynamic_ncols=True, file=sys.stderr)
-        for snap in session.run():
-            if bar is not None:
-                bar.set_postfix(
-                    loss=f"{snap.loss:.4f}" if snap.loss is not None else "nan",
-                    score=f"{snap.score:.4f}" if snap.score is not None else "nan",
-                )
-                bar.update(1)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        if bar is not None:
-            bar.close()
-    step = session.step_count
+    def describe(cfg: SessionConfig, snap: Snapshot, extra: str = "") -> str:
+        return (
+            f"CLIPDraw Studio {__version__}: prompt {cfg.prompt!r}; "
+            f"negatives {list(cfg.negative_prompts)}; extra prompts {list(cfg.extra_prompts)}; "
+            f"image prompts {[i.name for i in guidance.images]}; "
+            f"style {guidance.style.name if guidance.style else None!r}; "
+            f"regions {[r.label for r in guidance.regions]}; "
+            f"{len(snap.drawing.strokes)} strokes; {snap.step} steps; seed {cfg.seed}; "
+            f"model {cfg.model_name} ({cfg.weights}); renderer {cfg.renderer}{extra}"
+        )
+
+    # what to write: one drawing, or every variation best first plus the best as OUT
+    writes: list[tuple[tuple[RunPlan, SessionConfig, Snapshot], str, str, str | None, str | None]] = []
+    if len(seeds) == 1:
+        best = runs[0]
+        writes.append((best, describe(best[1], best[2]), args.output, args.png, args.project))
+    else:
+        scored = [
+            (Variation(c.seed, s.drawing, evaluate(clip, s.drawing, c), s.step), (p, c, s))
+            for p, c, s in runs
+        ]
+        order = rank([v for v, _ in scored])
+        by_seed = {v.seed: item for v, item in scored}
+        best = by_seed[order[0].seed]
+        for i, variation in enumerate(order, start=1):
+            item = by_seed[variation.seed]
+            text = describe(item[1], item[2], f"; variation {i} of {len(order)}, score {variation.score:.6f}")
+            png = variation_path(args.png, i) if args.png else None
+            writes.append((item, text, variation_path(args.output, i), png, None))
+            if i == 1:
+                writes.append((item, text, args.output, args.png, args.project))
+    outputs = _Outputs()
+    for _item, _text, *paths in writes:  # all of them, so an abandoned write can say what is missing
+        outputs.planned += [p for p in paths if p and p not in outputs.planned]
     try:
         with signals.deferred():
-            _write_outputs(outputs, session, description)
+            for (_plan, cfg, snap), text, svg, png, project in writes:
+                _write_outputs(
+                    outputs,
+                    cfg,
+                    snap.drawing,
+                    snap.step,
+                    text,
+                    snap.guidance,
+                    svg=svg,
+                    png=png,
+                    project=project,
+                )
     except KeyboardInterrupt:
         print(f"clipdraw-cli: interrupted while writing the files; {outputs.summary()}", file=sys.stderr)
+        return signals.exit_status()
+    if outputs.failed:
+        raise OutputError(f"{'; '.join(outputs.failed)} ({outputs.summary()})")
+    plan, cfg, snap = best
+    step = snap.step
+    try:
+        write_videos(args, cfg, plan, snap.drawing)
+    except KeyboardInterrupt:
+        print(f"clipdraw-cli: interrupted while writing the videos; {outputs.summary()}", file=sys.stderr)
         return signals.exit_status()
     if interrupted:
         print(

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from clipdraw_core.errors import ConfigError
+
 if TYPE_CHECKING:  # the engine loads torch: only at run time, so --help stays fast
     from clipdraw_core.drawing.strokes import Drawing
     from clipdraw_core.optim.config import SessionConfig
@@ -67,29 +69,45 @@ def variation_path(path: str, index: int) -> str:
     return str(p.with_name(f"{p.stem}-{index}{p.suffix}"))
 
 
-def check_time_args(args: argparse.Namespace) -> list[str]:
-    """Validate the time options; return every extra file the run will write."""
+def check_time_args(args: argparse.Namespace) -> None:
+    """Validate the time options (formats, counts, frame rate) before anything runs."""
     from clipdraw_core.io.video import VideoOptions, video_format
     from clipdraw_core.optim.variations import variation_seeds
 
     variation_seeds(0, args.variations)
+    if args.variations > 1 and args.resume:
+        raise ConfigError("--variations starts new drawings; it cannot continue a --resume project")
     VideoOptions(fps=args.fps, size=args.video_size).validate()
-    outputs = []
     for path in (args.timelapse, args.replay):
         if path:
             video_format(path)
-            outputs.append(path)
+
+
+def time_outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """``(option, path)`` of every extra file the run will write (videos, variation files)."""
+    outputs = [("--timelapse", args.timelapse), ("--replay", args.replay)]
     if args.variations > 1:
         for i in range(1, args.variations + 1):
-            outputs += [variation_path(p, i) for p in (args.output, args.png) if p]
-    return outputs
+            outputs += [(f"-o (variation {i})", variation_path(args.output, i))]
+            if args.png:
+                outputs += [(f"--png (variation {i})", variation_path(args.png, i))]
+    return [(flag, path) for flag, path in outputs if path]
 
 
-def plan_options(args: argparse.Namespace, config: SessionConfig) -> PlanOptions:
-    """The run plan the settings ask for (frames are recorded only for ``--timelapse``)."""
+def plan_options(args: argparse.Namespace, config: SessionConfig, *, resumed: bool = False) -> PlanOptions:
+    """The run plan the settings ask for (frames are recorded only for ``--timelapse``).
+
+    A resumed project's stages are over (its strokes are all there), so they are not
+    added again.
+    """
+    from dataclasses import replace
+
     from clipdraw_core.optim.plan import PlanOptions, RunPlan
 
     options = PlanOptions.from_config(config, record=bool(args.timelapse)).validate()
+    if resumed and options.stages > 1:
+        logger.info("resumed project: its %d stages are not added again", options.stages)
+        options = replace(options, stages=1)
     RunPlan(options, config)  # stages vs strokes and steps, before the model loads
     return options
 

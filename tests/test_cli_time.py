@@ -127,6 +127,9 @@ def test_auto_stop_ends_the_run_on_a_plateau(tmp_path, tiny_clip_files, monkeypa
         (["--fps", "0"], "frame rate"),
         (["--prune", "1.5"], "between 0 and 1"),
         (["--stages", "300"], "stages"),
+        (["--variations", "2", "--resume", "{tmp}/p.json"], "cannot continue"),
+        (["--variations", "2", "--png", "{tmp}/x-1.svg"], "same file"),
+        (["--timelapse", "{tmp}/x.svg.gif", "--replay", "{tmp}/x.svg.gif"], "same file"),
     ],
 )
 def test_bad_time_options_are_one_line_errors(tmp_path, capsys, tiny_clip_files, extra, fragment):
