@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
 import re
-import sys
 import xml.etree.ElementTree as ET
 
 import av
 import pytest
-import torch
 from PIL import Image, ImageSequence
 
 from clipdraw_core import cli
 from clipdraw_core.io.project import load_project
+from tests.stubs import stub_constant_score
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -102,20 +100,11 @@ def test_prune_drops_faded_strokes_from_the_output(tmp_path, tiny_clip_files):
 
 
 def test_auto_stop_ends_the_run_on_a_plateau(tmp_path, tiny_clip_files, monkeypatch):
-    calls = itertools.count()
-
-    def stub(features, *args, **kwargs):
-        next(calls)
-        return features.sum() * 0.0, torch.tensor(0.5)
-
-    for module in [
-        m for n, m in sys.modules.items() if n.startswith("clipdraw_core") and hasattr(m, "clip_loss")
-    ]:
-        monkeypatch.setattr(module, "clip_loss", stub)
+    calls = stub_constant_score(monkeypatch, 0.5)
     proj = tmp_path / "a.json"
     assert run_cli(tiny_clip_files, "a cat", "-o", tmp_path / "a.svg", "--project", proj, "--steps", 40,
                    "--paths", 4, "--auto-stop", "--patience", 4) == 0  # fmt: skip
-    assert load_project(proj).step == 5
+    assert load_project(proj).step == 5 and next(calls) == 5
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
-import sys
-
 import numpy as np
 import pytest
-import torch
 
 from clipdraw_core.errors import ConfigError
 from clipdraw_core.optim.autostop import EtaEstimator, PlateauDetector, format_duration
@@ -15,6 +11,7 @@ from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.plan import PlanOptions, RunPlan, run_with_plan
 from clipdraw_core.optim.session import Session
 from clipdraw_core.optim.stages import StageScheduler, stage_sizes, stage_starts
+from tests.stubs import stub_constant_score
 
 
 def tiny_config(**kw) -> SessionConfig:
@@ -74,20 +71,7 @@ def test_stage_freeze_fixes_the_earlier_stages(tiny_clip):
 @pytest.fixture
 def constant_score(monkeypatch):
     """The loss stubbed to a constant score (the model still encodes every view)."""
-    calls = itertools.count()
-
-    def stub(features, *args, **kwargs):
-        next(calls)
-        return features.sum() * 0.0, torch.tensor(0.25)
-
-    # wherever the engine looks the loss up (the session, or a module it delegates to)
-    patched = [
-        m for name, m in sys.modules.items() if name.startswith("clipdraw_core") and hasattr(m, "clip_loss")
-    ]
-    assert patched
-    for module in patched:
-        monkeypatch.setattr(module, "clip_loss", stub)
-    return calls
+    return stub_constant_score(monkeypatch, 0.25)
 
 
 def test_auto_stop_stops_on_a_plateau(tiny_clip, constant_score):
