@@ -217,15 +217,7 @@ class FileActions:
         if target is None:
             return None
         try:
-            from clipdraw_core.io.project import save_project
-
-            save_project(
-                target,
-                self.host.current_config(),
-                drawing,
-                step=self.host.controller.step(),
-                guidance=self.host.controller.guidance,
-            )
+            self._write_project(target, drawing)
         except Exception as exc:
             self._error("Saving failed", exc)
             return None
@@ -234,6 +226,18 @@ class FileActions:
         self.state.recent_files_changed()
         self.host.show_status(f"Saved {target}", 5000)
         return target
+
+    def _write_project(self, target: Path, drawing: Drawing) -> None:
+        """The window's settings, drawing, step and guidance as a project file (save and autosave)."""
+        from clipdraw_core.io.project import save_project
+
+        save_project(
+            target,
+            self.host.current_config(),
+            drawing,
+            step=self.host.controller.step(),
+            guidance=self.host.controller.guidance,
+        )
 
     def open_project(self, path: str | os.PathLike[str] | None = None) -> bool:
         """Ctrl+O: show a saved project; Draw continues it."""
@@ -302,16 +306,8 @@ class FileActions:
         if drawing is None or not drawing.strokes or not unsaved:
             return None
         try:
-            from clipdraw_core.io.project import save_project
-
             target = autosave_path()
-            save_project(
-                target,
-                self.host.current_config(),
-                drawing,
-                step=self.host.controller.step(),
-                guidance=self.host.controller.guidance,
-            )
+            self._write_project(target, drawing)
         except Exception as exc:
             logger.warning("autosave failed: %s", exc)
             return None
