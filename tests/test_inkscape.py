@@ -144,3 +144,22 @@ def test_saved_again_by_inkscape_imports_the_same_strokes(tmp_path: Path, plain:
         assert np.abs(b.points - a.points).max() <= 0.01
         assert np.abs(np.array(b.color) - a.color).max() <= 0.005
         assert b.half_width == pytest.approx(a.half_width, abs=1e-3)
+
+
+def test_inkscape_matches_our_canvas_with_filled_shapes(tmp_path: Path) -> None:
+    """64 overlapping semi-transparent shapes (some outlined) plus 128 strokes (issue 11)."""
+    from clipdraw_core.drawing.strokes import shapes_scene
+
+    base = shapes_scene(0)
+    drawing = base.with_strokes(
+        Stroke(s.id, s.points, 1.5, s.color, fill=s.fill, outlined=s.id % 4 == 0) if s.closed else s
+        for s in base.strokes
+    )
+    svg = save_svg(tmp_path / "shapes.svg", drawing)
+    out = tmp_path / "shapes.png"
+    _run_inkscape([str(svg), "--export-type=png", f"--export-filename={out}"], tmp_path)
+    ref = _png_over_white(out.read_bytes())
+    assert ref.shape == (224, 224, 3)
+    assert ((255 - ref.astype(int)).sum(-1) > 30).mean() > 0.5
+    value = _psnr(_render_or_skip()(drawing), ref)
+    assert value >= 30.0, f"Inkscape vs our renderer, shapes scene: PSNR {value:.2f} dB"

@@ -54,7 +54,7 @@ def test_quadratic_is_elevated_exactly() -> None:
 
 
 def test_arc_follows_the_circle() -> None:
-    (s,) = load('<path d="M 10 50 a 40 40 0 0 1 80 0" stroke="black"/>')
+    (s,) = load('<path d="M 10 50 a 40 40 0 0 1 80 0" stroke="black" fill="none"/>')
     r = np.linalg.norm(sample(s.points) - [50, 50], axis=1)
     np.testing.assert_allclose(r, 40, atol=0.05)
     np.testing.assert_allclose(s.points[[0, -1]], [[10, 50], [90, 50]], atol=1e-4)
@@ -165,15 +165,31 @@ def test_gradients_use_their_first_stop_and_opacity_multiplies() -> None:
     ]
 
 
-def test_filled_shapes_become_outlines_and_page_background_is_skipped() -> None:
+def test_filled_shapes_stay_filled_and_page_background_is_skipped() -> None:
     strokes = load(
         '<rect x="0" y="0" width="224" height="224" fill="white"/>'
         '<rect x="10" y="10" width="20" height="20" fill="#00ff00" fill-opacity="0.25"/>'
     )
     (s,) = strokes
-    assert s.color == pytest.approx((0, 1, 0, 0.25))
+    assert s.closed and not s.outlined
+    assert s.fill == pytest.approx((0, 1, 0, 0.25))
     assert s.half_width == OUTLINE_HALF_WIDTH
-    np.testing.assert_allclose(s.points[::3], [[10, 10], [30, 10], [30, 30], [10, 30], [10, 10]], atol=1e-5)
+    # closed: 3k points, the last segment returns to the first point
+    np.testing.assert_allclose(s.points[::3], [[10, 10], [30, 10], [30, 30], [10, 30]], atol=1e-5)
+
+
+def test_filled_and_stroked_shape_is_an_outlined_fill_and_open_fill_is_closed() -> None:
+    outlined, opened, line = load(
+        '<circle cx="50" cy="50" r="20" fill="#0000ff" stroke="#ff0000" stroke-width="4"/>'
+        '<path d="M 100 100 L 140 100 L 120 130" fill="#00ff00"/>'
+        '<path d="M 0 0 L 10 10" fill="#00ff00" stroke="black"/>'
+    )
+    assert outlined.closed and outlined.outlined
+    assert outlined.fill == pytest.approx((0, 0, 1, 1)) and outlined.color == pytest.approx((1, 0, 0, 1))
+    assert outlined.half_width == pytest.approx(2.0)
+    assert opened.closed and opened.num_segments == 3  # two lines plus the closing one
+    np.testing.assert_allclose(opened.points[::3], [[100, 100], [140, 100], [120, 130]], atol=1e-5)
+    assert not line.closed and line.fill is None  # a fill of zero area: the stroke alone
 
 
 def test_subpaths_become_separate_strokes() -> None:
@@ -434,9 +450,8 @@ def test_hand_written_fixture_file() -> None:
         1.5 * s
     )
     assert polyline.num_segments == 3
-    assert (
-        polygon.color == pytest.approx((1, 0x99 / 255, 0, 0.5)) and polygon.half_width == OUTLINE_HALF_WIDTH
-    )
+    assert polygon.fill == pytest.approx((1, 0x99 / 255, 0, 0.5)) and not polygon.outlined
+    assert polygon.half_width == OUTLINE_HALF_WIDTH
     np.testing.assert_allclose(dashed.points[[0, -1]], [canvas(90, 5), canvas(90, 95)], atol=1e-3)
     np.testing.assert_allclose(tick1.points[[0, -1]], [canvas(190, 5), canvas(190, 15)], atol=1e-3)
     np.testing.assert_allclose(tick2.points[0], canvas(195, 5), atol=1e-3)

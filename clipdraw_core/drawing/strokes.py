@@ -6,12 +6,18 @@ covering ``[i, i+1] x [j, j+1]``, the SVG convention). Widths are *half*-widths,
 diffvg and the original CLIPDraw code (a half-width of 1.0 is a 2 px line); the SVG
 exporter writes the full width. Colours are straight (non-premultiplied) RGBA in [0, 1].
 
+A stroke with a ``fill`` colour is a *closed shape*: ``3k`` control points whose last
+segment returns to the first point (so the optimiser cannot open the loop), filled by
+the nonzero winding rule, with its outline (``color``/``half_width``) drawn on top only
+when ``outlined`` is set.
+
 Everything here is immutable (frozen dataclasses, read-only numpy arrays) so a
 :class:`Drawing` can be handed across threads (engine -> GUI) without copies or locks.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,15 +51,18 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def as_points(points: Any) -> np.ndarray:
-    """Validate control points: shape ``(3k+1, 2)``, finite; return a read-only float32 copy."""
+def as_points(points: Any, closed: bool = False) -> np.ndarray:
+    """Validate control points: ``(3k+1, 2)`` (``(3k, 2)`` if closed), finite; a read-only float32 copy."""
     arr = float32_array(points, "stroke points", bound=MAX_COORDINATE)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ConfigError(f"stroke points must have shape (3k+1, 2), got {arr.shape}")
     n = arr.shape[0]
-    if n < 4 or (n - 1) % 3 != 0:
+    if closed:
+        if n < 3 or n % 3 != 0:
+            raise ConfigError(f"a closed cubic shape needs 3k control points (k >= 1), got {n}")
+    elif n < 4 or (n - 1) % 3 != 0:
         raise ConfigError(f"a cubic stroke needs 3k+1 control points (k >= 1), got {n}")
-    if (n - 1) // 3 > MAX_SEGMENTS_PER_STROKE:
+    if n // 3 > MAX_SEGMENTS_PER_STROKE:
         raise ConfigError(f"a stroke may have at most {MAX_SEGMENTS_PER_STROKE} segments")
     return _readonly(arr)
 
@@ -113,7 +122,7 @@ class Anchor:
 
 @dataclass(frozen=True, eq=False)
 class Stroke:
-    """One open cubic Bézier path with colour and width (see module docstring).
+    """One cubic Bézier path with colour and width; with ``fill``, a closed shape (see module docstring).
 
     ``respect`` (0..1) is the soft lock: between 0 (free) and 1 (held like a frozen
     stroke) a penalty keeps the stroke near ``anchor`` (see
@@ -127,9 +136,17 @@ class Stroke:
     frozen: bool = False
     respect: float = 0.0
     anchor: Anchor | None = None
+    #: Fill colour (straight RGBA, alpha = fill opacity) of a closed shape; None = open stroke.
+    fill: tuple[float, float, float, float] | None = None
+    #: Whether the path's stroke is drawn (always for open strokes; optional for shapes).
+    outlined: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "points", as_points(self.points))
+        if self.fill is not None:
+            object.__setattr__(self, "fill", _as_color(self.fill))
+        outlined = bool_value(self.outlined, "a shape's outlined flag")
+        object.__setattr__(self, "outlined", outlined or self.fill is None)
+        object.__setattr__(self, "points", as_points(self.points, self.fill is not None))
         object.__setattr__(self, "color", _as_color(self.color))
         hw = float32_value(self.half_width, "stroke half-width", low=0.0, high=MAX_HALF_WIDTH)
         object.__setattr__(self, "half_width", hw)
@@ -145,8 +162,14 @@ class Stroke:
             raise ConfigError("a stroke's anchor must have as many points as the stroke")
 
     @property
+    def closed(self) -> bool:
+        """A filled closed shape (``3k`` points) rather than an open stroke (``3k + 1``)."""
+        return self.fill is not None
+
+    @property
     def num_segments(self) -> int:
-        return int(self.points.shape[0] - 1) // 3
+        n = int(self.points.shape[0])
+        return n // 3 if self.fill is not None else (n - 1) // 3
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Stroke):
@@ -158,6 +181,8 @@ class Stroke:
             and self.frozen == other.frozen
             and self.respect == other.respect
             and self.anchor == other.anchor
+            and self.fill == other.fill
+            and self.outlined == other.outlined
             and np.array_equal(self.points, other.points)
         )
 
@@ -175,11 +200,14 @@ class Stroke:
             data["respect"] = self.respect
         if self.anchor is not None:
             data["anchor"] = self.anchor.to_dict()
+        if self.fill is not None:  # open strokes keep the old record (older apps read it)
+            data["fill"] = list(self.fill)
+            data["outlined"] = self.outlined
         return data
 
     def to_plain(self) -> dict[str, Any]:
         """Plain data for another process: like :meth:`to_dict` but points stay a numpy array."""
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "points": np.array(self.points),
             "half_width": self.half_width,
@@ -188,6 +216,10 @@ class Stroke:
             **({"respect": self.respect} if self.respect else {}),
             **({"anchor": self.anchor.to_dict()} if self.anchor is not None else {}),
         }
+        if self.fill is not None:
+            data["fill"] = list(self.fill)
+            data["outlined"] = self.outlined
+        return data
 
     @classmethod
     def from_plain(cls, data: Mapping[str, Any]) -> Stroke:
@@ -205,6 +237,8 @@ class Stroke:
                 frozen=data.get("frozen", False),
                 respect=data.get("respect", 0.0),
                 anchor=Anchor.from_dict(data["anchor"]) if data.get("anchor") else None,
+                fill=None if data.get("fill") is None else tuple(data["fill"]),
+                outlined=data.get("outlined", True),
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise FileFormatError(f"invalid stroke record: {exc}") from exc
@@ -356,10 +390,61 @@ def random_walk_strokes(
     return strokes
 
 
+def random_shapes(
+    count: int,
+    width: int,
+    height: int,
+    rng: random.Random,
+    *,
+    first_id: int = 0,
+    min_segments: int = 3,
+    max_segments: int = 5,
+    radius: float = 0.1,
+    outline: bool = False,
+    half_width: float = 1.0,
+) -> list[Stroke]:
+    """Random closed filled shapes, the fill counterpart of :func:`random_walk_strokes`.
+
+    Each shape is a star-shaped blob: ``k = randint(min_segments, max_segments)``
+    anchors at increasing angles around a uniform centre, at distances
+    ``radius * (0.5 + rand())`` of the canvas (per axis), joined by cubics whose handles
+    lie a third of the way along the chords, so it starts as a simple (non
+    self-intersecting) polygon-like blob the optimiser can bend.  Colours are four
+    uniform randoms (RGBA, the alpha being the fill opacity), like the strokes'.
+    """
+    shapes: list[Stroke] = []
+    for i in range(count):
+        k = rng.randint(min_segments, max_segments)
+        cx, cy = rng.random(), rng.random()
+        phase = rng.random() * 2.0 * math.pi
+        anchors = []
+        for j in range(k):
+            angle = phase + 2.0 * math.pi * (j + 0.8 * (rng.random() - 0.5)) / k
+            dist = radius * (0.5 + rng.random())
+            anchors.append((cx + dist * math.cos(angle), cy + dist * math.sin(angle)))
+        pts: list[tuple[float, float]] = []
+        for j in range(k):
+            a, b = anchors[j], anchors[(j + 1) % k]
+            pts += [a, (a[0] + (b[0] - a[0]) / 3, a[1] + (b[1] - a[1]) / 3)]
+            pts.append((a[0] + 2 * (b[0] - a[0]) / 3, a[1] + 2 * (b[1] - a[1]) / 3))
+        arr = np.asarray(pts, dtype=np.float64) * np.array([width, height], dtype=np.float64)
+        fill = (rng.random(), rng.random(), rng.random(), rng.random())
+        shapes.append(Stroke(first_id + i, arr, half_width, (*fill[:3], 1.0), fill=fill, outlined=outline))
+    return shapes
+
+
 def default_scene(seed: int = 0, num_paths: int = 256, size: int = 224) -> Drawing:
     """The default CLIPDraw scene (used by tests and benchmarks)."""
     rng = random.Random(seed)
     return Drawing(size, size, (1.0, 1.0, 1.0), tuple(random_walk_strokes(num_paths, size, size, rng)))
+
+
+def shapes_scene(seed: int = 0, num_shapes: int = 64, num_paths: int = 128, size: int = 224) -> Drawing:
+    """Filled semi-transparent shapes under random strokes (the shapes' tests and benchmark)."""
+    rng = random.Random(seed)
+    shapes = random_shapes(num_shapes, size, size, rng, radius=0.15)
+    strokes = random_walk_strokes(num_paths, size, size, rng, first_id=num_shapes)
+    return Drawing(size, size, (1.0, 1.0, 1.0), (*shapes, *strokes))
 
 
 def trusted_stroke(
@@ -370,6 +455,8 @@ def trusted_stroke(
     frozen: bool,
     respect: float = 0.0,
     anchor: Anchor | None = None,
+    fill: tuple[float, ...] | None = None,
+    outlined: bool = True,
 ) -> Stroke:
     """Build a :class:`Stroke` from values the engine already validated (no copies, no checks).
 
@@ -385,4 +472,6 @@ def trusted_stroke(
     object.__setattr__(stroke, "frozen", frozen)
     object.__setattr__(stroke, "respect", respect)
     object.__setattr__(stroke, "anchor", anchor)
+    object.__setattr__(stroke, "fill", fill)
+    object.__setattr__(stroke, "outlined", outlined or fill is None)
     return stroke

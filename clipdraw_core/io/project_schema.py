@@ -270,9 +270,15 @@ def _check_stroke(stroke: Any, where: str, problems: _Problems, ids: set[int]) -
             problems.add(f"{where}.id {sid} is used by another stroke")
         ids.add(sid)
     points = stroke["points"]
+    closed = stroke.get("fill") is not None  # a filled closed shape: 3k points (issue 11)
     if not isinstance(points, list):
         problems.add(f"{where}.points must be a list, got {type(points).__name__}")
-    elif len(points) < 4 or len(points) > _MAX_POINTS or (len(points) - 1) % 3:
+    elif closed and (len(points) < 3 or len(points) > _MAX_POINTS - 1 or len(points) % 3):
+        problems.add(
+            f"{where}.points of a filled shape must hold 3k points (3 to {_MAX_POINTS - 1}) for k cubic "
+            f"segments, got {len(points)}"
+        )
+    elif not closed and (len(points) < 4 or len(points) > _MAX_POINTS or (len(points) - 1) % 3):
         problems.add(
             f"{where}.points must hold 3k+1 points (4 to {_MAX_POINTS}) for k cubic segments, "
             f"got {len(points)}"
@@ -293,6 +299,10 @@ def _check_stroke(stroke: Any, where: str, problems: _Problems, ids: set[int]) -
         problems.check(float32_value, stroke["respect"], f"{where}.respect", low=0.0, high=1.0)
     if stroke.get("anchor") is not None:
         _check_anchor(stroke["anchor"], f"{where}.anchor", problems, points)
+    if closed:
+        _check_colour(stroke["fill"], f"{where}.fill", problems, (3, 4))
+    if "outlined" in stroke:
+        problems.check(bool_value, stroke["outlined"], f"{where}.outlined")
 
 
 def _check_anchor(anchor: Any, where: str, problems: _Problems, points: Any) -> None:

@@ -6,6 +6,9 @@ Why it looks the way it does:
   opens the file at the canvas size without guessing a DPI.
 * Colours are ``stroke="#rrggbb"`` plus ``stroke-opacity`` — never ``rgba()``, which SVG
   1.1 tools (Inkscape 0.92, Illustrator) drop or paint black.
+* Closed shapes are ``<path d="M ... C ... Z" fill="#rrggbb" fill-opacity="..."
+  fill-rule="nonzero">`` (the renderer's rule), with ``stroke="none"`` unless the
+  shape is outlined; the fill is painted under the outline, as on the canvas.
 * Widths are the *full* width (``2 * half_width``, see :mod:`clipdraw_core.drawing.strokes`).
 * Strokes are grouped in Inkscape layers ("Background", "Generated",
   "Sketch (frozen)") so the artist can lock/hide them; the background layer comes
@@ -67,26 +70,38 @@ def _text(value: str) -> str:
     return escape(_INVALID_XML.sub("", value))
 
 
-def _path_data(points: np.ndarray, precision: int) -> str:
+def _path_data(points: np.ndarray, precision: int, closed: bool = False) -> str:
     pts = np.asarray(points, dtype=np.float64)
+    if closed:  # the last segment returns to the first point: write it, then close
+        pts = np.concatenate([pts, pts[:1]])
     coords = [f"{_num(x, precision)} {_num(y, precision)}" for x, y in pts]
-    return "M " + coords[0] + " C " + " ".join(coords[1:])
+    return "M " + coords[0] + " C " + " ".join(coords[1:]) + (" Z" if closed else "")
 
 
 def _stroke_element(stroke: Stroke, precision: int, indent: str) -> str:
     r, g, b, a = stroke.color
+    digits = max(3, precision)
     attrs = [
-        f'id="stroke-{stroke.id}"',
+        f'id="{"shape" if stroke.closed else "stroke"}-{stroke.id}"',
         f'clipdraw:id="{stroke.id}"',
         f'clipdraw:frozen="{"true" if stroke.frozen else "false"}"',
-        f'd="{_path_data(stroke.points, precision)}"',
-        f'stroke="{_hex((r, g, b))}"',
-        f'stroke-opacity="{_num(a, max(3, precision))}"',
-        f'stroke-width="{_num(2.0 * stroke.half_width, max(3, precision))}"',
-        'stroke-linecap="round"',
-        'stroke-linejoin="round"',
-        'fill="none"',
+        f'd="{_path_data(stroke.points, precision, stroke.closed)}"',
     ]
+    if stroke.outlined:
+        attrs += [
+            f'stroke="{_hex((r, g, b))}"',
+            f'stroke-opacity="{_num(a, digits)}"',
+            f'stroke-width="{_num(2.0 * stroke.half_width, digits)}"',
+            'stroke-linecap="round"',
+            'stroke-linejoin="round"',
+        ]
+    else:
+        attrs.append('stroke="none"')
+    if stroke.fill is not None:
+        fr, fg, fb, fa = stroke.fill
+        attrs += [f'fill="{_hex((fr, fg, fb))}"', f'fill-opacity="{_num(fa, digits)}"', 'fill-rule="nonzero"']
+    else:
+        attrs.append('fill="none"')
     return f"{indent}<path " + " ".join(attrs) + "/>"
 
 

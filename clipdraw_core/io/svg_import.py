@@ -32,8 +32,11 @@ Conversion rules (documented for the UI text):
   each subpath (each ``M``) becomes its own stroke; lines/quadratics/arcs become exact
   or close cubics; closed shapes get their closing segment;
 * stroked shapes keep stroke colour, ``stroke-opacity`` x ``opacity`` and width (scaled
-  by the transforms); *filled-only* shapes become their outline, drawn in the fill
-  colour with :data:`OUTLINE_HALF_WIDTH`; a filled-only rectangle covering the whole
+  by the transforms); *filled* subpaths that enclose an area become closed filled
+  shapes (fill colour, ``fill-opacity`` x ``opacity``; an open subpath is closed with a
+  line, as SVG fills it), outlined when the shape is also stroked (a filled-only
+  shape keeps its fill colour, opaque, and :data:`OUTLINE_HALF_WIDTH` for when its
+  outline is switched on); a filled-only rectangle covering the whole
   document is taken as a background and skipped; ``display:none``/``visibility:hidden``
   shapes are skipped;
 * the document is scaled to fit the canvas (aspect preserved, centred) when its size
@@ -55,7 +58,8 @@ Conversion rules (documented for the UI text):
 Not supported (approximated or dropped): text (not converted to outlines), raster
 images, gradients/patterns (first stop colour only), clipping and masking (shapes are
 imported unclipped), markers, filters, dash arrays (strokes become solid), caps/joins
-(ours are always round), fill interiors and fill rules (outlines only), blend modes,
+(ours are always round), ``fill-rule: evenodd`` (filled as nonzero) and holes (each
+subpath is filled on its own, so a hole cut by a second subpath is filled), blend modes,
 ``vector-effect: non-scaling-stroke``, ``<symbol>`` viewBox sizing through
 ``<use width/height>``, non-uniform stroke scaling (a uniform average is used), CSS
 beyond svgelements' simple selectors (no ``@import``, media queries), external
@@ -102,7 +106,7 @@ MAX_STYLE_WORK = 2_000_000
 MAX_IMPORT_SEGMENTS = 100_000
 #: Largest arc sweep one cubic approximates (45 degrees: radial error below 5e-6 x radius).
 _ARC_SWEEP_PER_CUBIC = math.tau / 8
-#: Half-width (canvas px) of the outline drawn for a filled-only shape.
+#: Half-width (canvas px) given to the (hidden) outline of a filled-only shape.
 OUTLINE_HALF_WIDTH = 1.0
 
 _NUMBER = re.compile(rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -628,27 +632,44 @@ def _alpha(colour: Any, values: dict[str, Any], prop: str) -> float:
     return alpha
 
 
-def _paint(shape: Any, ours: bool) -> tuple[tuple[float, float, float, float], float | None] | None:
-    """(RGBA, stroke width in user px or None for outline of a fill) or None if invisible.
+Paint = tuple[
+    tuple[float, float, float, float] | None, float | None, tuple[float, float, float, float] | None
+]
+
+
+def _paint(shape: Any, ours: bool) -> Paint | None:
+    """(stroke RGBA or None, stroke width in user px or None, fill RGBA or None), or None if invisible.
 
     Strokes we exported ourselves (``ours``) are kept even when fully transparent or of
     zero width, so a round trip never loses a stroke the optimiser may bring back.
     """
     values = shape.values
     opacity = min(1.0, max(0.0, _float(values.get("opacity", 1.0), 1.0)))
+    stroke_rgba: tuple[float, float, float, float] | None = None
+    stroke_width: float | None = None
+    fill_rgba: tuple[float, float, float, float] | None = None
     stroke = shape.stroke
     width = float(shape.stroke_width or 0.0) if shape.stroke_width is not None else 1.0
     if stroke is not None and stroke.value is not None:
         alpha = _alpha(stroke, values, "stroke")
         if ours or (alpha > 0 and width > 0):
-            rgba = (stroke.red / 255.0, stroke.green / 255.0, stroke.blue / 255.0, alpha * opacity)
-            return rgba, width
+            stroke_rgba = (stroke.red / 255.0, stroke.green / 255.0, stroke.blue / 255.0, alpha * opacity)
+            stroke_width = width
     fill = shape.fill
     if fill is not None and fill.value is not None:
         alpha = _alpha(fill, values, "fill")
-        if alpha > 0:
-            return (fill.red / 255.0, fill.green / 255.0, fill.blue / 255.0, alpha * opacity), None
-    return None
+        if ours or alpha > 0:
+            fill_rgba = (fill.red / 255.0, fill.green / 255.0, fill.blue / 255.0, alpha * opacity)
+    if stroke_rgba is None and fill_rgba is None:
+        return None
+    return stroke_rgba, stroke_width, fill_rgba
+
+
+def _closed_points(chain: np.ndarray) -> np.ndarray:
+    """A chain [3k+1, 2] as a closed shape's points [3k', 2] (closing line added if open)."""
+    if np.linalg.norm(chain[-1] - chain[0]) > 1e-9:
+        chain = np.concatenate([chain, np.asarray(_line(chain[-1], chain[0]))])
+    return chain[:-1]
 
 
 def _is_frozen(values: dict[str, Any]) -> bool:
@@ -716,7 +737,7 @@ def load_svg_strokes(
     doc_w = float(getattr(svg, "width", 0.0) or 0.0)
     doc_h = float(getattr(svg, "height", 0.0) or 0.0)
 
-    raw: list[tuple[np.ndarray, tuple[float, float, float, float], float | None, bool, int | None]] = []
+    raw: list[tuple[np.ndarray, Paint, bool, int | None]] = []
     truncated = over_budget = False
     segments = 0
     for el in elements:
@@ -730,8 +751,8 @@ def load_svg_strokes(
         paint = _paint(el, _clipdraw_id(values) is not None)
         if paint is None:
             continue
-        rgba, width = paint
-        if width is None and isinstance(el, se.Rect) and doc_w > 0 and doc_h > 0:
+        stroke_rgba, _, fill_rgba = paint
+        if stroke_rgba is None and isinstance(el, se.Rect) and doc_w > 0 and doc_h > 0:
             x0, y0, x1, y1 = el.bbox() or (0, 0, 0, 0)
             if x0 <= 0.01 * doc_w and y0 <= 0.01 * doc_h and x1 >= 0.99 * doc_w and y1 >= 0.99 * doc_h:
                 logger.debug("skipping a filled rectangle covering the page (background)")
@@ -744,11 +765,21 @@ def load_svg_strokes(
         except Exception as exc:
             logger.warning("%s: skipping a shape that could not be converted: %s", name, exc)
             continue
-        if width is None:  # a fill of zero area (e.g. an unstroked line) shows nothing
-            chains = [c for c in chains if _area(c) > 1e-9]
         for chain in chains:
-            for part in _split_long(chain):
-                raw.append((part, rgba, width, _is_frozen(values), _clipdraw_id(values)))
+            # a fill of zero area (e.g. an unstroked line) shows nothing: keep its stroke only
+            filled = fill_rgba is not None and _area(chain) > 1e-9
+            if not filled and stroke_rgba is None:
+                continue
+            part_paint = paint if filled else (stroke_rgba, paint[1], None)
+            parts = (
+                [chain] if filled and (len(chain) - 1) // 3 <= MAX_SEGMENTS_PER_STROKE else _split_long(chain)
+            )
+            if filled and len(parts) > 1:
+                part_paint = (stroke_rgba, paint[1], None)  # too long to fill as one shape
+                if stroke_rgba is None:
+                    continue
+            for part in parts:
+                raw.append((part, part_paint, _is_frozen(values), _clipdraw_id(values)))
                 segments += (len(part) - 1) // 3
         if len(raw) > max_strokes:
             truncated = True
@@ -800,16 +831,29 @@ def load_svg_strokes(
 
     # Callers reserve ids first_id .. first_id + n - 1 for the result, so a file's own ids
     # are kept only when they are exactly that range (in any paint order).
-    ids = [r[4] for r in raw]
+    ids = [r[3] for r in raw]
     keep_ids = set(ids) == set(range(first_id, first_id + len(raw)))
     strokes: list[Stroke] = []
-    for k, (chain, rgba, width, is_frozen, cid) in enumerate(raw):
+    for k, (chain, (stroke_rgba, width, fill_rgba), is_frozen, cid) in enumerate(raw):
         pts = chain * scale + offset if scale != 1.0 or offset.any() else chain
-        half = OUTLINE_HALF_WIDTH if width is None else 0.5 * width * scale
+        half = OUTLINE_HALF_WIDTH if stroke_rgba is None or width is None else 0.5 * width * scale
+        sid = cid if keep_ids else first_id + k
         try:
-            strokes.append(
-                Stroke(cid if keep_ids else first_id + k, pts, half, rgba, frozen or is_frozen)  # type: ignore[arg-type]
-            )
+            if fill_rgba is not None:
+                outline = stroke_rgba if stroke_rgba is not None else (*fill_rgba[:3], 1.0)
+                strokes.append(
+                    Stroke(
+                        sid,
+                        _closed_points(pts),
+                        half,
+                        outline,
+                        frozen or is_frozen,
+                        fill=fill_rgba,
+                        outlined=stroke_rgba is not None,
+                    )
+                )
+            else:
+                strokes.append(Stroke(sid, pts, half, stroke_rgba, frozen or is_frozen))  # type: ignore[arg-type]
         except ClipDrawError as exc:
             logger.warning("%s: skipping an invalid shape: %s", name, exc)
     if not strokes:

@@ -1,4 +1,4 @@
-"""Differentiable rasterisation of open cubic Bézier strokes.
+"""Differentiable rasterisation of cubic Bézier strokes and filled closed shapes.
 
 One function, :func:`render`, with two interchangeable implementations:
 
@@ -13,6 +13,9 @@ pixel units, pixel ``(i, j)`` covers ``[i, i+1] x [j, j+1]`` (centre at
 ``(i + .5, j + .5)``), half-widths (diffvg's ``stroke_width``), straight RGBA,
 round caps and joins, "over" compositing in stroke order (index 0 at the bottom) onto
 an opaque background.
+
+A path may be *closed* and filled (nonzero winding) with its own RGBA fill colour,
+under its optional outline (see "Filled shapes" in :mod:`.torch_renderer`).
 
 The scene is passed packed -- one flat ``points`` tensor plus a static
 :class:`StrokeLayout` -- so the optimiser holds three leaf tensors regardless of the
@@ -57,34 +60,55 @@ class StrokeLayout:
 
     ``seg_index [C, 4]`` (long) holds, for every cubic segment, the indices of its four
     control points in the flat points tensor; ``seg_stroke [C]`` (long) the stroke (paint
-    order) it belongs to.  Consecutive segments of a stroke share their end point.
+    order) it belongs to.  Consecutive segments of a stroke share their end point; the
+    last segment of a *closed* path ends at the path's first point.  ``closed [S]``
+    marks closed (filled) paths and ``outlined [S]`` the paths whose stroke is drawn
+    (``None``: no closed paths / every path outlined).
     """
 
     seg_index: Tensor
     seg_stroke: Tensor
     num_strokes: int
+    closed: Tensor | None = None
+    outlined: Tensor | None = None
 
     @classmethod
-    def from_segment_counts(cls, counts: Sequence[int], device: torch.device | str = "cpu") -> StrokeLayout:
+    def from_segment_counts(
+        cls,
+        counts: Sequence[int],
+        device: torch.device | str = "cpu",
+        closed: Sequence[bool] | None = None,
+        outlined: Sequence[bool] | None = None,
+    ) -> StrokeLayout:
         """Layout of strokes with ``counts[i]`` cubic segments each.
 
-        Stroke ``i`` owns the flat points ``[off_i, off_i + 3 * counts[i] + 1)`` with
-        ``off_i = sum_{j<i} (3 * counts[j] + 1)``.
+        Stroke ``i`` owns the flat points ``[off_i, off_i + n_i)`` with ``n_i = 3 * counts[i]
+        + 1`` (open) or ``3 * counts[i]`` (closed: the last segment returns to the first
+        point) and ``off_i = sum_{j<i} n_j``.
         """
         c = np.asarray(list(counts), dtype=np.int64).reshape(-1)
         if (c < 1).any():
             raise ConfigError("every stroke needs at least one cubic segment")
-        n_pts = 3 * c + 1
+        shut = np.zeros(c.size, dtype=bool) if closed is None else np.asarray(list(closed), dtype=bool)
+        drawn = np.ones(c.size, dtype=bool) if outlined is None else np.asarray(list(outlined), dtype=bool)
+        if shut.size != c.size or drawn.size != c.size:
+            raise ConfigError("closed/outlined flags must have one entry per stroke")
+        n_pts = 3 * c + 1 - shut
         offsets = np.concatenate([[0], np.cumsum(n_pts)[:-1]]) if c.size else np.zeros(0, np.int64)
         seg_stroke = np.repeat(np.arange(c.size, dtype=np.int64), c)
         seg_start = np.concatenate([[0], np.cumsum(c)[:-1]]) if c.size else np.zeros(0, np.int64)
         local = np.arange(seg_stroke.size, dtype=np.int64) - seg_start[seg_stroke]
         first = offsets[seg_stroke] + 3 * local
         seg_index = first[:, None] + np.arange(4, dtype=np.int64)[None, :]
+        wrap = shut[seg_stroke] & (local == c[seg_stroke] - 1)
+        seg_index[wrap, 3] = offsets[seg_stroke[wrap]]
+        special = bool(shut.any() or not drawn.all())
         return cls(
             seg_index=torch.as_tensor(seg_index.reshape(-1, 4), device=device),
             seg_stroke=torch.as_tensor(seg_stroke, device=device),
             num_strokes=int(c.size),
+            closed=torch.as_tensor(shut, device=device) if special else None,
+            outlined=torch.as_tensor(drawn, device=device) if special else None,
         )
 
     @property
@@ -92,12 +116,22 @@ class StrokeLayout:
         return int(self.seg_index.shape[0])
 
     @property
+    def has_fills(self) -> bool:
+        return self.closed is not None and bool(self.closed.any())
+
+    @property
     def num_points(self) -> int:
         """Length of the flat points tensor this layout indexes."""
         return 0 if self.num_segments == 0 else int(self.seg_index.max().item()) + 1
 
     def to(self, device: torch.device | str) -> StrokeLayout:
-        return StrokeLayout(self.seg_index.to(device), self.seg_stroke.to(device), self.num_strokes)
+        return StrokeLayout(
+            self.seg_index.to(device),
+            self.seg_stroke.to(device),
+            self.num_strokes,
+            None if self.closed is None else self.closed.to(device),
+            None if self.outlined is None else self.outlined.to(device),
+        )
 
 
 def available_backends() -> list[str]:
@@ -119,12 +153,15 @@ def render(
     samples: int = 1,
     backend: str = "auto",
     seed: int | None = None,
+    fills: Tensor | None = None,
 ) -> Tensor:
     """Rasterise the packed strokes; returns ``[3, H, W]`` float32 in [0, 1].
 
-    Differentiable w.r.t. ``points [P, 2]`` (canvas pixels), ``half_widths [S]`` and
-    ``colors [S, 4]`` (straight RGBA).  ``samples=k`` supersamples ``k x k`` on top of
-    the analytic box-filter coverage.  ``backend``: one of :data:`RENDERERS`.  ``seed``
+    Differentiable w.r.t. ``points [P, 2]`` (canvas pixels), ``half_widths [S]``,
+    ``colors [S, 4]`` (straight RGBA) and ``fills [S, 4]`` (the fill colours of the
+    layout's closed paths; rows of open paths are ignored).  ``samples=k`` supersamples
+    ``k x k`` on top of the analytic box-filter coverage.  ``backend``: one of
+    :data:`RENDERERS` (diffvg draws open strokes only).  ``seed``
     fixes the sample jitter of backends that jitter (diffvg; ``None``: derived from the
     inputs); the torch renderer is deterministic and ignores it.
     """
@@ -137,6 +174,8 @@ def render(
             f"layout has {layout.num_strokes} strokes but got {half_widths.shape[0]} widths "
             f"and {colors.shape[0]} colours"
         )
+    if layout.has_fills and (fills is None or tuple(fills.shape) != (layout.num_strokes, 4)):
+        raise ConfigError(f"a layout with closed paths needs fills [{layout.num_strokes}, 4]")
     if layout.seg_index.device != points.device:
         # a layout built on the CPU and parameters moved to the GPU: follow the parameters
         layout = layout.to(points.device)
@@ -152,9 +191,17 @@ def render(
             int(height),
             background,
             samples,
+            fills,
+            layout.closed,
+            layout.outlined,
         )
     if backend == "diffvg":
         from clipdraw_core.render import diffvg_backend
+
+        if layout.closed is not None:
+            raise ConfigError(
+                "the diffvg renderer draws open strokes only: use the torch renderer for shapes"
+            )
 
         return diffvg_backend.render_diffvg(
             points,
@@ -176,35 +223,57 @@ def unknown_renderer_message(name: object) -> str:
 
 
 def pack_drawing(
-    drawing: Drawing, device: torch.device | str = "cpu"
-) -> tuple[Tensor, Tensor, Tensor, StrokeLayout]:
+    drawing: Drawing, device: torch.device | str = "cpu", *, with_fills: bool = False
+) -> tuple[Tensor, ...]:
     """Flatten a :class:`~clipdraw_core.drawing.strokes.Drawing` into ``points, half_widths, colors, layout``.
 
-    The returned tensors are fresh float32 leaves (callers may ``requires_grad_()`` them).
+    With ``with_fills=True`` the result is ``points, half_widths, colors, fills, layout``
+    (``fills [S, 4]``: the fill colours, zeros for open strokes).  The returned tensors
+    are fresh float32 leaves (callers may ``requires_grad_()`` them).
     """
     strokes = drawing.strokes
     if strokes:
         pts = np.concatenate([s.points for s in strokes], axis=0).astype(np.float32)
         hws = np.array([s.half_width for s in strokes], dtype=np.float32)
         cols = np.array([s.color for s in strokes], dtype=np.float32)
+        fill = np.array([s.fill if s.fill is not None else (0.0, 0.0, 0.0, 0.0) for s in strokes], np.float32)
     else:
         pts = np.zeros((0, 2), np.float32)
         hws = np.zeros((0,), np.float32)
         cols = np.zeros((0, 4), np.float32)
-    layout = StrokeLayout.from_segment_counts([s.num_segments for s in strokes], device=device)
-    return (
+        fill = np.zeros((0, 4), np.float32)
+    layout = StrokeLayout.from_segment_counts(
+        [s.num_segments for s in strokes],
+        device=device,
+        closed=[s.closed for s in strokes],
+        outlined=[s.outlined for s in strokes],
+    )
+    tensors = (
         torch.tensor(pts, device=device),
         torch.tensor(hws, device=device),
         torch.tensor(cols, device=device),
-        layout,
     )
+    if with_fills:
+        return (*tensors, torch.tensor(fill, device=device), layout)
+    if layout.has_fills:
+        raise ConfigError("this drawing has filled shapes: pack it with with_fills=True")
+    return (*tensors, layout)
 
 
 def render_drawing(
-    drawing: Drawing, *, samples: int = 1, device: torch.device | str = "cpu", backend: str = "auto"
+    drawing: Drawing,
+    *,
+    samples: int = 1,
+    device: torch.device | str = "cpu",
+    backend: str = "auto",
+    background: Sequence[float] | None = None,
 ) -> np.ndarray:
-    """Render a drawing to a ``uint8 [H, W, 3]`` array (no grad), e.g. for PNG export."""
-    points, half_widths, colors, layout = pack_drawing(drawing, device=device)
+    """Render a drawing to a ``uint8 [H, W, 3]`` array (no grad), e.g. for PNG export.
+
+    ``background`` overrides the drawing's paper colour (e.g. black and white passes
+    that recover an alpha channel for a transparent export).
+    """
+    points, half_widths, colors, fills, layout = pack_drawing(drawing, device=device, with_fills=True)
     with torch.no_grad():
         img = render(
             points,
@@ -213,9 +282,10 @@ def render_drawing(
             layout,
             drawing.width,
             drawing.height,
-            drawing.background,
+            drawing.background if background is None else background,
             samples=samples,
             backend=backend,
+            fills=fills if layout.has_fills else None,
         )
     arr = (img.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).permute(1, 2, 0).contiguous()
     return arr.cpu().numpy()

@@ -53,6 +53,31 @@ renderer therefore works on sparse (pixel, stroke) pairs in five phases:
    are accurate in float32, so no float64 is needed (MPS has none).
    ``pixel = sum_k alpha_k T_after_k rgb_k + background * T_all``.
 
+Filled shapes
+-------------
+A closed path may also be *filled* (nonzero winding), under its optional outline.
+Each path then owns two paint layers, ``2i`` (fill) and ``2i + 1`` (outline), so
+fills and strokes share the one pixel-major, layer-minor sort and the compositing
+above.  A fill's pairs are its **interior** plus its **edge band**:
+
+* interior, no grad: the boundary is flattened (chord error <= 0.02 px) and every
+  pixel-centre row is intersected with the polyline (``repeat_interleave`` over the
+  rows each edge spans, one sort by (path, row, x), a running sum of the crossing
+  directions = the winding number left to right); spans with a nonzero winding
+  enumerate their pixels with their winding ``w``.  Cost: the pixels covered.
+* edge band: the same pair search as strokes with half-width 0 (radius 0.5 + chord
+  error) gives every pixel within half a pixel of the boundary, its nearest cubic
+  and ``t*``.  The side of the boundary (sign of the normal at ``t*``) says the
+  winding ``w'`` across the nearest edge (``w' = w - side``).  Where exactly one of
+  ``w``, ``w'`` is zero the edge is real and the coverage is the signed-distance
+  box filter ``clamp(0.5 +- d, 0, 1)`` (exact for a straight edge, like the stroke
+  coverage); where both are nonzero (an overlap of a self-intersecting path) the
+  pixel is simply inside.  ``d`` is differentiable at fixed ``t*`` as for strokes,
+  so boundary points get gradients on the band, fill colours on every covered pixel.
+
+Interior-only pairs carry coverage 1 and no distance work.  Scenes without fills
+take the stroke-only path unchanged.
+
 Measured (``benchmarks/bench_renderer.py``, 2 CPU threads): the default scene
 (256 paths, 224^2, ~27k pairs) forward+backward takes ~40 ms, ~0.05 x CLIP ViT-B/32
 batch-4 forward+backward; the search is ~2/3 of it (its single sort ~4 ms).  The
@@ -91,6 +116,9 @@ _NEWTON_STEPS = 2
 _CHUNK = 1 << 19
 #: Guards the gradient of sqrt at 0 (a pixel centre exactly on the curve).
 _DIST_EPS = 1e-8
+#: Chord error (px) of the polyline that decides which pixel centres a fill covers.
+_FILL_CHORD_TOL = 0.02
+_FILL_MAX_PIECES = 256
 
 
 def _graph_anchor(*tensors: Tensor) -> Tensor:
@@ -372,6 +400,106 @@ def _find_pairs(
     return pair_pixel, pair_stroke, pair_cubic, pair_t
 
 
+def _fill_interior(
+    cubics: Tensor, cubic_path: Tensor, width: int, height: int
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Pixels whose centre a closed path covers (nonzero winding), no grad.
+
+    ``cubics [C, 4, 2]`` are the segments of the filled paths, each path's segments
+    forming a closed loop; ``cubic_path [C]`` their path.  Returns ``pixel [N]``,
+    ``path [N]`` and the winding number ``w [N]`` (nonzero) of each covered pixel centre.
+    """
+    device = cubics.device
+    empty = (
+        torch.empty(0, dtype=torch.long, device=device),
+        torch.empty(0, dtype=torch.long, device=device),
+        torch.empty(0, dtype=torch.long, device=device),
+    )
+    if cubics.shape[0] == 0:
+        return empty
+    dd = torch.maximum(
+        (cubics[:, 0] - 2 * cubics[:, 1] + cubics[:, 2]).norm(dim=1),
+        (cubics[:, 1] - 2 * cubics[:, 2] + cubics[:, 3]).norm(dim=1),
+    )
+    n = torch.sqrt(0.75 * dd / _FILL_CHORD_TOL).nan_to_num(nan=1.0).ceil().clamp(1, _FILL_MAX_PIECES).long()
+    edge_cubic = torch.repeat_interleave(torch.arange(cubics.shape[0], device=device), n)
+    start = torch.cumsum(n, 0) - n
+    k = torch.arange(edge_cubic.shape[0], device=device) - start.index_select(0, edge_cubic)
+    nf = n.index_select(0, edge_cubic).to(cubics.dtype)
+    coef = _power_rows(cubics).index_select(1, edge_cubic)
+    x0, y0 = _point(coef, k.to(cubics.dtype) / nf)
+    x1, y1 = _point(coef, (k + 1).to(cubics.dtype) / nf)
+    del coef
+    # rows j whose centre j + .5 lies in [min(y0, y1), max(y0, y1)): half-open, so a
+    # vertex shared by two edges is counted once
+    lo = (torch.minimum(y0, y1) - 0.5).clamp(-1.0, height + 1.0).ceil().clamp(0, height).long()
+    hi = (torch.maximum(y0, y1) - 0.5).clamp(-1.0, height + 1.0).ceil().clamp(0, height).long()
+    counts = (hi - lo).clamp(min=0)
+    total = int(counts.sum().item())
+    if total == 0:
+        return empty
+    edge = torch.repeat_interleave(counts)
+    offsets = torch.cumsum(counts, 0) - counts
+    row = lo.index_select(0, edge) + torch.arange(total, device=device) - offsets.index_select(0, edge)
+    ex0, ey0, ex1, ey1 = (v.index_select(0, edge) for v in (x0, y0, x1, y1))
+    yc = row.to(cubics.dtype) + 0.5
+    x = ex0 + (yc - ey0) * (ex1 - ex0) / (ey1 - ey0)
+    direction = torch.where(ey1 > ey0, 1, -1)
+    group = cubic_path.index_select(0, edge_cubic.index_select(0, edge)) * height + row
+    del ex0, ey0, ex1, ey1, yc, edge
+    # order by (path, row), then x: two stable sorts
+    order = torch.sort(x, stable=True).indices
+    order = order.index_select(0, torch.sort(group.index_select(0, order), stable=True).indices)
+    x, direction, group = (
+        x.index_select(0, order),
+        direction.index_select(0, order),
+        group.index_select(0, order),
+    )
+    first = torch.ones_like(group, dtype=torch.bool)
+    first[1:] = group[1:] != group[:-1]
+    running = torch.cumsum(direction, 0)
+    base = (running - direction)[first]  # the running sum before each group
+    w = running - base.index_select(0, torch.cumsum(first.long(), 0) - 1)  # winding right of crossing k
+    # spans between consecutive crossings of a (path, row) with nonzero winding
+    same = torch.zeros_like(first)
+    same[:-1] = ~first[1:]
+    span = torch.nonzero(same & (w != 0)).squeeze(1)
+    if span.numel() == 0:
+        return empty
+    xa = x.index_select(0, span).clamp(-1.0, width + 1.0)
+    xb = x.index_select(0, span + 1).clamp(-1.0, width + 1.0)
+    i0 = (xa - 0.5).ceil().clamp(0, width).long()
+    i1 = (xb - 0.5).ceil().clamp(0, width).long()
+    lengths = (i1 - i0).clamp(min=0)
+    total = int(lengths.sum().item())
+    if total == 0:
+        return empty
+    which = torch.repeat_interleave(lengths)
+    offsets = torch.cumsum(lengths, 0) - lengths
+    col = i0.index_select(0, which) + torch.arange(total, device=device) - offsets.index_select(0, which)
+    g = group.index_select(0, span).index_select(0, which)
+    path = torch.div(g, height, rounding_mode="floor")
+    pixel = (g - path * height) * width + col
+    return pixel, path, w.index_select(0, span).index_select(0, which)
+
+
+def _edge_side(cubics: Tensor, cubic: Tensor, t: Tensor, px: Tensor, py: Tensor) -> Tensor:
+    """``+1``/``-1``: the side of the directed boundary at ``t`` a pixel centre lies on (no grad).
+
+    The sign of ``n . (p - B(t))`` with ``n = (B'_y, -B'_x)``; the tangent is a small
+    central difference so that a zero derivative (coincident control points) still
+    gives the curve's direction.
+    """
+    coef = _power_rows(cubics).index_select(1, cubic)
+    ta = (t - 1e-3).clamp(0.0, 1.0)
+    tb = (t + 1e-3).clamp(0.0, 1.0)
+    xa, ya = _point(coef, ta)
+    xb, yb = _point(coef, tb)
+    bx, by = _point(coef, t)
+    side = (yb - ya) * (px - bx) - (xb - xa) * (py - by)
+    return torch.where(side >= 0, 1, -1)
+
+
 def _composite(pair_pixel: Tensor, alpha: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Compositing weights of sorted pairs: ``alpha_k * T_after_k [M]``, and ``T_all`` per pixel.
 
@@ -411,8 +539,16 @@ def render_torch(
     height: int,
     background: Sequence[float] | Tensor = (1.0, 1.0, 1.0),
     samples: int = 1,
+    fills: Tensor | None = None,
+    filled: Tensor | None = None,
+    outlined: Tensor | None = None,
 ) -> Tensor:
-    """Render to ``[3, H, W]`` in [0, 1]; see the module docstring for the method."""
+    """Render to ``[3, H, W]`` in [0, 1]; see the module docstring for the method.
+
+    ``filled [S]`` (bool) marks closed paths painted with ``fills [S, 4]`` (straight
+    RGBA) under their outline; ``outlined [S]`` (bool, default all) says which paths
+    also get their stroke of ``colors``/``half_widths``.
+    """
     device = points.device
     bg = _background_tensor(background, device)
     if samples < 1 or int(samples) != samples:
@@ -430,15 +566,41 @@ def render_torch(
             height * samples,
             bg,
             1,
+            fills,
+            filled,
+            outlined,
         )
         return torch.nn.functional.avg_pool2d(hi[None], samples)[0]
 
     num_pixels = width * height
     image = bg[:, None].expand(3, num_pixels)
+    has_fills = filled is not None and bool(filled.any())
+    anchors = (points, half_widths, colors) if fills is None else (points, half_widths, colors, fills)
     if num_strokes == 0 or seg_index.shape[0] == 0:
         # keep the graph connected so callers can always call backward()
-        zero = _graph_anchor(points, half_widths, colors)
+        zero = _graph_anchor(*anchors)
         return (image + zero).reshape(3, height, width)
+    if has_fills or (outlined is not None and not bool(outlined.all())):
+        if fills is None:
+            fills = colors.new_zeros(num_strokes, 4)
+        if filled is None:
+            filled = torch.zeros(num_strokes, dtype=torch.bool, device=device)
+        if outlined is None:
+            outlined = torch.ones(num_strokes, dtype=torch.bool, device=device)
+        return _render_layers(
+            points,
+            half_widths,
+            colors,
+            fills,
+            filled,
+            outlined,
+            seg_index,
+            seg_stroke,
+            num_strokes,
+            width,
+            height,
+            bg,
+        ).reshape(3, height, width)
 
     with torch.no_grad():
         pair_pixel, pair_stroke, pair_cubic, pair_t = _find_pairs(
@@ -476,6 +638,111 @@ def render_torch(
     trans_img = alpha.new_ones(num_pixels).index_put((group_pixel,), trans)
     out = color + bg[:, None] * trans_img
     return out.reshape(3, height, width)
+
+
+def _render_layers(
+    points: Tensor,
+    half_widths: Tensor,
+    colors: Tensor,
+    fills: Tensor,
+    filled: Tensor,
+    outlined: Tensor,
+    seg_index: Tensor,
+    seg_stroke: Tensor,
+    num_strokes: int,
+    width: int,
+    height: int,
+    bg: Tensor,
+) -> Tensor:
+    """Paths with fills and/or without outlines: layers ``2i`` (fill), ``2i + 1`` (outline).
+
+    Returns ``[3, H * W]``; see "Filled shapes" in the module docstring.
+    """
+    device = points.device
+    num_pixels = width * height
+    num_layers = 2 * num_strokes
+    with torch.no_grad():
+        cubics_all = points.detach()[seg_index]
+        finite = torch.isfinite(cubics_all).all(dim=2).all(dim=1)
+        # a fill whose boundary has a non-finite point is not a closed curve: skip it whole
+        path_ok = torch.ones(num_strokes, dtype=torch.bool, device=device)
+        path_ok.index_put_((seg_stroke[~finite],), torch.zeros((), dtype=torch.bool, device=device))
+        seg_o = torch.nonzero(outlined.index_select(0, seg_stroke)).squeeze(1)
+        fill_of_seg = filled.index_select(0, seg_stroke) & path_ok.index_select(0, seg_stroke)
+        seg_f = torch.nonzero(fill_of_seg).squeeze(1)
+        seg_all = torch.cat([seg_o, seg_f])
+        seg_layer = torch.cat(
+            [2 * seg_stroke.index_select(0, seg_o) + 1, 2 * seg_stroke.index_select(0, seg_f)]
+        )
+        hw_layers = torch.stack(
+            [torch.zeros_like(half_widths.detach()), half_widths.detach()], dim=1
+        ).reshape(-1)
+        b_pixel, b_layer, b_cubic, b_t = _find_pairs(
+            cubics_all.index_select(0, seg_all), seg_layer, hw_layers, num_layers, width, height
+        )
+        b_cubic = seg_all.index_select(0, b_cubic)  # back to indices into seg_index
+        i_pixel, i_path, i_w = _fill_interior(
+            cubics_all.index_select(0, seg_f), seg_stroke.index_select(0, seg_f), width, height
+        )
+        nb = b_pixel.shape[0]
+        keys = torch.cat([b_pixel * num_layers + b_layer, i_pixel * num_layers + 2 * i_path])
+        uniq, inverse = torch.unique(keys, sorted=True, return_inverse=True)
+        m = uniq.shape[0]
+        band_slot = inverse[:nb]
+        winding = torch.zeros(m, dtype=torch.long, device=device).index_put((inverse[nb:],), i_w)
+        is_band = torch.zeros(m, dtype=torch.bool, device=device).index_put(
+            (band_slot,), torch.ones((), dtype=torch.bool, device=device)
+        )
+        pair_pixel = torch.div(uniq, num_layers, rounding_mode="floor")
+        pair_layer = uniq - pair_pixel * num_layers
+        band_fill = (b_layer % 2) == 0
+        px = (b_pixel % width).to(points.dtype) + 0.5
+        py = torch.div(b_pixel, width, rounding_mode="floor").to(points.dtype) + 0.5
+        side = _edge_side(cubics_all, b_cubic, b_t, px, py)
+        w_here = winding.index_select(0, band_slot)
+        w_across = w_here - side
+        # 0: a real edge with the pixel centre inside, 1: outside, 2: overlap (inside both ways)
+        inside = w_here != 0
+        both = inside & (w_across != 0)
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "render %dx%d: %d paths (%d filled), %d pairs (%d on edges)",
+            width,
+            height,
+            num_strokes,
+            int(filled.sum()),
+            m,
+            nb,
+        )
+    if m == 0:
+        zero = _graph_anchor(points, half_widths, colors, fills)
+        return bg[:, None].expand(3, num_pixels) + zero
+
+    # --- with grad: distance to the nearest boundary / stroke point at fixed t* ------
+    t = b_t.to(points.dtype)
+    s = 1.0 - t
+    bern = torch.stack([s * s * s, 3.0 * s * s * t, 3.0 * s * t * t, t * t * t], dim=0)
+    idx = seg_index.t().contiguous().index_select(1, b_cubic).view(-1)
+    rows = points.t().contiguous()
+    bx = (rows[0].index_select(0, idx).view(4, nb) * bern).sum(0)
+    by = (rows[1].index_select(0, idx).view(4, nb) * bern).sum(0)
+    ex = px - bx
+    ey = py - by
+    dist = torch.sqrt(ex * ex + ey * ey + _DIST_EPS)
+    hw = half_widths.index_select(0, torch.div(b_layer, 2, rounding_mode="floor")).nan_to_num(nan=0.0)
+    stroke_cov = (torch.clamp(hw - dist, max=0.5) - torch.clamp(-hw - dist, min=-0.5)).clamp(0.0, 1.0)
+    fill_cov = torch.where(inside, (0.5 + dist).clamp(max=1.0), (0.5 - dist).clamp(min=0.0))
+    fill_cov = torch.where(both, torch.ones_like(fill_cov), fill_cov)
+    band_cov = torch.where(band_fill, fill_cov, stroke_cov)
+    cov = (~is_band).to(points.dtype).index_put((band_slot,), band_cov)
+    table = torch.stack([fills, colors], dim=1).reshape(num_layers, 4).t().contiguous()  # [4, 2S]
+    col = table.index_select(1, pair_layer)
+    alpha = cov * col[3]
+    weight, trans, group_pixel = _composite(pair_pixel, alpha)
+    premult = weight * col[:3]
+    color = premult.new_zeros(3, num_pixels).index_add(1, pair_pixel, premult)
+    trans_img = alpha.new_ones(num_pixels).index_put((group_pixel,), trans)
+    return color + bg[:, None] * trans_img
 
 
 def estimate_pairs(
