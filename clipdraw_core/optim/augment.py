@@ -13,6 +13,28 @@ torchvision's ``perspective`` then ``resized_crop``, with one bilinear resamplin
 instead of two (slightly less blur) and a 3-5x cheaper backward on the CPU, where
 the two-pass torchvision version cost more than the renderer (~250 ms per step for
 four views here, against ~50 ms).
+
+Non-square canvases
+-------------------
+CLIP sees square views, and a random crop of a 320x200 canvas mostly shows its
+middle.  So for a canvas that is not square, the views of a step cover all of it:
+
+* the canvas is split into ``k = ceil(long / short)`` square **windows** of the short
+  side, evenly spaced along the long side (overlapping where ``long / short`` is not
+  an integer; 320x200: windows at x = 0 and x = 120);
+* view ``i`` looks at window ``i mod k`` and applies the original perspective and
+  crop *to that window* (what lies outside the window but inside the canvas is the
+  real canvas, outside the canvas the fill);
+* the crop keeps its random size and aspect, but instead of a uniform position it is
+  anchored at the window's corners in turn (top-left, bottom-right, top-right,
+  bottom-left for views ``i // k = 0, 1, 2, 3``).  A crop is at least 0.72 of the
+  window side in each direction (scale 0.7, aspect 3/4) and the perspective only moves
+  the window's corners inward, so four anchored crops cover the whole window.
+
+Hence every :func:`coverage_views` (= ``4 k``) consecutive views cover every pixel
+of the canvas; the session uses at least that many views per step on a non-square
+canvas.  Square canvases keep the original augmentation exactly (one window, uniform
+crop positions).
 """
 
 from __future__ import annotations
@@ -104,6 +126,60 @@ def view_grid(
     return torch.from_numpy(grid)
 
 
+def view_windows(width: int, height: int) -> list[tuple[int, int, int]]:
+    """Square windows ``(left, top, side)`` whose union is the canvas (see the module docstring)."""
+    if width == height:
+        return [(0, 0, width)]
+    side, long = min(width, height), max(width, height)
+    k = math.ceil(long / side)
+    offsets = [round(i * (long - side) / (k - 1)) for i in range(k)]
+    return [(o, 0, side) if width > height else (0, o, side) for o in offsets]
+
+
+def coverage_views(width: int, height: int) -> int:
+    """Views per step that cover the whole canvas: 1 for a square canvas (the original), else ``4 k``."""
+    windows = view_windows(width, height)
+    return 1 if len(windows) == 1 and width == height else 4 * len(windows)
+
+
+def _anchored(crop: tuple[int, int, int, int], side: int, corner: int) -> tuple[int, int, int, int]:
+    """The crop ``(top, left, h, w)`` moved to a window corner (0 TL, 1 BR, 2 TR, 3 BL)."""
+    _, _, h, w = crop
+    top = 0 if corner in (0, 2) else side - h
+    left = 0 if corner in (0, 3) else side - w
+    return top, left, h, w
+
+
+def view_grids(
+    width: int,
+    height: int,
+    count: int,
+    out_size: int,
+    gen: torch.Generator,
+    *,
+    distortion: float = 0.5,
+    crop_scale: tuple[float, float] = (0.7, 0.9),
+) -> torch.Tensor:
+    """Sampling grids ``[count, out, out, 2]`` of a step's views (normalised canvas coordinates)."""
+    windows = view_windows(width, height)
+    grids = []
+    for i in range(count):
+        if width == height:
+            start, end = perspective_params(width, height, distortion, gen)
+            crop = crop_params(width, height, crop_scale, gen)
+            grids.append(view_grid(width, height, out_size, start, end, crop))
+            continue
+        left, top, side = windows[i % len(windows)]
+        start, end = perspective_params(side, side, distortion, gen)
+        crop = _anchored(crop_params(side, side, crop_scale, gen), side, (i // len(windows)) % 4)
+        g = view_grid(side, side, out_size, start, end, crop)
+        # window-normalised -> canvas pixels -> canvas-normalised
+        gx = ((g[..., 0] + 1) * 0.5 * side + left) * 2 / width - 1
+        gy = ((g[..., 1] + 1) * 0.5 * side + top) * 2 / height - 1
+        grids.append(torch.stack([gx, gy], dim=-1))
+    return torch.stack(grids)
+
+
 def augment(
     image: torch.Tensor,
     count: int,
@@ -114,14 +190,14 @@ def augment(
     crop_scale: tuple[float, float] = (0.7, 0.9),
     fill: float = 1.0,
 ) -> torch.Tensor:
-    """``count`` augmented views [count, 3, out_size, out_size] of ``image`` [3, H, W]."""
+    """``count`` augmented views [count, 3, out_size, out_size] of ``image`` [3, H, W].
+
+    On a non-square canvas, pass at least :func:`coverage_views` views to cover all of it.
+    """
     _, height, width = image.shape
-    grids = []
-    for _ in range(count):
-        start, end = perspective_params(width, height, distortion, gen)
-        crop = crop_params(width, height, crop_scale, gen)
-        grids.append(view_grid(width, height, out_size, start, end, crop))
-    grid = torch.stack(grids).to(image.device)
+    grid = view_grids(width, height, count, out_size, gen, distortion=distortion, crop_scale=crop_scale).to(
+        image.device
+    )
     # Sampling (image - fill) with zero padding, then adding fill back, fills the
     # outside with ``fill`` and blends it bilinearly at the border, as torchvision does.
     shifted = (image - fill).unsqueeze(0).expand(count, -1, -1, -1)
