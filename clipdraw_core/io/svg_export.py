@@ -123,12 +123,17 @@ def drawing_to_svg(
     description: str | None = None,
     layered: bool = True,
     precision: int = 3,
+    transparent: bool = False,
+    palette: tuple[str, ...] = (),
 ) -> str:
     """Serialise ``drawing`` as SVG 1.1 text (see the module docstring for the layout).
 
     ``title``/``description`` (e.g. the prompt and the settings) are XML-escaped;
     ``layered=False`` puts the background and all strokes into one plain group;
-    ``precision`` is the number of decimals of coordinates (trailing zeros trimmed).
+    ``precision`` is the number of decimals of coordinates (trailing zeros trimmed);
+    ``transparent=True`` leaves the paper out (no background rect, transparent in
+    every viewer); ``palette`` (``#rrggbb`` entries) is recorded as
+    ``clipdraw:palette`` on the root so tools can recover it.
     """
     precision = int(precision)
     if not 0 <= precision <= 8:
@@ -139,7 +144,9 @@ def drawing_to_svg(
         (
             f'<svg xmlns="{SVG_NS}" xmlns:inkscape="{INKSCAPE_NS}" xmlns:sodipodi="{SODIPODI_NS}" '
             f'xmlns:clipdraw="{CLIPDRAW_NS}" '
-            f'version="1.1" width="{w}px" height="{h}px" viewBox="0 0 {w} {h}">'
+            f'version="1.1" width="{w}px" height="{h}px" viewBox="0 0 {w} {h}"'
+            + (f' clipdraw:palette="{" ".join(palette)}"' if palette else "")
+            + ">"
         ),
         f"  <title>{_text(title if title is not None else 'CLIPDraw Studio drawing')}</title>",
     ]
@@ -150,12 +157,13 @@ def drawing_to_svg(
         f'fill="{_hex(drawing.background)}" stroke="none"/>'
     )
     if layered:
-        lines.append(
-            f'  <g id="layer-background" inkscape:groupmode="layer" '
-            f'inkscape:label={quoteattr(BACKGROUND_LABEL)} sodipodi:insensitive="true">'
-        )
-        lines.append("    " + background)
-        lines.append("  </g>")
+        if not transparent:
+            lines.append(
+                f'  <g id="layer-background" inkscape:groupmode="layer" '
+                f'inkscape:label={quoteattr(BACKGROUND_LABEL)} sodipodi:insensitive="true">'
+            )
+            lines.append("    " + background)
+            lines.append("  </g>")
         counts = {True: 0, False: 0}
         for frozen, run in _runs(drawing.strokes):
             counts[frozen] += 1
@@ -168,7 +176,8 @@ def drawing_to_svg(
             lines.append("  </g>")
     else:
         lines.append(f'  <g id="drawing" inkscape:label={quoteattr(FLAT_LABEL)}>')
-        lines.append("    " + background)
+        if not transparent:
+            lines.append("    " + background)
         lines.extend(_stroke_element(s, precision, "    ") for s in drawing.strokes)
         lines.append("  </g>")
     lines.append("</svg>")

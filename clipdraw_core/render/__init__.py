@@ -51,6 +51,7 @@ __all__ = [
     "pack_drawing",
     "render",
     "render_drawing",
+    "render_drawing_rgba",
 ]
 
 
@@ -260,6 +261,30 @@ def pack_drawing(
     return (*tensors, layout)
 
 
+def _render_float(
+    drawing: Drawing, samples: int, device: torch.device | str, backend: str, background: Sequence[float]
+) -> Tensor:
+    points, half_widths, colors, fills, layout = pack_drawing(drawing, device=device, with_fills=True)
+    with torch.no_grad():
+        img = render(
+            points,
+            half_widths,
+            colors,
+            layout,
+            drawing.width,
+            drawing.height,
+            background,
+            samples=samples,
+            backend=backend,
+            fills=fills if layout.has_fills else None,
+        )
+    return img.clamp(0.0, 1.0).permute(1, 2, 0).cpu()
+
+
+def _to_uint8(img: Tensor) -> np.ndarray:
+    return (img * 255.0).round().to(torch.uint8).contiguous().numpy()
+
+
 def render_drawing(
     drawing: Drawing,
     *,
@@ -270,22 +295,23 @@ def render_drawing(
 ) -> np.ndarray:
     """Render a drawing to a ``uint8 [H, W, 3]`` array (no grad), e.g. for PNG export.
 
-    ``background`` overrides the drawing's paper colour (e.g. black and white passes
-    that recover an alpha channel for a transparent export).
+    ``background`` overrides the drawing's paper colour.
     """
-    points, half_widths, colors, fills, layout = pack_drawing(drawing, device=device, with_fills=True)
-    with torch.no_grad():
-        img = render(
-            points,
-            half_widths,
-            colors,
-            layout,
-            drawing.width,
-            drawing.height,
-            drawing.background if background is None else background,
-            samples=samples,
-            backend=backend,
-            fills=fills if layout.has_fills else None,
-        )
-    arr = (img.clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).permute(1, 2, 0).contiguous()
-    return arr.cpu().numpy()
+    paper = drawing.background if background is None else background
+    return _to_uint8(_render_float(drawing, samples, device, backend, paper))
+
+
+def render_drawing_rgba(
+    drawing: Drawing, *, samples: int = 1, device: torch.device | str = "cpu", backend: str = "auto"
+) -> np.ndarray:
+    """The drawing on transparent paper: ``uint8 [H, W, 4]`` straight RGBA (no grad).
+
+    Rendered over black and over white: with "over" compositing ``on_white - on_black =
+    1 - alpha`` per pixel, and ``on_black`` is the premultiplied colour, so both
+    follow exactly (alpha 0 wherever nothing is drawn).
+    """
+    black = _render_float(drawing, samples, device, backend, (0.0, 0.0, 0.0))
+    white = _render_float(drawing, samples, device, backend, (1.0, 1.0, 1.0))
+    alpha = (1.0 - (white - black).mean(dim=2, keepdim=True)).clamp(0.0, 1.0)
+    rgb = torch.where(alpha > 0, black / alpha.clamp(min=1e-12), torch.zeros_like(black)).clamp(0.0, 1.0)
+    return _to_uint8(torch.cat([rgb, alpha], dim=2))
