@@ -60,7 +60,7 @@ def test_session_defaults_match_original(tiny_clip):
     session = Session(SessionConfig(prompt="a cat"), tiny_clip)
     assert session.snapshot().drawing.strokes == default_scene(seed=0).strokes
     lrs = [g["lr"] for g in session._optimizer.param_groups]
-    assert lrs == [1.0, 0.1, 0.01]
+    assert lrs == [1.0, 0.1, 0.01, 0.01]  # points, widths, colours (+ fills of shapes, at the colour rate)
     assert [lr_factor("step", s, 1000) for s in (0, 499, 500, 749, 750, 999)] == [1, 1, 0.4, 0.4, 0.1, 0.1]
     assert lr_factor("cosine", 0, 100) == 1.0 and lr_factor("cosine", 100, 100) == pytest.approx(0.0)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from clipdraw_core.drawing.palette import MAX_COLORS, MIN_COLORS, check_palette, parse_hex
 from clipdraw_core.drawing.strokes import MAX_CANVAS, MAX_STROKES, MIN_CANVAS
 from clipdraw_core.errors import ConfigError
 from clipdraw_core.optim.setting import Setting, check_all, setting, settings_of
@@ -33,6 +34,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 LR_SCHEDULES = ("step", "cosine", "constant")
 #: Precisions of CLIP's image pass (see clipdraw_core.clip.precision).
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PALETTE_MODES = ("hard", "soft")
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,33 @@ class SessionConfig:
         "auto", label="Renderer", cli="--renderer", metavar="auto|torch|diffvg",
         help="rasteriser: auto = torch (built in); diffvg needs pydiffvg installed",
     )
+    # --- the look (issue 11); all off by default, so the defaults stay the original's
+    num_shapes: int = setting(
+        0, label="Shapes", minimum=0, maximum=MAX_STROKES,
+        help="closed filled shapes added below the random strokes",
+    )
+    palette: tuple[str, ...] = setting(
+        (), label="Palette", help="colours #rrggbb the drawing is held to (empty: free colours)"
+    )
+    palette_colors: int = setting(
+        8, label="Palette colours", minimum=MIN_COLORS, maximum=MAX_COLORS,
+        help="colours picked when a palette comes from an image or the seed sketch",
+    )
+    palette_mode: str = setting(
+        "hard", label="Palette mode", choices=PALETTE_MODES,
+        help="hard: every colour is an entry; soft: a pull towards the entries",
+    )
+    palette_strength: float = setting(
+        1.0, label="Palette strength", minimum=0.0, help="weight of the soft palette's pull"
+    )
+    palette_opaque: bool = setting(False, label="Opaque palette", help="hard palette colours get alpha 1")
+    ink: str | None = setting(
+        None, label="Ink", help="ink mode: every stroke this one opaque colour #rrggbb (off by default)"
+    )
+    transparent: bool = setting(
+        False, label="Transparent paper",
+        help="exports leave the paper out (PNG alpha, SVG without background)",
+    )
     model_name: str = setting(
         "ViT-B-32", label="CLIP model", cli="--model", help="open_clip model name or config JSON"
     )
@@ -265,7 +294,19 @@ class SessionConfig:
             raise ConfigError(f"{k} stages need at least {k} random strokes (--paths), got {self.num_paths}")
         if k > 1 and self.num_steps < k:
             raise ConfigError(f"{k} stages need at least {k} steps, got {self.num_steps}")
+        if self.num_paths + self.num_shapes > MAX_STROKES:
+            raise ConfigError(f"strokes plus shapes must be at most {MAX_STROKES}")
+        if self.palette:
+            check_palette(self.palette)
+        if self.ink is not None:
+            parse_hex(self.ink)
         return self
+
+    def look_palette(self) -> tuple[tuple[str, ...], str, bool]:
+        """``(entries, mode, opaque)`` in effect: ink mode is a one-colour opaque hard palette."""
+        if self.ink is not None:
+            return (parse_hex(self.ink),), "hard", True
+        return tuple(self.palette), self.palette_mode, bool(self.palette_opaque)
 
     @classmethod
     def settings(cls) -> tuple[Setting, ...]:

@@ -1,19 +1,27 @@
 """The CLIPDraw optimisation loop, steppable and steerable between steps.
 
-A :class:`Session` owns the drawing's parameters as three packed leaf tensors
-(control points ``[P, 2]``, half-widths ``[S]``, RGBA colours ``[S, 4]``) plus a
+A :class:`Session` owns the drawing's parameters as four packed leaf tensors
+(control points ``[P, 2]``, half-widths ``[S]``, RGBA colours ``[S, 4]``, RGBA fill
+colours ``[S, 4]`` -- the rows of open strokes are unused) plus a
 :class:`~clipdraw_core.render.StrokeLayout`, one Adam optimiser with the original's
 three learning-rate groups, and a queue of edit commands. Each :meth:`Session.step`:
 
 1. drains the command queue (freeze, delete, add, prompt changes...) in order;
 2. renders, augments, encodes with CLIP and computes the loss;
-3. back-propagates, updates with Adam, clamps widths/colours as the original does;
+3. back-propagates, updates with Adam, clamps widths/colours as the original does
+   (the width range is the settings' ``min/max_half_width``);
 4. returns an immutable :class:`~clipdraw_core.optim.snapshot.Snapshot` (numpy copies).
 
 Structural edits (add/delete/resize) rebuild the packed tensors and carry the Adam
 moments of surviving strokes over, so an edit never resets the rest of the drawing's
 optimisation. Frozen strokes get zero gradient and are restored bit for bit after
 every update, because Adam's momentum would otherwise still move them.
+
+The look settings (issue 11) act here: a hard palette (or ink mode, a one-colour
+opaque palette) replaces every rendered, snapshotted and exported colour by its
+nearest entry (:func:`clipdraw_core.drawing.palette.snap`: the parameters stay the
+free "latent" colours so strokes can change entry); a soft palette adds its penalty
+to the loss.
 
 The session knows nothing of threads or Qt: :meth:`submit` and :meth:`allocate_ids`
 are the only methods meant to be called from another thread.
@@ -29,7 +37,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -48,15 +56,18 @@ from clipdraw_core.drawing.commands import (
     apply_to_drawing,
 )
 from clipdraw_core.drawing.guidance import Guidance
+from clipdraw_core.drawing.palette import palette_distance, palette_tensor, snap
 from clipdraw_core.drawing.strokes import (
     MAX_STROKES,
     Anchor,
     Drawing,
     Stroke,
+    random_shapes,
     random_walk_strokes,
     trusted_stroke,
 )
 from clipdraw_core.errors import ClipDrawError, ConfigError, NumericalError
+from clipdraw_core.optim.augment import coverage_views
 from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.losses import diversity_penalty, l2_penalty, smoothness_penalty
 from clipdraw_core.optim.snapshot import Snapshot
@@ -79,6 +90,12 @@ class _Slot:
     frozen: bool
     respect: float = 0.0
     anchor: Anchor | None = None
+    closed: bool = False
+    outlined: bool = True
+
+    @property
+    def num_points(self) -> int:
+        return 3 * self.num_segments + (0 if self.closed else 1)
 
 
 def config_with_prompt(config: SessionConfig, command: SetPrompt) -> SessionConfig:
@@ -143,7 +160,9 @@ class Session:
         if drawing is None:
             strokes = list(initial_strokes)
             first_id = max((s.id for s in strokes), default=-1) + 1
-            strokes += self._random_strokes(config.num_paths, first_id)
+            # shapes at the bottom (they cover areas), then the seed, then the strokes
+            shapes = self._random_shapes(config.num_shapes, first_id)
+            strokes = shapes + strokes + self._random_strokes(config.num_paths, first_id + len(shapes))
             drawing = Drawing(config.width, config.height, config.background, tuple(strokes))
         elif (drawing.width, drawing.height) != (config.width, config.height):
             raise ConfigError(
@@ -158,9 +177,11 @@ class Session:
         self._points = torch.zeros(0, 2, device=self.device)
         self._widths = torch.zeros(0, device=self.device)
         self._colors = torch.zeros(0, 4, device=self.device)
+        self._fills = torch.zeros(0, 4, device=self.device)
         self._anchor_points = self._points.clone()
         self._anchor_colors = self._colors.clone()
         self._optimizer: torch.optim.Adam | None = None
+        self._set_look()
         self._rebuild([s for s in drawing.strokes])
         self._steering = Steering(clip, style_network)
         self._encode_prompts()
@@ -198,6 +219,11 @@ class Session:
         return self._step >= self._config.num_steps
 
     @property
+    def num_views(self) -> int:
+        """Augmented views per step: ``num_augs``, raised on a non-square canvas to cover it all."""
+        return max(self._config.num_augs, coverage_views(self._config.width, self._config.height))
+
+    @property
     def num_strokes(self) -> int:
         return len(self._slots)
 
@@ -205,15 +231,26 @@ class Session:
         """The current drawing as immutable data (copies of the tensors)."""
         pts = self._points.detach().cpu().numpy()
         widths = self._widths.detach().cpu().tolist()
-        colors = self._colors.detach().cpu().tolist()
+        with torch.no_grad():
+            colors = self._look(self._colors).cpu().tolist()
+            fills = self._look(self._fills).cpu().tolist() if self._layout.has_fills else None
         strokes = []
         offset = 0
         for i, slot in enumerate(self._slots):
-            n = 3 * slot.num_segments + 1
+            n = slot.num_points
             points = pts[offset : offset + n].copy()
+            fill = tuple(fills[i]) if fills is not None and slot.closed else None
             strokes.append(
                 trusted_stroke(
-                    slot.id, points, widths[i], tuple(colors[i]), slot.frozen, slot.respect, slot.anchor
+                    slot.id,
+                    points,
+                    widths[i],
+                    tuple(colors[i]),
+                    slot.frozen,
+                    slot.respect,
+                    slot.anchor,
+                    fill=fill,
+                    outlined=slot.outlined,
                 )
             )
             offset += n
@@ -268,11 +305,12 @@ class Session:
         trainable = bool(free_strokes.any())
         factor = lr_factor(cfg.lr_schedule, self._step, cfg.num_steps)
         assert self._optimizer is not None
-        group_points, group_widths, group_colors = self._optimizer.param_groups
+        group_points, group_widths, group_colors, group_fills = self._optimizer.param_groups
         group_points["lr"] = cfg.lr_points * factor
         if cfg.lr_schedule == "cosine":
             group_widths["lr"] = cfg.lr_width * factor
             group_colors["lr"] = cfg.lr_color * factor
+            group_fills["lr"] = cfg.lr_color * factor
 
         with torch.set_grad_enabled(trainable):
             t = time.perf_counter()
@@ -316,7 +354,7 @@ class Session:
         return render(
             self._points,
             self._widths,
-            self._colors,
+            self._look(self._colors),
             self._layout,
             cfg.width,
             cfg.height,
@@ -326,7 +364,24 @@ class Session:
             # diffvg jitters its samples: a seed from the session's seed and step makes
             # equal sessions render equally (the torch renderer ignores it)
             seed=(cfg.seed * 1_000_003 + self._step) % (2**31 - 1),
+            fills=self._look(self._fills) if self._layout.has_fills else None,
         )
+
+    def _set_look(self) -> None:
+        """Cache the palette in effect (entries as a tensor, mode, opaque) from the settings."""
+        entries, mode, opaque = self._config.look_palette()
+        self._palette = palette_tensor(entries, self.device) if entries else None
+        self._palette_hard = self._palette is not None and mode == "hard"
+        self._palette_opaque = self._palette_hard and opaque
+
+    def _look(self, colors: torch.Tensor) -> torch.Tensor:
+        """The colours as drawn: latent colours snapped to a hard palette (else unchanged)."""
+        if not self._palette_hard or colors.shape[0] == 0:
+            return colors
+        assert self._palette is not None
+        rgb = snap(colors[:, :3], self._palette)
+        alpha = torch.ones_like(colors[:, 3:]) if self._palette_opaque else colors[:, 3:]
+        return torch.cat([rgb, alpha], dim=1)
 
     def _regularisers(self) -> torch.Tensor:
         cfg = self._config
@@ -336,6 +391,8 @@ class Session:
             total = total + cfg.l2_points * l2_penalty(self._points, self._anchor_points, scale)
         if cfg.l2_colors:
             total = total + cfg.l2_colors * l2_penalty(self._colors, self._anchor_colors)
+        if self._palette is not None and not self._palette_hard and cfg.palette_strength:
+            total = total + cfg.palette_strength * palette_distance(self._painted_rgb(), self._palette)
         if cfg.smoothness or cfg.diversity:
             cubics = self._points[self._layout.seg_index]
             if cfg.smoothness:
@@ -346,10 +403,19 @@ class Session:
                 )
         return total
 
+    def _painted_rgb(self) -> torch.Tensor:
+        """RGB of every painted colour: outlines/open strokes' colours and shapes' fills."""
+        parts = []
+        if self._outlined_idx.numel():
+            parts.append(self._colors[:, :3].index_select(0, self._outlined_idx))
+        if self._closed_idx.numel():
+            parts.append(self._fills[:, :3].index_select(0, self._closed_idx))
+        return torch.cat(parts) if parts else self._colors[:0, :3]
+
     def _update(self, free_points: torch.Tensor, free_strokes: torch.Tensor) -> None:
         cfg = self._config
-        params = (self._points, self._widths, self._colors)
-        masks = (free_points, free_strokes, free_strokes)
+        params = (self._points, self._widths, self._colors, self._fills)
+        masks = (free_points, free_strokes, free_strokes, free_strokes)
         grads_ok = True
         for p, m in zip(params, masks, strict=True):
             if p.grad is None:
@@ -372,6 +438,7 @@ class Session:
             self._colors.clamp_(0.0, 1.0)
             if self._lock is not None:
                 pull_to_anchors(self._points, self._widths, self._colors, self._lock)
+            self._fills.clamp_(0.0, 1.0)
             finite = all(bool(torch.isfinite(p).all()) for p in params)
             for p, old, m in zip(params, before, masks, strict=True):
                 if not finite:
@@ -400,7 +467,21 @@ class Session:
             first_id=first_id,
             min_segments=cfg.min_segments,
             max_segments=cfg.max_segments,
-            half_width=cfg.init_half_width,
+            half_width=min(max(cfg.init_half_width, cfg.min_half_width), cfg.max_half_width),
+        )
+
+    def _random_shapes(self, count: int, first_id: int) -> list[Stroke]:
+        """Random closed filled shapes (:func:`random_shapes`) with this session's RNG."""
+        cfg = self._config
+        if count <= 0:
+            return []
+        return random_shapes(
+            count,
+            cfg.width,
+            cfg.height,
+            self._rng,
+            first_id=first_id,
+            half_width=min(max(cfg.init_half_width, cfg.min_half_width), cfg.max_half_width),
         )
 
     def _note(self, message: str) -> None:
@@ -478,8 +559,8 @@ class Session:
     def _forget_momentum(self) -> None:
         """Zero the Adam moments of held strokes so that releasing them starts afresh."""
         if self._optimizer is not None:
-            params = (self._points, self._widths, self._colors)
-            masks = (self._point_frozen, self._stroke_frozen, self._stroke_frozen)
+            params = (self._points, self._widths, self._colors, self._fills)
+            masks = (self._point_frozen, self._stroke_frozen, self._stroke_frozen, self._stroke_frozen)
             for p, m in zip(params, masks, strict=True):
                 state = self._optimizer.state.get(p, {})
                 for key in ("exp_avg", "exp_avg_sq"):
@@ -539,9 +620,7 @@ class Session:
         if count > current:
             ids = self.allocate_ids(count - current)
             fresh = self._random_strokes(count - current, 0)
-            strokes = tuple(
-                Stroke(i, s.points, s.half_width, s.color) for i, s in zip(ids, fresh, strict=True)
-            )
+            strokes = tuple(replace(s, id=i) for i, s in zip(ids, fresh, strict=True))
             self._apply_structural(AddStrokes(strokes))
         elif count < current:
             newest_first = [i for i in range(current - 1, -1, -1) if not self._slots[i].frozen]
@@ -569,13 +648,14 @@ class Session:
         parameters, anchors and Adam moments are carried over) or a new
         :class:`Stroke` (fresh values, zero moments).
         """
-        old_counts = [3 * s.num_segments + 1 for s in self._slots]
+        old_counts = [s.num_points for s in self._slots]
         old_offsets = np.concatenate([[0], np.cumsum(old_counts)]).astype(np.int64)
         n_old_points = int(old_offsets[-1])
         n_old_strokes = len(self._slots)
         new_points: list[np.ndarray] = []
         new_widths: list[float] = []
         new_colors: list[tuple[float, ...]] = []
+        new_fills: list[tuple[float, ...]] = []
         point_index: list[np.ndarray] = []
         stroke_index: list[int] = []
         slots: list[_Slot] = []
@@ -589,7 +669,18 @@ class Session:
                 new_points.append(np.asarray(item.points, dtype=np.float32))
                 new_widths.append(item.half_width)
                 new_colors.append(item.color)
-                slots.append(_Slot(item.id, item.num_segments, item.frozen, item.respect, item.anchor))
+                new_fills.append(item.fill if item.fill is not None else (0.0, 0.0, 0.0, 0.0))
+                slots.append(
+                    _Slot(
+                        item.id,
+                        item.num_segments,
+                        item.frozen,
+                        item.respect,
+                        item.anchor,
+                        closed=item.closed,
+                        outlined=item.outlined,
+                    )
+                )
             else:
                 i = int(item)
                 point_index.append(np.arange(old_offsets[i], old_offsets[i + 1]))
@@ -597,7 +688,13 @@ class Session:
                 old_slot = self._slots[i]
                 slots.append(
                     _Slot(
-                        old_slot.id, old_slot.num_segments, old_slot.frozen, old_slot.respect, old_slot.anchor
+                        old_slot.id,
+                        old_slot.num_segments,
+                        old_slot.frozen,
+                        old_slot.respect,
+                        old_slot.anchor,
+                        closed=old_slot.closed,
+                        outlined=old_slot.outlined,
                     )
                 )
         dev = self.device
@@ -609,6 +706,7 @@ class Session:
         )
         add_w = torch.as_tensor(np.asarray(new_widths, dtype=np.float32).reshape(-1), device=dev)
         add_c = torch.as_tensor(np.asarray(new_colors, dtype=np.float32).reshape(-1, 4), device=dev)
+        add_f = torch.as_tensor(np.asarray(new_fills, dtype=np.float32).reshape(-1, 4), device=dev)
 
         def take(old: torch.Tensor, fresh: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
             return torch.cat([old.detach(), fresh]).index_select(0, index).contiguous()
@@ -616,6 +714,7 @@ class Session:
         points = take(self._points, add_pts, p_idx)
         widths = take(self._widths, add_w, s_idx)
         colors = take(self._colors, add_c, s_idx)
+        fills = take(self._fills, add_f, s_idx)
         self._anchor_points = take(self._anchor_points, add_pts, p_idx)
         self._anchor_colors = take(self._anchor_colors, add_c, s_idx)
 
@@ -625,6 +724,7 @@ class Session:
                 (self._points, points, add_pts, p_idx),
                 (self._widths, widths, add_w, s_idx),
                 (self._colors, colors, add_c, s_idx),
+                (self._fills, fills, add_f, s_idx),
             )
             for old_p, new_p, fresh, idx in pairs:
                 state = self._optimizer.state.get(old_p)
@@ -636,10 +736,19 @@ class Session:
         self._points = points.requires_grad_(True)
         self._widths = widths.requires_grad_(True)
         self._colors = colors.requires_grad_(True)
+        self._fills = fills.requires_grad_(True)
         self._slots = slots
         counts = [s.num_segments for s in slots]
-        self._layout = StrokeLayout.from_segment_counts(counts, device=dev)
-        owner = np.repeat(np.arange(len(slots), dtype=np.int64), [3 * c + 1 for c in counts])
+        self._layout = StrokeLayout.from_segment_counts(
+            counts, device=dev, closed=[s.closed for s in slots], outlined=[s.outlined for s in slots]
+        )
+        self._closed_idx = torch.tensor(
+            [i for i, s in enumerate(slots) if s.closed], dtype=torch.long, device=dev
+        )
+        self._outlined_idx = torch.tensor(
+            [i for i, s in enumerate(slots) if s.outlined], dtype=torch.long, device=dev
+        )
+        owner = np.repeat(np.arange(len(slots), dtype=np.int64), [s.num_points for s in slots])
         self._point_owner = torch.as_tensor(owner, dtype=torch.long, device=dev)
         self._refresh_masks()
         cfg = self._config
@@ -648,13 +757,14 @@ class Session:
                 {"params": [self._points], "lr": cfg.lr_points},
                 {"params": [self._widths], "lr": cfg.lr_width},
                 {"params": [self._colors], "lr": cfg.lr_color},
+                {"params": [self._fills], "lr": cfg.lr_color},
             ]
         )
         if self._optimizer is not None:
             groups = zip(self._optimizer.param_groups, optimizer.param_groups, strict=True)
             for old_group, new_group in groups:
                 new_group["lr"] = old_group["lr"]
-        for p in (self._points, self._widths, self._colors):
+        for p in (self._points, self._widths, self._colors, self._fills):
             if id(p) in old_state:
                 optimizer.state[p] = old_state[id(p)]
         self._optimizer = optimizer

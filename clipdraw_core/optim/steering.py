@@ -34,7 +34,7 @@ from torch import Tensor
 
 from clipdraw_core.clip.clip_model import ClipModel
 from clipdraw_core.drawing.guidance import Guidance, ImagePrompt, Region, png_to_array, text_prompt_list
-from clipdraw_core.optim.augment import augment
+from clipdraw_core.optim.augment import augment, coverage_views
 from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.losses import weighted_clip_loss
 from clipdraw_core.optim.regions import allocate_views, default_region_views, region_mask, region_views
@@ -197,18 +197,20 @@ class Steering:
         canvas_needed = self._active is not None or not with_regions
         t = time.perf_counter()
         parts: list[Tensor] = []
+        # a non-square canvas needs more views to be covered (see optim.augment)
+        canvas_views = max(cfg.num_augs, coverage_views(cfg.width, cfg.height))
         if canvas_needed:
             parts.append(
                 augment(
                     image,
-                    cfg.num_augs,
+                    canvas_views,
                     size,
                     gen,
                     distortion=cfg.perspective_distortion,
                     crop_scale=(cfg.crop_scale[0], cfg.crop_scale[1]),
                 )
             )
-        n_canvas = cfg.num_augs if canvas_needed else 0
+        n_canvas = canvas_views if canvas_needed else 0
         for target, count in zip(self._regions, counts, strict=True):
             if count:
                 parts.append(
