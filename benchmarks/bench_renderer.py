@@ -16,6 +16,11 @@ When pydiffvg imports, the same scenes follow rendered by the diffvg backend, ea
 its time relative to CLIP and to our renderer and its PSNR against our renderer's image
 (plus one line comparing both at 8x8 samples, where they should agree closely).
 
+Filled shapes (issue 11, no target: a fill costs the pixels it covers, its interior
+included) are measured on ``shapes_scene(0)`` (64 overlapping semi-transparent shapes
+under 128 strokes) and on the 64 shapes alone, as ratios to the default scene; the
+line before the last reads ``shapes_scene_over_default=A shapes_only_over_default=B``.
+
 The last line is machine-readable:
 ``render_over_clip=R scale_1024_paths=S1 scale_512_px=S2 peak_extra_mb=M``.
 """
@@ -37,7 +42,7 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
-from clipdraw_core.drawing.strokes import default_scene  # noqa: E402
+from clipdraw_core.drawing.strokes import default_scene, shapes_scene  # noqa: E402
 from clipdraw_core.render import available_backends, pack_drawing, render  # noqa: E402
 from clipdraw_core.render.torch_renderer import estimate_pairs  # noqa: E402
 
@@ -77,6 +82,27 @@ def _scene(
             size * samples,
         )
     return fwd, fwd_bwd, pairs
+
+
+def _shapes(num_shapes: int, num_paths: int, size: int = 224):
+    """fwd / fwd+bwd of :func:`shapes_scene` (fills, their boundaries and the strokes)."""
+    points, half_widths, colors, fills, layout = pack_drawing(
+        shapes_scene(0, num_shapes, num_paths, size), with_fills=True
+    )
+    leaves = (points, half_widths, colors, fills)
+    for t in leaves:
+        t.requires_grad_(True)
+    weights = torch.rand(3, size, size, generator=torch.Generator().manual_seed(0))
+
+    def fwd() -> torch.Tensor:
+        return render(points, half_widths, colors, layout, size, size, fills=fills)
+
+    def fwd_bwd() -> None:
+        (fwd() * weights).sum().backward()
+        for t in leaves:
+            t.grad = None
+
+    return fwd, fwd_bwd, -1
 
 
 def _time(fn, repeats: int) -> list[float]:
@@ -176,6 +202,8 @@ def main() -> None:
             name: _scene(n, s, backend="diffvg", width_scale=w, count=False, samples=k)
             for name, (n, s, w, k) in configs.items()
         }
+    scenes["64 shapes + 128 paths"] = _shapes(64, 128)
+    scenes["64 shapes only"] = _shapes(64, 0)
     clip_step = _clip_fwd_bwd()
 
     # warm-up
@@ -235,6 +263,9 @@ def main() -> None:
     else:
         print("diffvg: pydiffvg not importable, skipped")
 
+    r_scene = statistics.median(both_t["64 shapes + 128 paths"]) * 1e3 / base
+    r_only = statistics.median(both_t["64 shapes only"]) * 1e3 / base
+    print(f"shapes_scene_over_default={r_scene:.3f} shapes_only_over_default={r_only:.3f}")
     peak = _peak_extra_mb(args.threads)
     print(f"peak extra RSS, default scene fwd+bwd: {peak:.1f} MB")
     s1 = statistics.median(both_t["1024 paths 224px"]) * 1e3 / base
