@@ -27,11 +27,16 @@ MAX_LAYER_SIDE = 4096
 
 
 def stroke_path(stroke: Stroke) -> QPainterPath:
-    """The stroke's cubic Béziers as a QPainterPath in canvas pixel coordinates."""
+    """The stroke's cubic Béziers as a QPainterPath in canvas pixel coordinates (closed for shapes)."""
     pts = stroke.points.tolist()
+    if stroke.closed:  # 3k points: the last segment returns to the first point
+        pts = [*pts, pts[0]]
     path = QPainterPath(QPointF(*pts[0]))
     for i in range(1, len(pts) - 2, 3):
         path.cubicTo(QPointF(*pts[i]), QPointF(*pts[i + 1]), QPointF(*pts[i + 2]))
+    if stroke.closed:
+        path.closeSubpath()
+        path.setFillRule(Qt.FillRule.WindingFill)  # nonzero, as the engine fills
     return path
 
 
@@ -74,8 +79,11 @@ def paint_strokes(
         if yield_every and i % yield_every == yield_every - 1:
             time.sleep(0)
         path = stroke_path(stroke)
-        painter.setPen(stroke_pen(stroke))
-        painter.drawPath(path)
+        if stroke.fill is not None:
+            painter.fillPath(path, QColor.fromRgbF(*stroke.fill))
+        if stroke.outlined:
+            painter.setPen(stroke_pen(stroke))
+            painter.drawPath(path)
         if stroke.frozen and mark_frozen:
             frozen.append((stroke, path))
     if frozen:

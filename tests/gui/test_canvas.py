@@ -132,3 +132,18 @@ def test_closing_a_second_window_leaves_the_first_one_running(qtbot, window, gui
     assert window.controller.is_active()
     wait_step(qtbot, window, first.step + 3)  # the session still steps, the canvas still paints
     qtbot.waitUntil(window.canvas.layer_is_current, timeout=10000)
+
+
+def test_layer_paints_filled_shapes_like_the_engine():
+    """Closed shapes are filled (nonzero) under their optional outline on the canvas too."""
+    import math
+
+    from clipdraw_core.drawing.strokes import shapes_scene
+    from clipdraw_core.render import render_drawing
+
+    drawing = shapes_scene(0)
+    layer = image_to_rgb_array(render_layer(drawing, 1.0, mark_frozen=False))
+    ours = render_drawing(drawing).astype(float)
+    assert layer.shape == ours.shape
+    psnr = 10 * math.log10(255**2 / float(np.mean((layer.astype(float) - ours) ** 2)))
+    assert psnr > 30.0
