@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,26 @@ EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """``224`` -> (224, 224); ``320x200`` -> (320, 200)."""
+    m = re.fullmatch(r"\s*(\d+)\s*(?:[xX×]\s*(\d+)\s*)?", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected W or WxH in px (e.g. 224 or 320x200), got {text!r}")
+    w = int(m.group(1))
+    return w, int(m.group(2)) if m.group(2) else w
+
+
+def parse_width_range(text: str) -> tuple[float, float]:
+    """``MIN:MAX`` full stroke widths in px."""
+    try:
+        lo, hi = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN:MAX in px (e.g. 1:6), got {text!r}") from None
+    if not (0 <= lo <= hi < float("inf")):
+        raise argparse.ArgumentTypeError(f"width range needs 0 <= MIN <= MAX, got {text!r}")
+    return lo, hi
+
+
 #: Settings whose option does not map one to one onto their field (see ``_config_from_args``):
 #: ``--paths`` defaults to "fill the budget", ``--negative`` collects several prompts.
 _ADAPTED: dict[str, dict[str, Any]] = {
@@ -45,6 +66,15 @@ _ADAPTED: dict[str, dict[str, Any]] = {
         "help": "random strokes (default 256; with a seed: on top of it, default 256 minus the seeded ones)",
     },
     "negative_prompts": {"nargs": "+", "action": "extend", "default": []},
+    # --size W[xH] sets width and height (the default, an int, stays 224 x 224)
+    "width": {"type": parse_size, "metavar": "W[xH]", "help": "canvas size in px: 224 or WxH, e.g. 320x200"},
+    # --palette SPEC is read into the entries by clipdraw_core.drawing.palette.load_palette
+    "palette": {
+        "help": "lock colours to a palette: '#rrggbb,#rrggbb,...', a .gpl/.txt file, an image (.png/.jpg) "
+        "to pick colours from, a built-in palette name, or 'seed' (the seed sketch's colours)"
+    },
+    # --ink alone means black ink
+    "ink": {"nargs": "?", "const": "#000000"},
 }
 
 
@@ -76,6 +106,27 @@ def _add_setting_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(s.cli, **kwargs)
 
 
+def _add_look_options(parser: argparse.ArgumentParser) -> None:
+    """The look options that set several fields at once (adapters, like --default-negatives)."""
+    from clipdraw_core.optim.presets import preset_names
+
+    names = ", ".join(f"'{n}'" for n in preset_names())
+    parser.add_argument(
+        "--preset", metavar="NAME", help=f"fill the look settings from a preset ({names}); options win"
+    )
+    parser.add_argument(
+        "--width-range",
+        type=parse_width_range,
+        metavar="MIN:MAX",
+        help="full stroke width range in px (default 2:100, the original's half-widths 1..50)",
+    )
+    parser.add_argument(
+        "--background",
+        metavar="#rrggbb|transparent",
+        help="paper colour (default white), or 'transparent': PNG with alpha, SVG without background",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clipdraw-cli",
@@ -92,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--project", metavar="OUT.json", help="also save a project file (reopen in the app)")
     _add_setting_options(parser)
+    _add_look_options(parser)
     parser.add_argument(
         "--default-negatives",
         action="store_true",
@@ -126,23 +178,75 @@ def _prompt_values(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
-def _config_from_args(args: argparse.Namespace, num_seeded: int) -> SessionConfig:
+def _config_from_args(
+    args: argparse.Namespace,
+    num_seeded: int,
+    seed_colors: Sequence[Sequence[float]] = (),
+    given: set[str] | None = None,
+) -> SessionConfig:
     """The run's settings: every option named by a setting, plus the few adapters.
 
-    With a seed sketch and no ``--paths``, the random strokes fill the rest of the
-    original stroke budget; ``--size`` sets width and height; ``--default-negatives``
-    adds the original CLIPDraw's negative prompts to ``--negative``.
+    A ``--preset`` fills its settings first; the options in ``given`` (the argparse
+    dests typed on the command line, see :func:`explicit_options`) override it. With
+    a seed sketch and no ``--paths``, the random strokes fill the rest of the stroke
+    budget (the original's 256, or the preset's); ``--size`` sets width and height;
+    ``--default-negatives`` adds the original CLIPDraw's negative prompts to
+    ``--negative``; the look adapters are :func:`_look_values`'s.
     """
+    given = set() if given is None else given
     values = {s.name: getattr(args, _dest(s.cli)) for s in SessionConfig.settings() if s.cli}
     budget = SessionConfig().num_paths
+    if getattr(args, "preset", None):
+        from clipdraw_core.optim.presets import find_preset
+
+        by_dest = {s.name: _dest(s.cli) for s in SessionConfig.settings() if s.cli}
+        preset = dict(find_preset(args.preset).settings)
+        budget = int(preset.pop("num_paths", budget))
+        values.update({k: v for k, v in preset.items() if by_dest.get(k) not in given})
     paths = args.paths if args.paths is not None else max(0, budget - num_seeded)
     check_stroke_count(paths, allow_zero=True)
-    if paths + num_seeded == 0:
-        raise ConfigError("nothing to draw: --paths must be at least 1 (or give a seed sketch)")
+    if paths + num_seeded + int(values.get("num_shapes") or 0) == 0:
+        raise ConfigError("nothing to draw: --paths or --shapes must be at least 1 (or give a seed sketch)")
     values["num_paths"] = paths
     values.update(_prompt_values(args))
-    values["height"] = values["width"]
+    size = values["width"]
+    values["width"], values["height"] = size if isinstance(size, tuple) else (size, size)
+    values.update(_look_values(args, values["palette"], values["palette_colors"], given, seed_colors))
     return SessionConfig(prompt=args.prompt, **values).validate()
+
+
+def _look_values(
+    args: argparse.Namespace,
+    palette: Any,
+    palette_colors: int,
+    given: set[str],
+    seed_colors: Sequence[Sequence[float]] = (),
+) -> dict[str, Any]:
+    """Fields set by the look adapters: ``--palette`` SPEC read into its entries
+    (``seed_colors``: the seed sketch's, for ``--palette seed``), ``--width-range`` the
+    half-width clamps, ``--background`` the paper (or transparent exports)."""
+    from clipdraw_core.drawing.palette import check_palette, hex_to_rgb, load_palette, palette_from_colors
+
+    out: dict[str, Any] = {}
+    if isinstance(palette, str):  # from --palette; a preset's or project's palette is a tuple
+        if palette.strip().lower() == "seed":
+            if not seed_colors:
+                raise ConfigError("--palette seed needs a seed sketch (--seed-svg or --seed-image)")
+            out["palette"] = check_palette(palette_from_colors(seed_colors, palette_colors))
+        else:
+            out["palette"] = load_palette(palette, palette_colors)
+        if "ink" not in given:
+            out["ink"] = None  # a palette given replaces a preset's (or project's) ink
+    width_range = getattr(args, "width_range", None)
+    if width_range is not None:
+        out["min_half_width"], out["max_half_width"] = width_range[0] / 2.0, width_range[1] / 2.0
+    paper = getattr(args, "background", None)
+    if paper is not None:
+        if paper.strip().lower() == "transparent":
+            out["transparent"] = True
+        else:
+            out["background"], out["transparent"] = hex_to_rgb(paper), False
+    return out
 
 
 def _load_seed(args: argparse.Namespace) -> list[Stroke]:
@@ -150,12 +254,14 @@ def _load_seed(args: argparse.Namespace) -> list[Stroke]:
 
     strokes: list[Stroke] = []
     if args.seed_svg:
-        strokes += load_seed(args.seed_svg, args.size, args.size, frozen=args.seed_frozen, kind=SEED_SVG)
+        width, height = args.size if isinstance(args.size, tuple) else (args.size, args.size)
+        strokes += load_seed(args.seed_svg, width, height, frozen=args.seed_frozen, kind=SEED_SVG)
     if args.seed_image:
+        width, height = args.size if isinstance(args.size, tuple) else (args.size, args.size)
         strokes += load_seed(
             args.seed_image,
-            args.size,
-            args.size,
+            width,
+            height,
             first_id=len(strokes),
             frozen=args.seed_frozen,
             max_strokes=args.seed_max_strokes,
@@ -233,11 +339,26 @@ def _write_outputs(
     from clipdraw_core.io.raster_export import save_png
     from clipdraw_core.io.svg_export import save_svg
 
+    entries, mode, _ = config.look_palette()
+
     def write_png(path: str) -> None:
-        save_png(path, drawing, samples=max(2, config.render_samples), backend=config.renderer)
+        save_png(
+            path,
+            drawing,
+            samples=max(2, config.render_samples),
+            backend=config.renderer,
+            transparent=config.transparent,
+        )
 
     def write_svg(path: str) -> None:
-        save_svg(path, drawing, title=config.prompt, description=prompt_desc)
+        save_svg(
+            path,
+            drawing,
+            title=config.prompt,
+            description=prompt_desc,
+            transparent=config.transparent,
+            palette=entries if mode == "hard" else (),
+        )
 
     def write_project(path: str) -> None:
         save_project(path, config, drawing, step, guidance)
@@ -294,6 +415,8 @@ _NOT_WITH_RESUME = {
     "seed_image": "--seed-image",
     "seed_frozen": "--seed-frozen",
     "seed_max_strokes": "--seed-max-strokes",
+    "shapes": "--shapes",
+    "preset": "--preset",
 }
 
 
@@ -338,6 +461,9 @@ def _resumed_config(
             prompts["extra_prompts"],
             prompts["extra_weights"],
         )
+    colours = changes.get("palette_colors", project.config.palette_colors)
+    seed_colors = [s.fill[:3] if s.fill is not None else s.color[:3] for s in project.drawing.strokes]
+    changes.update(_look_values(args, changes.get("palette"), colours, given, seed_colors))
     config = project.config.replace(**changes).validate() if changes else project.config
     guidance = cli_guidance.merge_guidance(project.guidance, args, given, (config.width, config.height))
     return config, project.drawing, project.step, guidance
@@ -365,7 +491,8 @@ def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSi
         seeded = _load_seed(args)
         if (args.seed_svg or args.seed_image) and not seeded:
             raise ConfigError("the seed sketch contains no strokes")
-        config = _config_from_args(args, len(seeded))
+        colours = [s.fill[:3] if s.fill is not None else s.color[:3] for s in seeded]
+        config = _config_from_args(args, len(seeded), colours, given)
         guidance = cli_guidance.guidance_from_args(args)
     options = plan_options(args, config, resumed=bool(args.resume))
     if config.renderer == "diffvg":  # say so before the (slow) model load

@@ -185,7 +185,8 @@ def palette_from_colors(rgb: Sequence[Sequence[float]], colors: int = 8) -> tupl
     quant = img.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
     flat = quant.getpalette() or []
     out = []
-    for _, index in sorted(quant.getcolors() or [], reverse=True):
+    for _, pixel in sorted(quant.getcolors() or [], reverse=True):
+        index = int(pixel)  # type: ignore[call-overload]  # a palette index in "P" mode
         h = "#" + "".join(f"{v:02x}" for v in flat[3 * index : 3 * index + 3])
         if h not in out:
             out.append(h)

@@ -281,13 +281,13 @@ class Drawing:
     def scaled(self, width: int, height: int) -> Drawing:
         """The same drawing at another pixel size: points scaled per axis, widths by the mean.
 
-        Ids, colours, frozen flags and paint order are kept (a PNG export at any width).
+        Ids, colours, fills, frozen flags and paint order are kept (a PNG export at any width).
         """
         sx, sy = width / self.width, height / self.height
         factor = np.array([sx, sy], dtype=np.float64)
         mean = (sx + sy) / 2
         strokes = [
-            Stroke(s.id, s.points.astype(np.float64) * factor, s.half_width * mean, s.color, s.frozen)
+            replace(s, points=s.points.astype(np.float64) * factor, half_width=s.half_width * mean)
             for s in self.strokes
         ]
         return Drawing(width, height, self.background, tuple(strokes))

@@ -837,7 +837,7 @@ def load_svg_strokes(
     for k, (chain, (stroke_rgba, width, fill_rgba), is_frozen, cid) in enumerate(raw):
         pts = chain * scale + offset if scale != 1.0 or offset.any() else chain
         half = OUTLINE_HALF_WIDTH if stroke_rgba is None or width is None else 0.5 * width * scale
-        sid = cid if keep_ids else first_id + k
+        sid = cid if keep_ids and cid is not None else first_id + k
         try:
             if fill_rgba is not None:
                 outline = stroke_rgba if stroke_rgba is not None else (*fill_rgba[:3], 1.0)

@@ -174,18 +174,19 @@ class SessionConfig:
     )
     # --- the look (issue 11); all off by default, so the defaults stay the original's
     num_shapes: int = setting(
-        0, label="Shapes", minimum=0, maximum=MAX_STROKES,
-        help="closed filled shapes added below the random strokes",
+        0, label="Shapes", minimum=0, maximum=MAX_STROKES, cli="--shapes", metavar="N",
+        help="closed filled shapes added below the random strokes (--paths 0 --shapes N: shapes only)",
     )
     palette: tuple[str, ...] = setting(
-        (), label="Palette", help="colours #rrggbb the drawing is held to (empty: free colours)"
+        (), label="Palette", cli="--palette", metavar="SPEC",
+        help="colours #rrggbb the drawing is held to (empty: free colours)",
     )
     palette_colors: int = setting(
-        8, label="Palette colours", minimum=MIN_COLORS, maximum=MAX_COLORS,
-        help="colours picked when a palette comes from an image or the seed sketch",
+        8, label="Palette colours", minimum=MIN_COLORS, maximum=MAX_COLORS, cli="--palette-colors",
+        metavar="N", help="colours picked when a palette comes from an image or the seed sketch",
     )
     palette_mode: str = setting(
-        "hard", label="Palette mode", choices=PALETTE_MODES,
+        "hard", label="Palette mode", choices=PALETTE_MODES, cli="--palette-mode",
         help="hard: every colour is an entry; soft: a pull towards the entries",
     )
     palette_strength: float = setting(
@@ -193,7 +194,8 @@ class SessionConfig:
     )
     palette_opaque: bool = setting(False, label="Opaque palette", help="hard palette colours get alpha 1")
     ink: str | None = setting(
-        None, label="Ink", help="ink mode: every stroke this one opaque colour #rrggbb (off by default)"
+        None, label="Ink", cli="--ink", metavar="#rrggbb",
+        help="ink mode: every stroke one opaque colour (--ink alone: black)",
     )
     transparent: bool = setting(
         False, label="Transparent paper",

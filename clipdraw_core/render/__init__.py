@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 import torch
@@ -223,9 +223,21 @@ def unknown_renderer_message(name: object) -> str:
     return f"unknown renderer {name!r}: choose one of {', '.join(RENDERERS)}"
 
 
+@overload
+def pack_drawing(
+    drawing: Drawing, device: torch.device | str = ..., *, with_fills: Literal[False] = ...
+) -> tuple[Tensor, Tensor, Tensor, StrokeLayout]: ...
+
+
+@overload
+def pack_drawing(
+    drawing: Drawing, device: torch.device | str = ..., *, with_fills: Literal[True]
+) -> tuple[Tensor, Tensor, Tensor, Tensor, StrokeLayout]: ...
+
+
 def pack_drawing(
     drawing: Drawing, device: torch.device | str = "cpu", *, with_fills: bool = False
-) -> tuple[Tensor, ...]:
+) -> tuple[Tensor, Tensor, Tensor, StrokeLayout] | tuple[Tensor, Tensor, Tensor, Tensor, StrokeLayout]:
     """Flatten a :class:`~clipdraw_core.drawing.strokes.Drawing` into ``points, half_widths, colors, layout``.
 
     With ``with_fills=True`` the result is ``points, half_widths, colors, fills, layout``
