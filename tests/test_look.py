@@ -258,3 +258,36 @@ def test_bad_look_settings_are_one_line_errors() -> None:
     ]:
         with pytest.raises(ConfigError, match=fragment):
             config(**kw).validate()
+
+
+def test_look_changes_mid_run_and_undo(tiny_clip) -> None:
+    from clipdraw_core.drawing.commands import SetLook, apply_to_drawing
+
+    session = Session(config(num_paths=10), tiny_clip)
+    next(session.run(2))
+    free_colours = [s.color for s in session.snapshot().drawing.strokes]
+    old = session.config
+    session.submit(
+        SetLook.of(ink="#0000ff", min_half_width=2.0, max_half_width=2.5, background=(1.0, 1.0, 0.9))
+    )
+    snap = next(session.run(1))
+    assert {s.color for s in snap.drawing.strokes} == {(0.0, 0.0, 1.0, 1.0)}
+    assert all(2.0 <= s.half_width <= 2.5 for s in snap.drawing.strokes)
+    assert snap.drawing.background == pytest.approx((1.0, 1.0, 0.9))
+    # undo: the same command with the old values; the free colours come back (moved by one step)
+    session.submit(SetLook.of(ink=old.ink, background=old.background))
+    back = session.apply_pending().drawing
+    assert back.background == (1.0, 1.0, 1.0)
+    gap = max(
+        np.abs(np.subtract(a, b.color)).max() for a, b in zip(free_colours, back.strokes, strict=True)
+    )
+    assert gap < 0.2
+    # fixed once running: a canvas or mix change is refused, a bad value is a note, not a crash
+    with pytest.raises(ConfigError, match="during a run"):
+        SetLook.of(num_shapes=3)
+    session.submit(SetLook.of(palette=("#000000",)))
+    snap = session.apply_pending()
+    assert any("SetLook ignored" in m for m in snap.messages) and session.config.palette == ()
+    # the paper colour also applies to a drawing before any session exists
+    drawing, _ = apply_to_drawing(snap.drawing, SetLook.of(background=(0.0, 0.0, 0.0)))
+    assert drawing.background == (0.0, 0.0, 0.0)

@@ -17,6 +17,7 @@ from clipdraw_core.drawing.commands import (
     DeleteStrokes,
     SetFrozen,
     SetImagePrompts,
+    SetLook,
     SetPrompt,
     SetRegions,
     SetRespect,
@@ -65,6 +66,9 @@ def sample_commands() -> list[Command]:
     moved = Stroke(1, scene.strokes[1].points + 2.5, 3.0, (0.1, 0.2, 0.3, 0.5), True)
     new = Stroke(7, np.array([[1, 2], [3, 4], [5, 6], [7, 8]], np.float32), 1.5, (1, 0, 0, 1))
     line = np.array([[10.0, 10.0], [20.0, 12.0], [30.0, 18.0], [40.0, 30.0]])
+    triangle = [[5.0, 5.0], [8.0, 5.0], [11.0, 5.0], [14.0, 5.0], [12.0, 8.0], [10.0, 11.0]]
+    triangle += [[8.0, 14.0], [7.0, 11.0], [6.0, 8.0]]
+    shape = Stroke(0, triangle, 1.0, (0, 0, 0, 1), fill=(0.2, 0.4, 0.6, 0.5), outlined=False)
     return [
         SetFrozen((0, 2), frozen=True),
         SetFrozen((1,), frozen=False),
@@ -84,6 +88,9 @@ def sample_commands() -> list[Command]:
         SetRegions((Region.rect(3, 1, 2, 30, 40, "a sun", 1.5, "sun"),), region_views=3),
         SetRespect((0, 1), 0.5),
         SetRespect((1,), 0.25, (Anchor(scene.strokes[1].points + 1, 2.0, (0, 1, 0, 1)),)),
+        SetLook.of(ink="#102030", min_half_width=0.5, background=(1.0, 1.0, 0.9)),
+        SetLook.of(palette=("#000000", "#ffffff"), palette_mode="soft", transparent=True),
+        UpdateStrokes((shape,)),
     ]
 
 

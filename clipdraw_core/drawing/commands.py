@@ -233,6 +233,66 @@ class SetStrokeCount(_Plain):
     count: int
 
 
+#: Look settings that may change while a run goes on (the canvas shape and the
+#: stroke/shape mix are fixed once it starts).
+MID_RUN_LOOK = (
+    "palette",
+    "palette_mode",
+    "palette_strength",
+    "palette_opaque",
+    "ink",
+    "min_half_width",
+    "max_half_width",
+    "background",
+    "transparent",
+)
+
+
+@dataclass(frozen=True)
+class SetLook(_Plain):
+    """Change look settings mid-run: ``changes`` holds ``(SessionConfig field, value)`` pairs.
+
+    Only :data:`MID_RUN_LOOK` fields.  Undo is the same command with the old values
+    (``SetLook.of(**{k: getattr(old_config, k) for k in new.fields})``): a hard
+    palette or ink mode only changes how the free colours are *shown*, so switching
+    it off brings the previous colours back.
+    """
+
+    changes: tuple[tuple[str, object], ...]
+
+    def __post_init__(self) -> None:
+        # pairs as tuples, list values as tuples: equal after a trip through plain data
+        pairs = tuple((str(k), tuple(v) if isinstance(v, list) else v) for k, v in self.changes)
+        object.__setattr__(self, "changes", pairs)
+
+    @classmethod
+    def of(cls, **changes: object) -> SetLook:
+        bad = sorted(set(changes) - set(MID_RUN_LOOK))
+        if bad:
+            raise ConfigError(f"cannot change {', '.join(bad)} during a run (only {', '.join(MID_RUN_LOOK)})")
+        return cls(tuple(changes.items()))
+
+    @property
+    def fields(self) -> dict[str, object]:
+        return dict(self.changes)
+
+    def to_plain(self) -> dict[str, Any]:
+        """``{"type": "SetLook", "changes": {field: value}}`` with tuples as lists."""
+        return {
+            "type": type(self).__name__,
+            "changes": {k: list(v) if isinstance(v, tuple) else v for k, v in self.changes},
+        }
+
+    @classmethod
+    def from_plain(cls, data: Mapping[str, Any]) -> SetLook:
+        if data.get("type") != cls.__name__ or set(data) - {"type", "changes"}:
+            raise ConfigError(f"not a {cls.__name__} command: {dict(data)!r}")
+        changes = data.get("changes") or {}
+        if not isinstance(changes, Mapping):
+            raise ConfigError("SetLook changes must be a mapping of setting names to values")
+        return cls.of(**{str(k): v for k, v in changes.items()})
+
+
 Command = (
     SetFrozen
     | DeleteStrokes
@@ -245,6 +305,7 @@ Command = (
     | SetStyle
     | SetRegions
     | SetRespect
+    | SetLook
 )
 #: Commands about what steers the drawing, not about its strokes.
 GUIDANCE_COMMANDS = (SetPrompt, SetStrokeCount, SetImagePrompts, SetStyle, SetRegions)
@@ -260,6 +321,7 @@ COMMAND_TYPES: tuple[type[Command], ...] = (
     SetStyle,
     SetRegions,
     SetRespect,
+    SetLook,
 )
 
 
@@ -287,7 +349,7 @@ def apply_to_drawing(drawing: Drawing, command: Command) -> tuple[Drawing, list[
     (strokes it returns unchanged, as the same objects, keep their optimiser state);
     the GUI uses it directly to edit a drawing before any session exists, so both
     paths behave alike. Prompt, guidance and stroke-count commands only concern a
-    session and leave the drawing as it is.
+    session and leave the drawing as it is; a look change only changes its paper colour.
     """
     strokes = list(drawing.strokes)
     notes: list[str] = []
@@ -343,6 +405,9 @@ def apply_to_drawing(drawing: Drawing, command: Command) -> tuple[Drawing, list[
             else s
             for s in strokes
         ]
+    elif isinstance(command, SetLook):
+        if "background" in command.fields:
+            drawing = replace(drawing, background=tuple(command.fields["background"]))  # type: ignore[arg-type]
     elif not isinstance(command, GUIDANCE_COMMANDS):
         raise ConfigError(f"unknown command {command!r}")
     return drawing.with_strokes(strokes), notes

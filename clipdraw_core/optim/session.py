@@ -48,6 +48,7 @@ from clipdraw_core.drawing.commands import (
     Command,
     SetFrozen,
     SetImagePrompts,
+    SetLook,
     SetPrompt,
     SetRegions,
     SetRespect,
@@ -514,6 +515,8 @@ class Session:
             self._set_guidance(command)
         elif isinstance(command, SetRespect):
             self._set_respect(command)
+        elif isinstance(command, SetLook):
+            self._set_look_command(command)
         else:
             self._apply_structural(command)
 
@@ -612,6 +615,20 @@ class Session:
         self._refresh_masks()
         if strength >= 1.0:
             self._forget_momentum()
+
+    def _set_look_command(self, command: SetLook) -> None:
+        """Palette / ink / width range / paper mid-run (validated first; a bad change is ignored)."""
+        changes = SetLook.of(**command.fields).fields  # re-checks the allowed fields
+        new = self._config.replace(**changes).validate()
+        self._config = new
+        self._set_look()
+        if "background" in changes:
+            self._background = new.background
+        if "min_half_width" in changes or "max_half_width" in changes:
+            with torch.no_grad():
+                free = ~self._stroke_frozen
+                clamped = self._widths.clamp(new.min_half_width, new.max_half_width)
+                self._widths[free] = clamped[free]
 
     def _set_count(self, count: int) -> None:
         if not 0 <= count <= MAX_STROKES:
