@@ -190,5 +190,6 @@ def test_resume_takes_look_changes_but_not_the_mix(tmp_path, tiny_clip_files, ca
     assert cli.main(argv) == 0
     used = {p.get(a) for p in paths(out) for a in ("stroke", "fill")} - {"none", None}
     assert used <= {"#000000", "#ff0000"} and "<rect" not in out.read_text()
-    assert cli.main(["-o", str(out), "--resume", str(proj), "--shapes", "9", *tiny_args(tiny_clip_files)]) == 1
+    refused = ["-o", str(out), "--resume", str(proj), "--shapes", "9", *tiny_args(tiny_clip_files)]
+    assert cli.main(refused) == 1
     assert "--shapes cannot change" in capsys.readouterr().err
