@@ -114,9 +114,10 @@ def parse_rect(text: str) -> tuple[float, float, float, float]:
 def guidance_from_args(args: argparse.Namespace, canvas: tuple[int, int] | None = None) -> Guidance:
     """The image prompts, style image and regions the options ask for (files are read now).
 
-    ``canvas`` (width, height) checks the regions against; default ``--size`` square.
+    ``canvas`` (width, height) checks the regions against; default ``--size`` (W or WxH).
     """
-    width, height = canvas or (args.size, args.size)
+    size = args.size if isinstance(args.size, tuple) else (args.size, args.size)
+    width, height = canvas or size
     images = []
     for spec in args.image_prompt:
         path, weight = split_weight(spec)
