@@ -38,3 +38,11 @@ class OutputError(ClipDrawError, OSError):
 
 class Cancelled(ClipDrawError):
     """A long operation (e.g. a video export) was cancelled by the user; nothing was written."""
+
+
+class RemoteError(ClipDrawError):
+    """A compute server cannot be reached, refused the job, or the connection broke."""
+
+
+class AuthError(RemoteError):
+    """The compute server refused the token (missing or wrong)."""

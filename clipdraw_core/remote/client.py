@@ -1,0 +1,316 @@
+"""The client side of ``clipdraw-server``: used by ``clipdraw-cli --server`` and the app.
+
+:class:`RemoteClient` is asyncio code on aiohttp's WebSocket client (the same library
+as the server, see :mod:`clipdraw_core.remote.server` for why). It keeps every command
+it sent until a snapshot from the server acknowledges its sequence number; when the
+connection drops it reconnects for up to ``reconnect_s`` seconds, resumes the same
+session by id and resends only the commands the server did not get, so an edit made
+during a network drop is not lost.
+
+Errors are :class:`~clipdraw_core.errors.RemoteError` (one line for the artist):
+:class:`~clipdraw_core.errors.AuthError` for a refused token, the server's reason when
+it closes the connection on purpose (a bad message, busy, a model it does not serve).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from clipdraw_core.drawing.commands import Command
+from clipdraw_core.drawing.strokes import Stroke
+from clipdraw_core.errors import AuthError, ClipDrawError, RemoteError
+from clipdraw_core.optim.config import SessionConfig
+from clipdraw_core.optim.snapshot import Snapshot
+from clipdraw_core.remote.protocol import decode_message, encode_message, parse_server_address
+
+logger = logging.getLogger(__name__)
+
+#: Close codes the server uses on purpose: reconnecting would not help.
+_FINAL_CODES = frozenset({1008, 1009, 1013, 4000})
+MAX_INCOMING_BYTES = 256 * 1024 * 1024
+
+
+class _Dropped(Exception):
+    """The connection ended without the server meaning to end it (reconnect)."""
+
+
+@dataclass(frozen=True)
+class RemoteEvent:
+    """What :meth:`RemoteClient.events` yields: a snapshot, or a change of connection."""
+
+    kind: str  # "snapshot", "disconnected", "reconnected"
+    snapshot: Snapshot | None = None
+    state: str = ""
+
+
+class RemoteClient:
+    """One connection (and, after :meth:`start`, one session) on a ``clipdraw-server``."""
+
+    def __init__(
+        self, address: str, token: str | None = None, *, reconnect_s: float = 30.0, timeout_s: float = 10.0
+    ) -> None:
+        self.url = parse_server_address(address)
+        self.token = token
+        self.reconnect_s = reconnect_s
+        self.timeout_s = timeout_s
+        self.welcome: dict[str, Any] = {}
+        self.session_id: str | None = None
+        self.state = ""
+        self._http: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse[bool] | None = None
+        self._seq = 0
+        self._unacked: list[tuple[int, dict[str, Any]]] = []
+        self._closing = False
+
+    # -------------------------------------------------------------- connection
+    async def connect(self) -> dict[str, Any]:
+        """Open the WebSocket and return the server's ``welcome`` (device, model, ...)."""
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            self._ws = await self._http.ws_connect(
+                self.url,
+                headers=headers,
+                max_msg_size=MAX_INCOMING_BYTES,
+                heartbeat=20.0,
+                timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
+                proxy=None,
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            if exc.status == 401:
+                message = f"the server at {self.url} refused the token (wrong or missing --token)"
+                raise AuthError(message) from exc
+            raise RemoteError(f"{self.url} answered HTTP {exc.status}: is it a clipdraw-server?") from exc
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            raise RemoteError(f"cannot reach the server at {self.url}: {exc or type(exc).__name__}") from exc
+        welcome = await asyncio.wait_for(self._receive(), self.timeout_s)
+        if welcome.get("type") != "welcome":
+            raise RemoteError(f"{self.url} is not a clipdraw-server (no welcome)")
+        self.welcome = welcome
+        return welcome
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._ws is not None:
+            await self._ws.close()
+            self._ws = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def drop(self) -> None:
+        """Close the socket abruptly (as a network failure would); for tests and the benchmark."""
+        if self._ws is not None:
+            transport = self._ws._response.connection.transport if self._ws._response.connection else None
+            if transport is not None:
+                transport.abort()
+
+    async def ping(self) -> float:
+        """Round-trip time in seconds (before :meth:`start`: the reader is not running yet)."""
+        t0 = time.perf_counter()
+        await self._send({"type": "ping", "t": t0})
+        while True:
+            msg = await asyncio.wait_for(self._receive(), self.timeout_s)
+            if msg.get("type") == "pong":
+                return time.perf_counter() - t0
+
+    # -------------------------------------------------------------- session
+    async def start(
+        self,
+        config: SessionConfig,
+        strokes: Sequence[Stroke] = (),
+        *,
+        model: str | None = None,
+        weights: str | None = None,
+        paused: bool = False,
+    ) -> Snapshot:
+        """Start a session on the server; returns its first snapshot."""
+        await self._send(
+            {
+                "type": "start",
+                "config": config.to_dict(),
+                "strokes": [s.to_plain() for s in strokes],
+                "model": model,
+                "weights": weights,
+                "paused": paused,
+            }
+        )
+        while True:
+            msg = await self._receive()
+            if msg.get("type") == "started":
+                self.session_id = str(msg["session"])
+                self.state = str(msg.get("state", ""))
+                return self._snapshot(msg)
+
+    async def submit(self, command: Command) -> int:
+        """Send an edit (kept until acknowledged, resent after a reconnect); returns its seq."""
+        self._seq += 1
+        plain = command.to_plain()
+        self._unacked.append((self._seq, plain))
+        try:
+            await self._send({"type": "command", "seq": self._seq, "command": plain})
+        except _Dropped:
+            pass  # resent on reconnect
+        return self._seq
+
+    async def control(self, action: str) -> None:
+        """``pause``, ``run`` or ``stop`` the session."""
+        try:
+            await self._send({"type": "control", "action": action})
+        except _Dropped:
+            if action != "stop":
+                raise RemoteError("the connection to the server is down") from None
+
+    async def events(self) -> AsyncIterator[RemoteEvent]:
+        """Snapshots as they come (coalesced by the server); reconnects on a drop."""
+        while True:
+            try:
+                msg = await self._receive()
+            except _Dropped:
+                if self._closing or self.session_id is None:
+                    raise RemoteError("the connection to the server was closed") from None
+                yield RemoteEvent("disconnected")
+                await self._reconnect()
+                yield RemoteEvent("reconnected", self._last_resumed, self.state)
+                continue
+            if msg.get("type") == "snapshot":
+                self._ack(int(msg.get("seq", 0)))
+                self.state = str(msg.get("state", ""))
+                snap = self._snapshot(msg)
+                yield RemoteEvent("snapshot", snap, self.state)
+                if msg.get("error"):
+                    raise RemoteError(f"the server's session failed: {msg['error']}")
+
+    # -------------------------------------------------------------- internals
+    _last_resumed: Snapshot | None = None
+
+    async def _reconnect(self) -> None:
+        deadline = time.monotonic() + self.reconnect_s
+        delay = 0.2
+        while True:
+            try:
+                await self.connect()
+                await self._send({"type": "resume", "session": self.session_id})
+                while True:
+                    msg = await asyncio.wait_for(self._receive(), self.timeout_s)
+                    if msg.get("type") == "resumed":
+                        break
+                self._ack(int(msg.get("seq", 0)))
+                self.state = str(msg.get("state", ""))
+                self._last_resumed = self._snapshot(msg)
+                for seq, plain in list(self._unacked):
+                    await self._send({"type": "command", "seq": seq, "command": plain})
+                logger.info("resumed session %s (%d commands resent)", self.session_id, len(self._unacked))
+                return
+            except (RemoteError, _Dropped, asyncio.TimeoutError) as exc:
+                if isinstance(exc, AuthError) or time.monotonic() + delay > deadline:
+                    if isinstance(exc, RemoteError):
+                        raise
+                    raise RemoteError(f"lost the server at {self.url} and could not reconnect") from exc
+                await asyncio.sleep(delay)
+                delay = min(2.0, delay * 2)
+
+    def _ack(self, seq: int) -> None:
+        self._unacked = [(s, c) for s, c in self._unacked if s > seq]
+
+    @staticmethod
+    def _snapshot(msg: dict[str, Any]) -> Snapshot:
+        try:
+            return Snapshot.from_plain(msg["snapshot"])
+        except (ClipDrawError, KeyError, TypeError, ValueError) as exc:
+            raise RemoteError(f"the server sent an unreadable snapshot: {exc}") from exc
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if self._ws is None or self._ws.closed:
+            raise _Dropped()
+        try:
+            await self._ws.send_str(encode_message(message))
+        except (ConnectionError, RuntimeError, aiohttp.ClientError) as exc:
+            raise _Dropped() from exc
+
+    async def _receive(self) -> dict[str, Any]:
+        ws = self._ws
+        if ws is None:
+            raise _Dropped()
+        msg = await ws.receive()
+        if msg.type == aiohttp.WSMsgType.TEXT:
+            data = decode_message(msg.data)
+            if data.get("type") == "error":
+                raise RemoteError(str(data.get("message", "the server refused")))
+            return data
+        code = ws.close_code
+        if msg.type == aiohttp.WSMsgType.CLOSE:
+            code = int(msg.data)
+        if code in _FINAL_CODES:
+            reason = msg.extra if isinstance(msg.extra, str) and msg.extra else "no reason given"
+            raise RemoteError(f"the server closed the connection: {reason}")
+        raise _Dropped()
+
+
+@dataclass
+class RemoteResult:
+    """The newest snapshot a remote job produced (kept even when the job fails midway)."""
+
+    last: Snapshot | None = None
+
+
+async def run_remote_job(
+    address: str,
+    token: str | None,
+    config: SessionConfig,
+    strokes: Sequence[Stroke],
+    result: RemoteResult,
+    *,
+    model: str | None = None,
+    weights: str | None = None,
+    on_snapshot: Callable[[Snapshot], None] | None = None,
+    reconnect_s: float = 30.0,
+) -> Snapshot:
+    """Run ``config`` to its last step on a server (what ``clipdraw-cli --server`` does)."""
+    client = RemoteClient(address, token, reconnect_s=reconnect_s)
+    await client.connect()
+    try:
+        snap = await client.start(config, strokes, model=model, weights=weights)
+        result.last = snap
+        if on_snapshot is not None:
+            on_snapshot(snap)
+        if not snap.done:
+            async for event in client.events():
+                if event.snapshot is None:
+                    continue
+                result.last = event.snapshot
+                if on_snapshot is not None:
+                    on_snapshot(event.snapshot)
+                if event.snapshot.done:
+                    break
+        await client.control("stop")
+        assert result.last is not None
+        return result.last
+    finally:
+        await client.close()
+
+
+async def probe_server(address: str, token: str | None) -> dict[str, Any]:
+    """The server's device and model and the round-trip time (the app's "Test connection")."""
+    client = RemoteClient(address, token, reconnect_s=0)
+    try:
+        welcome = await client.connect()
+        rtt = min([await client.ping() for _ in range(3)])
+    finally:
+        await client.close()
+    return {
+        "devices": list(welcome.get("devices", [])),
+        "model": welcome.get("model"),
+        "weights": welcome.get("weights"),
+        "sessions": welcome.get("sessions"),
+        "max_sessions": welcome.get("max_sessions"),
+        "rtt_s": rtt,
+    }

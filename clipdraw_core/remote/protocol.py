@@ -1,0 +1,334 @@
+"""The wire format between ``clipdraw-server`` and its clients, and its validation.
+
+Messages are JSON objects in WebSocket text frames, each with a ``"type"``. The plain
+data of snapshots, strokes and commands (``to_plain()``) contains numpy arrays; those
+travel as ``{"__nd__": dtype, "shape": [...], "b64": raw bytes}`` so numbers cross the
+wire bit for bit (a remote run gives exactly the local run's drawing) and a snapshot
+costs its raw float32 bytes plus a third, not a decimal text per number.
+
+Why JSON and not pickle or msgpack: ``pickle.loads`` on a client's bytes runs the
+client's code; JSON can only build dicts, lists, strings and numbers, and the array
+decoder accepts a short list of numeric dtypes with a size check. No new dependency.
+
+Everything a client sends is checked here before it reaches the engine
+(:func:`parse_client_message`): the message's shape and types, the settings through
+:meth:`SessionConfig.validate`, strokes through :meth:`Stroke.from_plain`, commands
+through :func:`command_from_plain` plus :func:`check_command` (stroke counts, prompt
+lengths, array shapes). A failure is a :class:`ProtocolError`, which the server turns
+into closing that one connection with the reason.
+
+Client → server: ``start`` (config, strokes, paused), ``resume`` (session id),
+``command`` (seq, command), ``control`` (action: pause, run, stop), ``ping``.
+Server → client: ``welcome`` (server info), ``started`` / ``resumed`` (session id,
+last acknowledged command seq, snapshot), ``snapshot``, ``state``, ``pong``, ``error``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from clipdraw_core.drawing.commands import (
+    AddFreehand,
+    AddStrokes,
+    Command,
+    DeleteStrokes,
+    SetFrozen,
+    SetPrompt,
+    SetStrokeCount,
+    UpdateStrokes,
+    command_from_plain,
+)
+from clipdraw_core.drawing.strokes import MAX_STROKES, Stroke
+from clipdraw_core.errors import ClipDrawError, RemoteError
+from clipdraw_core.optim.config import MAX_PROMPT_CHARS, SessionConfig
+
+PROTOCOL_VERSION = 1
+#: Largest message a server accepts by default (bytes): a 5000-stroke seed fits.
+DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+#: Points in one freehand polyline.
+MAX_POLYLINE_POINTS = 100_000
+MAX_PROMPTS = 32
+#: Longest session id (they are ``secrets.token_urlsafe(16)``).
+MAX_SESSION_ID = 64
+#: Longest model or weights name a client may ask for.
+MAX_NAME = 300
+_DTYPES = frozenset({"float32", "float64", "int32", "int64", "uint8", "bool"})
+CONTROL_ACTIONS = ("pause", "run", "stop")
+CLIENT_TYPES = ("start", "resume", "command", "control", "ping")
+
+
+class ProtocolError(RemoteError):
+    """A message that does not follow the protocol; the connection is closed with this reason."""
+
+
+# ---------------------------------------------------------------------- encoding
+def _encode(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        array = np.ascontiguousarray(value)
+        return {
+            "__nd__": str(array.dtype),
+            "shape": list(array.shape),
+            "b64": base64.b64encode(array.tobytes()).decode("ascii"),
+        }
+    if isinstance(value, Mapping):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "__nd__" in value:
+            return _decode_array(value)
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def _decode_array(value: dict[str, Any]) -> np.ndarray:
+    dtype, shape, data = value.get("__nd__"), value.get("shape"), value.get("b64")
+    if dtype not in _DTYPES:
+        raise ProtocolError(f"arrays of type {dtype!r} are not accepted")
+    if (
+        not isinstance(shape, list)
+        or len(shape) > 4
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+        or not isinstance(data, str)
+    ):
+        raise ProtocolError("an array needs a shape (at most 4 whole numbers) and base64 data")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except ValueError as exc:
+        raise ProtocolError("an array's data is not base64") from exc
+    array = np.frombuffer(raw, dtype=np.dtype(dtype))
+    if array.size != math.prod(shape):
+        raise ProtocolError("an array's data does not match its shape")
+    out: np.ndarray = array.reshape(shape).copy()
+    return out
+
+
+def encode_message(message: Mapping[str, Any]) -> str:
+    """One message as the text of a WebSocket frame."""
+    return json.dumps(_encode(message), separators=(",", ":"), allow_nan=False)
+
+
+def decode_message(text: str | bytes) -> dict[str, Any]:
+    """A frame's text as a message dict (arrays decoded); :class:`ProtocolError` if malformed."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError("the message is not JSON") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ProtocolError("a message must be a JSON object with a 'type'")
+    decoded: dict[str, Any] = _decode(data)
+    return decoded
+
+
+# ---------------------------------------------------------------------- validation
+@dataclass(frozen=True)
+class ClientMessage:
+    """A validated message from a client (only the fields of its type are set)."""
+
+    type: str
+    config: SessionConfig | None = None
+    strokes: tuple[Stroke, ...] = ()
+    paused: bool = False
+    session_id: str = ""
+    seq: int = 0
+    command: Command | None = None
+    action: str = ""
+    payload: Any = None
+
+
+def _int(value: Any, name: str, low: int = 0, high: int = 2**53) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ProtocolError(f"{name} must be a whole number between {low} and {high}")
+    return value
+
+
+def _ids(value: Any) -> None:
+    if not isinstance(value, (list, tuple)) or len(value) > MAX_STROKES:
+        raise ProtocolError(f"ids must be a list of at most {MAX_STROKES} stroke ids")
+    for i in value:
+        _int(i, "a stroke id", 0, 2**31 - 1)
+
+
+def _prompt(value: Any) -> None:
+    if not isinstance(value, str) or len(value) > MAX_PROMPT_CHARS:
+        raise ProtocolError(f"a prompt must be text of at most {MAX_PROMPT_CHARS} characters")
+
+
+def _strokes(value: Any) -> tuple[Stroke, ...]:
+    if not isinstance(value, (list, tuple)) or len(value) > MAX_STROKES:
+        raise ProtocolError(f"strokes must be a list of at most {MAX_STROKES}")
+    out = []
+    for s in value:
+        if not isinstance(s, dict):
+            raise ProtocolError("a stroke must be an object")
+        if not isinstance(s.get("points"), np.ndarray) or s["points"].dtype.kind != "f":
+            raise ProtocolError("a stroke's points must be a float array")
+        try:
+            out.append(Stroke.from_plain(s))
+        except ClipDrawError as exc:
+            raise ProtocolError(f"invalid stroke: {exc}") from exc
+    return tuple(out)
+
+
+def check_command(data: Mapping[str, Any]) -> Command:
+    """A command from its plain form, with every field's type and size checked first."""
+    kind = data.get("type")
+    if kind in ("SetFrozen", "DeleteStrokes"):
+        _ids(data.get("ids"))
+        if kind == "SetFrozen" and not isinstance(data.get("frozen", True), bool):
+            raise ProtocolError("frozen must be true or false")
+    elif kind in ("AddStrokes", "UpdateStrokes"):
+        _strokes(data.get("strokes"))
+        positions = data.get("positions")
+        if positions is not None:
+            _ids(positions)
+    elif kind == "AddFreehand":
+        _int(data.get("stroke_id"), "stroke_id", 0, 2**31 - 1)
+        for name in ("polyline", "pressure"):
+            array = data.get(name)
+            if array is None and name == "pressure":
+                continue
+            too_big = isinstance(array, np.ndarray) and array.size > 2 * MAX_POLYLINE_POINTS
+            if not isinstance(array, np.ndarray) or array.dtype.kind != "f" or too_big:
+                raise ProtocolError(f"{name} must be a float array of at most {MAX_POLYLINE_POINTS} points")
+        for name in ("half_width", "tolerance"):
+            value = data.get(name, 1.0)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 1e4:
+                raise ProtocolError(f"{name} must be a positive number")
+    elif kind == "SetPrompt":
+        _prompt(data.get("prompt"))
+        for name in ("negative_prompts", "extra_prompts", "prompt_weights"):
+            value = data.get(name) or []
+            if not isinstance(value, list) or len(value) > MAX_PROMPTS:
+                raise ProtocolError(f"{name} must be a list of at most {MAX_PROMPTS}")
+            for v in value:
+                if name == "prompt_weights":
+                    if not isinstance(v, (int, float)) or isinstance(v, bool):
+                        raise ProtocolError("prompt weights must be numbers")
+                else:
+                    _prompt(v)
+    elif kind == "SetStrokeCount":
+        _int(data.get("count"), "count", 0, MAX_STROKES)
+    else:
+        raise ProtocolError(f"unknown command type {kind!r}")
+    try:
+        command = command_from_plain(data)
+        if isinstance(command, AddFreehand):
+            from clipdraw_core.drawing.commands import freehand_stroke
+
+            freehand_stroke(command)  # the fit must succeed here, not in the engine
+        elif isinstance(command, SetPrompt):
+            SessionConfig(
+                prompt=command.prompt,
+                negative_prompts=tuple(command.negative_prompts),
+                extra_prompts=tuple(command.extra_prompts),
+                extra_weights=tuple(command.prompt_weights or ()) if command.extra_prompts else (),
+            ).validate()
+    except ClipDrawError as exc:
+        raise ProtocolError(f"invalid {kind} command: {exc}") from exc
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ProtocolError(f"invalid {kind} command: {exc}") from exc
+    assert isinstance(command, (SetFrozen, DeleteStrokes, AddStrokes, AddFreehand, UpdateStrokes, SetPrompt,
+                                SetStrokeCount))
+    return command
+
+
+def parse_client_message(data: Mapping[str, Any]) -> ClientMessage:
+    """Validate a decoded client message; :class:`ProtocolError` says what is wrong."""
+    kind = data.get("type")
+    if kind not in CLIENT_TYPES:
+        raise ProtocolError(f"unknown message type {kind!r}")
+    if kind == "start":
+        config = data.get("config")
+        if not isinstance(config, dict):
+            raise ProtocolError("start needs a config object")
+        try:
+            cfg = SessionConfig.from_dict(config).validate()
+        except ClipDrawError as exc:
+            raise ProtocolError(f"invalid settings: {exc}") from exc
+        except (TypeError, ValueError) as exc:
+            raise ProtocolError(f"invalid settings: {exc}") from exc
+        strokes = _strokes(data.get("strokes", []))
+        if len(strokes) + cfg.num_paths > MAX_STROKES:
+            raise ProtocolError(f"at most {MAX_STROKES} strokes in all")
+        if len({s.id for s in strokes}) != len(strokes):
+            raise ProtocolError("seed strokes must have distinct ids")
+        paused = data.get("paused", False)
+        if not isinstance(paused, bool):
+            raise ProtocolError("paused must be true or false")
+        names = []
+        for key in ("model", "weights"):
+            value = data.get(key)
+            if value is not None and (not isinstance(value, str) or not 0 < len(value) <= MAX_NAME):
+                raise ProtocolError(f"{key} must be a name of at most {MAX_NAME} characters")
+            names.append(value)
+        return ClientMessage("start", config=cfg, strokes=strokes, paused=paused, payload=tuple(names))
+    if kind == "resume":
+        sid = data.get("session")
+        if not isinstance(sid, str) or not 0 < len(sid) <= MAX_SESSION_ID:
+            raise ProtocolError("resume needs a session id")
+        return ClientMessage("resume", session_id=sid)
+    if kind == "command":
+        seq = _int(data.get("seq"), "seq", 1)
+        command = data.get("command")
+        if not isinstance(command, dict):
+            raise ProtocolError("command needs a command object")
+        return ClientMessage("command", seq=seq, command=check_command(command))
+    if kind == "control":
+        action = data.get("action")
+        if action not in CONTROL_ACTIONS:
+            raise ProtocolError(f"control action must be one of {', '.join(CONTROL_ACTIONS)}")
+        return ClientMessage("control", action=str(action))
+    payload = data.get("t")
+    if payload is not None and not isinstance(payload, (int, float)):
+        raise ProtocolError("ping's t must be a number")
+    return ClientMessage("ping", payload=payload)
+
+
+# ---------------------------------------------------------------------- addresses
+def parse_server_address(address: str) -> str:
+    """``HOST:PORT`` or a ``ws://``, ``wss://``, ``http://``, ``https://`` URL → the WebSocket URL.
+
+    ``http`` maps to ``ws`` and ``https`` to ``wss``; a bare address is ``ws://``; the
+    path defaults to ``/ws``.
+    """
+    from urllib.parse import urlsplit
+
+    text = address.strip()
+    if "://" not in text:
+        text = "ws://" + text
+    parts = urlsplit(text)
+    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme.lower())
+    if scheme is None:
+        raise RemoteError(
+            f"server address {address!r}: use HOST:PORT or a ws://, wss://, http:// or https:// URL"
+        )
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise RemoteError(f"server address {address!r}: the port is not a number") from exc
+    if not parts.hostname:
+        raise RemoteError(f"server address {address!r} has no host")
+    if port is None and scheme == "ws" and "://" not in address:
+        raise RemoteError(f"server address {address!r}: give HOST:PORT")
+    path = parts.path if parts.path not in ("", "/") else "/ws"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    netloc = host if port is None else f"{host}:{port}"
+    return f"{scheme}://{netloc}{path}"

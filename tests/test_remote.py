@@ -1,0 +1,300 @@
+"""clipdraw-server and its client on 127.0.0.1: same numbers as local, edits, security, faults.
+
+The server runs in this process (``BackgroundServer``) with the tiny random model, so
+a remote run and a local run use the same weights and the same torch threads; one
+test starts the real ``clipdraw-server`` command to check its printed contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+
+import aiohttp
+import numpy as np
+import pytest
+
+from clipdraw_core import cli
+from clipdraw_core.drawing.commands import AddStrokes, DeleteStrokes, SetFrozen, SetPrompt
+from clipdraw_core.drawing.strokes import Stroke
+from clipdraw_core.errors import AuthError, RemoteError
+from clipdraw_core.optim.config import SessionConfig
+from clipdraw_core.optim.session import Session
+from clipdraw_core.remote.client import RemoteClient, RemoteResult, probe_server, run_remote_job
+from clipdraw_core.remote.protocol import (
+    ProtocolError,
+    decode_message,
+    encode_message,
+    parse_client_message,
+    parse_server_address,
+)
+from clipdraw_core.remote.server import BackgroundServer, ServerOptions
+
+TOKEN = "s3cret-token"
+MAX_BYTES = 256 * 1024
+
+
+def small_config(**kw) -> SessionConfig:
+    base = {"prompt": "a red cat", "num_paths": 8, "num_steps": 3, "num_augs": 1, "seed": 5,
+            "width": 64, "height": 64}
+    base.update(kw)
+    return SessionConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_clip_files):
+    config_path, checkpoint = tiny_clip_files
+    options = ServerOptions(
+        host="127.0.0.1", port=0, token=TOKEN, devices=("cpu",), max_sessions=6,
+        model=str(config_path), weights=str(checkpoint), grace_s=30.0,
+        max_message_bytes=MAX_BYTES, max_commands_per_second=50.0,
+    )
+    with BackgroundServer(options) as running:
+        running.server.preload()
+        yield running
+
+
+async def until(client: RemoteClient, predicate, timeout: float = 60.0):
+    """Events until ``predicate(snapshot)``; returns that snapshot."""
+    async def wait():
+        async for event in client.events():
+            if event.snapshot is not None and predicate(event.snapshot):
+                return event.snapshot
+    return await asyncio.wait_for(wait(), timeout)
+
+
+def test_remote_run_gives_the_local_drawing(server, tiny_clip):
+    config = small_config()
+    local = Session(config, tiny_clip)
+    for _ in local.run():
+        pass
+    expected = local.snapshot()
+    result = RemoteResult()
+    remote = asyncio.run(run_remote_job(server.address, TOKEN, config, (), result))
+    assert remote.step == expected.step == 3
+    assert remote.device == "cpu"
+    assert [s.id for s in remote.drawing.strokes] == [s.id for s in expected.drawing.strokes]
+    for a, b in zip(remote.drawing.strokes, expected.drawing.strokes, strict=True):
+        np.testing.assert_array_equal(a.points, b.points)
+        assert a.color == b.color and a.half_width == b.half_width
+    assert remote.loss == pytest.approx(expected.loss, abs=0)
+
+
+def test_edits_and_prompt_change_round_trip(server):
+    async def scenario():
+        client = RemoteClient(server.address, TOKEN)
+        await client.connect()
+        try:
+            first = await client.start(small_config(num_steps=6), paused=True)
+            assert first.step == 0 and client.state == "paused"
+            frozen_before = first.drawing.stroke(0).points.copy()
+            new = Stroke(100, np.array([[5, 5], [10, 5], [15, 10], [20, 20]], np.float32), 2.0, (0, 0, 1, 1))
+            await client.submit(SetFrozen((0,)))
+            await client.submit(DeleteStrokes((1,)))
+            await client.submit(AddStrokes((new,)))
+            await client.submit(SetPrompt("a blue dog"))
+            edited = await until(client, lambda s: s.config.prompt == "a blue dog" and 100 in s.drawing.ids)
+            assert edited.step == 0
+            assert edited.drawing.stroke(0).frozen and 1 not in edited.drawing.ids
+            np.testing.assert_array_equal(edited.drawing.stroke(100).points, new.points)
+            await client.control("run")
+            done = await until(client, lambda s: s.done)
+            assert done.step == 6 and done.config.prompt == "a blue dog"
+            np.testing.assert_array_equal(done.drawing.stroke(0).points, frozen_before)
+            moved = done.drawing.stroke(2).points - edited.drawing.stroke(2).points
+            assert np.abs(moved).max() > 0
+            await client.control("stop")
+        finally:
+            await client.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("token", [None, "wrong"])
+def test_wrong_or_missing_token_is_refused(server, token):
+    with pytest.raises(AuthError, match="refused the token"):
+        asyncio.run(RemoteClient(server.address, token).connect())
+
+
+def test_probe_reports_device_model_and_round_trip(server, tiny_clip_files):
+    info = asyncio.run(probe_server(server.address, TOKEN))
+    assert info["devices"] == ["cpu"]
+    assert info["model"] == str(tiny_clip_files[0])
+    assert 0 < info["rtt_s"] < 5
+
+
+def test_a_model_the_server_does_not_serve_is_refused(server):
+    async def scenario():
+        client = RemoteClient(server.address, TOKEN)
+        await client.connect()
+        try:
+            await client.start(small_config(), model="/etc/passwd.json", weights="/etc/shadow")
+        finally:
+            await client.close()
+
+    with pytest.raises(RemoteError, match="does not serve model"):
+        asyncio.run(scenario())
+
+
+async def _raw(server, text: str):
+    """Send one raw frame on a fresh connection; return (close code, reason)."""
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(
+            f"ws://{server.address}/ws", headers={"Authorization": f"Bearer {TOKEN}"}
+        ) as ws:
+            welcome = await ws.receive()
+            assert decode_message(welcome.data)["type"] == "welcome"
+            await ws.send_str(text)
+            while True:
+                msg = await asyncio.wait_for(ws.receive(), 30)
+                if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                    return ws.close_code, msg.extra or ""
+
+
+def test_bad_clients_do_not_harm_another_session(server):
+    async def scenario():
+        good = RemoteClient(server.address, TOKEN)
+        await good.connect()
+        await good.start(small_config(num_steps=100_000))
+        try:
+            before = await until(good, lambda s: s.step >= 1)
+            code, reason = await _raw(server, "{not json")
+            assert code == 1008 and "not JSON" in reason
+            code, reason = await _raw(server, encode_message({"type": "command", "seq": 1, "command": {}}))
+            assert code == 1008 and "unknown command" in reason
+            code, _ = await _raw(server, "x" * (MAX_BYTES + 1))
+            assert code == 1009
+            # A flood of 1000 commands: bounded by the rate limit, then the connection is closed.
+            flood = RemoteClient(server.address, TOKEN)
+            await flood.connect()
+            await flood.start(small_config(num_steps=100_000), paused=True)
+            flood_id = flood.session_id
+            for _ in range(1000):
+                await flood.submit(SetFrozen((0,)))
+            with pytest.raises(RemoteError, match="too many commands"):
+                await until(flood, lambda s: False, timeout=30)
+            await flood.close()
+            assert flood_id not in server.server.sessions
+            after = await until(good, lambda s: s.step > before.step + 1)
+            assert good.session_id in server.server.sessions
+            assert after.step > before.step
+            await good.control("stop")
+        finally:
+            await good.close()
+
+    asyncio.run(scenario())
+
+
+def test_drop_and_reconnect_keeps_the_session_and_the_edits(server):
+    async def scenario():
+        client = RemoteClient(server.address, TOKEN, reconnect_s=20)
+        await client.connect()
+        await client.start(small_config(num_steps=100_000))
+        sid = client.session_id
+        try:
+            await until(client, lambda s: s.step >= 1)
+            await client.submit(SetFrozen((3,)))
+            await client.drop()
+            await client.submit(DeleteStrokes((4,)))  # sent while the connection is down
+            kinds = []
+            async for event in client.events():
+                kinds.append(event.kind)
+                if event.kind == "reconnected":
+                    break
+            assert kinds[:1] == ["disconnected"]
+            assert client.session_id == sid and sid in server.server.sessions
+            snap = await until(client, lambda s: 4 not in s.drawing.ids)
+            assert snap.drawing.stroke(3).frozen
+            assert len(server.server.sessions[sid].session.drawing().strokes) == 7
+            await client.control("stop")
+        finally:
+            await client.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("message", "fragment"),
+    [
+        ({"type": "launch"}, "unknown message type"),
+        ({"type": "start", "config": "x"}, "config object"),
+        ({"type": "start", "config": {"prompt": "cat", "num_steps": -1}}, "invalid settings"),
+        ({"type": "start", "config": {"prompt": "x" * 5000}}, "characters"),
+        ({"type": "start", "config": {"prompt": "cat", "num_paths": 4000},
+          "strokes": [{"id": i, "points": np.zeros((4, 2), np.float32)} for i in range(1001)]}, "at most"),
+        ({"type": "command", "seq": "1", "command": {}}, "seq"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetFrozen", "ids": ["a"]}}, "stroke id"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetPrompt", "prompt": 3}}, "prompt"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetPrompt", "prompt": ""}}, "empty"),
+        ({"type": "command", "seq": 1, "command": {"type": "AddFreehand", "stroke_id": 1,
+                                                  "polyline": [[0, 0]]}}, "float array"),
+        ({"type": "command", "seq": 1, "command": {"type": "Exec", "code": "rm"}}, "unknown command"),
+        ({"type": "control", "action": "format"}, "control action"),
+    ],
+)
+def test_malformed_messages_are_refused_before_the_engine(message, fragment):
+    with pytest.raises(ProtocolError, match=fragment):
+        parse_client_message(decode_message(encode_message(message)))
+
+
+def test_arrays_cross_the_wire_bit_for_bit_and_hostile_ones_are_refused():
+    points = np.random.default_rng(0).normal(size=(7, 2)).astype(np.float32)
+    back = decode_message(encode_message({"type": "x", "a": points}))["a"]
+    assert back.dtype == np.float32 and np.array_equal(back, points)
+    with pytest.raises(ProtocolError, match="not accepted"):
+        decode_message('{"type":"x","a":{"__nd__":"object","shape":[1],"b64":"AA=="}}')
+    with pytest.raises(ProtocolError, match="shape"):
+        decode_message('{"type":"x","a":{"__nd__":"float32","shape":[1000000],"b64":"AAAAAA=="}}')
+
+
+@pytest.mark.parametrize(
+    ("address", "url"),
+    [
+        ("gpu.local:8765", "ws://gpu.local:8765/ws"),
+        ("ws://10.0.0.2:9000", "ws://10.0.0.2:9000/ws"),
+        ("https://draw.example.com", "wss://draw.example.com/ws"),
+        ("http://127.0.0.1:80/clip/ws", "ws://127.0.0.1:80/clip/ws"),
+        ("wss://h:443", "wss://h:443/ws"),
+    ],
+)
+def test_server_addresses(address, url):
+    assert parse_server_address(address) == url
+
+
+def test_cli_runs_remotely_and_a_wrong_token_is_one_line(server, tmp_path, capsys, tiny_clip_files):
+    out = tmp_path / "remote.svg"
+    base = ["a red cat", "-o", str(out), "--paths", "8", "--steps", "2", "--augs", "1", "--size", "64",
+            "--quiet", "--server", f"ws://{server.address}"]
+    assert cli.main([*base, "--token", "wrong"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "refused the token" in err and "Traceback" not in err
+    assert not out.exists()
+    assert cli.main([*base, "--token", TOKEN, "--project", str(tmp_path / "p.json")]) == 0
+    assert out.read_text().count("<path") == 8
+    assert (tmp_path / "p.json").exists()
+    assert cli.main([*base, "--token", TOKEN, "--model", "ViT-Nonexistent", "--weights", "x"]) == 1
+    assert "does not serve model" in capsys.readouterr().err
+
+
+def test_server_command_prints_its_address_and_needs_a_token_off_loopback(tmp_path, tiny_clip_files):
+    config_path, checkpoint = tiny_clip_files
+    base = [sys.executable, "-m", "clipdraw_core.remote.server", "--model", str(config_path),
+            "--weights", str(checkpoint), "--device", "cpu"]
+    refused = subprocess.run([*base, "--host", "0.0.0.0"], capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "token is required" in refused.stderr
+    proc = subprocess.Popen([*base, "--host", "127.0.0.1", "--port", "0", "--token", TOKEN],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline().strip()
+        match = re.fullmatch(r"listening on 127\.0\.0\.1:(\d+)", line)
+        assert match, line
+        out = tmp_path / "sub.svg"
+        args = ["cat", "-o", str(out), "--paths", "4", "--steps", "1", "--augs", "1", "--size", "64",
+                "--quiet", "--server", f"127.0.0.1:{match.group(1)}", "--token", TOKEN]
+        assert cli.main(args) == 0 and out.exists()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert "connected" in proc.stderr.read()
