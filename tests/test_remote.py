@@ -11,6 +11,7 @@ import asyncio
 import re
 import subprocess
 import sys
+import time
 
 import aiohttp
 import numpy as np
@@ -298,3 +299,28 @@ def test_server_command_prints_its_address_and_needs_a_token_off_loopback(tmp_pa
         proc.terminate()
         proc.wait(30)
     assert "connected" in proc.stderr.read()
+
+
+def test_when_the_server_dies_the_drawing_so_far_is_kept(tiny_clip_files):
+    config_path, checkpoint = tiny_clip_files
+    options = ServerOptions(host="127.0.0.1", port=0, token=TOKEN, devices=("cpu",),
+                            model=str(config_path), weights=str(checkpoint))
+    result = RemoteResult()
+    server = BackgroundServer(options).__enter__()
+
+    async def scenario():
+        job = asyncio.create_task(
+            run_remote_job(
+                server.address, TOKEN, small_config(num_steps=100_000), (), result, reconnect_s=1.0
+            )
+        )
+        deadline = time.monotonic() + 60
+        while (result.last is None or result.last.step < 2) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.get_running_loop().run_in_executor(None, server.__exit__, None, None, None)
+        with pytest.raises(RemoteError, match=r"could not reconnect|cannot reach"):
+            await job
+
+    asyncio.run(scenario())
+    assert result.last is not None and result.last.step >= 2
+    assert len(result.last.drawing.strokes) == 8

@@ -271,7 +271,7 @@ class HostedSession:
             self._publish(session.snapshot())
 
 
-@dataclass
+@dataclass(eq=False)
 class _Connection:
     ws: web.WebSocketResponse
     peer: str
@@ -286,6 +286,7 @@ class RemoteServer:
         self.options = options.check()
         self.pool = ModelPool(options.model, options.weights)
         self.sessions: dict[str, HostedSession] = {}
+        self._connections: set[_Connection] = set()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -305,7 +306,9 @@ class RemoteServer:
     async def start(self) -> int:
         """Start listening; returns the port (useful with port 0)."""
         self.loop = asyncio.get_running_loop()
-        self._runner = web.AppRunner(self.make_app(), handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(
+            self.make_app(), handle_signals=False, access_log=None, shutdown_timeout=5.0
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.options.host, self.options.port)
         await site.start()
@@ -321,6 +324,8 @@ class RemoteServer:
 
     async def _on_shutdown(self, app: web.Application) -> None:
         self._stop_all()
+        for conn in list(self._connections):
+            await conn.ws.close(code=int(WSCloseCode.GOING_AWAY), message=b"the server is shutting down")
 
     def _stop_all(self) -> None:
         for hosted in list(self.sessions.values()):
@@ -362,6 +367,7 @@ class RemoteServer:
         ws = web.WebSocketResponse(max_msg_size=self.options.max_message_bytes, heartbeat=20.0)
         await ws.prepare(request)
         conn = _Connection(ws, peer)
+        self._connections.add(conn)
         logger.info("%s connected", peer)
         sender = asyncio.create_task(self._send_snapshots(conn))
         bucket = TokenBucket(self.options.max_commands_per_second, 2 * self.options.max_commands_per_second)
@@ -397,6 +403,7 @@ class RemoteServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
             self._detach(conn)
+            self._connections.discard(conn)
             logger.info("%s disconnected", peer)
         return ws
 
