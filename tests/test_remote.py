@@ -324,3 +324,33 @@ def test_when_the_server_dies_the_drawing_so_far_is_kept(tiny_clip_files):
     asyncio.run(scenario())
     assert result.last is not None and result.last.step >= 2
     assert len(result.last.drawing.strokes) == 8
+
+
+def test_proxy_steers_like_a_local_session_and_pauses_when_not_asked(server):
+    from clipdraw_core.remote.proxy import RemoteSessionProxy
+
+    proxy = RemoteSessionProxy(server.address, TOKEN, small_config(num_steps=100_000), lease_s=0.3)
+    try:
+        assert proxy.step_count == 0 and proxy.num_strokes == 8 and not proxy.done
+        steps = [proxy.step().step for _ in range(3)]
+        assert steps == sorted(steps) and steps[0] >= 1
+        new_id = proxy.allocate_ids(1)[0]
+        assert new_id >= 8
+        proxy.submit(SetFrozen((0,)))
+        proxy.submit(DeleteStrokes((5,)))
+        proxy.submit(AddStrokes((Stroke(new_id, np.zeros((4, 2), np.float32) + 9, 1.0, (1, 0, 0, 1)),)))
+        snap = proxy.apply_pending()
+        assert snap.drawing.stroke(0).frozen and 5 not in snap.drawing.ids and new_id in snap.drawing.ids
+        # Nobody asks for steps: the lease runs out and the server stops stepping.
+        time.sleep(0.8)
+        paused_at = server.server.sessions[proxy.session_id].session.step_count
+        time.sleep(0.6)
+        assert server.server.sessions[proxy.session_id].session.step_count == paused_at
+        assert proxy.step().step > snap.step
+    finally:
+        sid = proxy.session_id
+        proxy.close()
+    deadline = time.monotonic() + 10
+    while sid in server.server.sessions and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sid not in server.server.sessions

@@ -48,6 +48,8 @@ class RemoteEvent:
     kind: str  # "snapshot", "disconnected", "reconnected"
     snapshot: Snapshot | None = None
     state: str = ""
+    #: The last command sequence number the server has received.
+    seq: int = 0
 
 
 class RemoteClient:
@@ -67,6 +69,7 @@ class RemoteClient:
         self._ws: aiohttp.ClientWebSocketResponse[bool] | None = None
         self._seq = 0
         self._unacked: list[tuple[int, dict[str, Any]]] = []
+        self._acked = 0
         self._closing = False
 
     # -------------------------------------------------------------- connection
@@ -161,10 +164,13 @@ class RemoteClient:
             pass  # resent on reconnect
         return self._seq
 
-    async def control(self, action: str) -> None:
-        """``pause``, ``run`` or ``stop`` the session."""
+    async def control(self, action: str, lease_s: float | None = None) -> None:
+        """``pause``, ``run`` (for ``lease_s`` seconds unless renewed) or ``stop`` the session."""
+        message: dict[str, Any] = {"type": "control", "action": action}
+        if lease_s is not None:
+            message["lease_s"] = lease_s
         try:
-            await self._send({"type": "control", "action": action})
+            await self._send(message)
         except _Dropped:
             if action != "stop":
                 raise RemoteError("the connection to the server is down") from None
@@ -179,13 +185,13 @@ class RemoteClient:
                     raise RemoteError("the connection to the server was closed") from None
                 yield RemoteEvent("disconnected")
                 await self._reconnect()
-                yield RemoteEvent("reconnected", self._last_resumed, self.state)
+                yield RemoteEvent("reconnected", self._last_resumed, self.state, self._acked)
                 continue
             if msg.get("type") == "snapshot":
                 self._ack(int(msg.get("seq", 0)))
                 self.state = str(msg.get("state", ""))
                 snap = self._snapshot(msg)
-                yield RemoteEvent("snapshot", snap, self.state)
+                yield RemoteEvent("snapshot", snap, self.state, self._acked)
                 if msg.get("error"):
                     raise RemoteError(f"the server's session failed: {msg['error']}")
 
@@ -219,6 +225,7 @@ class RemoteClient:
                 delay = min(2.0, delay * 2)
 
     def _ack(self, seq: int) -> None:
+        self._acked = max(self._acked, seq)
         self._unacked = [(s, c) for s, c in self._unacked if s > seq]
 
     @staticmethod

@@ -18,7 +18,8 @@ lengths, array shapes). A failure is a :class:`ProtocolError`, which the server 
 into closing that one connection with the reason.
 
 Client → server: ``start`` (config, strokes, paused), ``resume`` (session id),
-``command`` (seq, command), ``control`` (action: pause, run, stop), ``ping``.
+``command`` (seq, command), ``control`` (action: pause, run, stop; ``run`` may carry
+``lease_s``: pause unless renewed within that time), ``ping``.
 Server → client: ``welcome`` (server info), ``started`` / ``resumed`` (session id,
 last acknowledged command seq, snapshot), ``snapshot``, ``state``, ``pong``, ``error``.
 """
@@ -295,7 +296,12 @@ def parse_client_message(data: Mapping[str, Any]) -> ClientMessage:
         action = data.get("action")
         if action not in CONTROL_ACTIONS:
             raise ProtocolError(f"control action must be one of {', '.join(CONTROL_ACTIONS)}")
-        return ClientMessage("control", action=str(action))
+        lease = data.get("lease_s")
+        if lease is not None and (
+            not isinstance(lease, (int, float)) or isinstance(lease, bool) or not 0 < lease <= 60
+        ):
+            raise ProtocolError("lease_s must be a number of seconds between 0 and 60")
+        return ClientMessage("control", action=str(action), payload=None if lease is None else float(lease))
     payload = data.get("t")
     if payload is not None and not isinstance(payload, (int, float)):
         raise ProtocolError("ping's t must be a number")

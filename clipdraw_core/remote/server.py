@@ -183,9 +183,12 @@ class HostedSession:
         self.device = device
         self.last_seq = 0
         self.error: str | None = None
-        self._latest: Snapshot | None = session.snapshot()
+        #: The newest snapshot and the last command seq it includes.
+        self._latest: tuple[Snapshot, int] | None = (session.snapshot(), 0)
         self._latest_lock = threading.Lock()
         self._running = not paused
+        self._applied = 0
+        self._lease_until: float | None = None
         self._dirty = False
         self._stop = False
         self._wake = threading.Event()
@@ -202,47 +205,60 @@ class HostedSession:
             return RunState.STOPPED
         if self.session.done:
             return RunState.DONE
-        return RunState.RUNNING if self._running else RunState.PAUSED
+        return RunState.RUNNING if self._may_step() else RunState.PAUSED
 
     def submit(self, seq: int, command: Command) -> bool:
         """Queue a command unless its ``seq`` was already received (a resend after reconnect)."""
         if seq <= self.last_seq:
             return False
+        self.session.submit(command)  # queued before last_seq says so (see _loop)
         self.last_seq = seq
-        self.session.submit(command)
         self._dirty = True
         self._wake.set()
         return True
 
-    def control(self, action: str) -> None:
+    def control(self, action: str, lease_s: float | None = None) -> None:
+        """``run`` (for ``lease_s`` seconds unless renewed, or for good), ``pause`` or ``stop``.
+
+        A window renews a short lease with every step it asks for, so when it pauses
+        (or its network drops) the GPU stops within the lease instead of running on.
+        """
         if action == "stop":
             self._stop = True
         else:
             self._running = action == "run"
+            self._lease_until = None if lease_s is None else time.monotonic() + lease_s
             self._dirty = True
         self._wake.set()
+
+    def _may_step(self) -> bool:
+        lease = self._lease_until
+        return self._running and (lease is None or time.monotonic() < lease)
 
     def set_listener(self, listener: Callable[[], None] | None) -> None:
         self._listener = listener
         if listener is not None:
             listener()
 
-    def take_latest(self) -> Snapshot | None:
+    def take_latest(self) -> tuple[Snapshot, int] | None:
         with self._latest_lock:
-            snap, self._latest = self._latest, None
-            return snap
+            latest, self._latest = self._latest, None
+            return latest
 
-    def peek(self) -> Snapshot:
+    def peek(self) -> tuple[Snapshot, int]:
         with self._latest_lock:
-            return self._latest if self._latest is not None else self.session.snapshot()
+            if self._latest is not None:
+                return self._latest
+        return self.session.snapshot(), self._applied
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
     # -------------------------------------------------------------- its thread
-    def _publish(self, snap: Snapshot) -> None:
+    def _publish(self, snap: Snapshot, seq: int) -> None:
+        self._applied = seq
         with self._latest_lock:
-            self._latest = snap
+            self._latest = (snap, seq)
         listener = self._listener
         if listener is not None:
             listener()
@@ -251,16 +267,18 @@ class HostedSession:
         session = self.session
         try:
             while not self._stop:
-                if self._running and not session.done:
+                # Every command up to last_seq is already queued, so this step applies them.
+                seq = self.last_seq
+                if self._may_step() and not session.done:
                     snap = session.step()
                 else:
-                    self._wake.wait(timeout=1.0)
+                    self._wake.wait(timeout=0.05 if self._running else 1.0)
                     self._wake.clear()
                     if self._stop or not self._dirty:
                         continue
                     self._dirty = False
                     snap = session.apply_pending()
-                self._publish(snap)
+                self._publish(snap, seq)
         except ClipDrawError as exc:
             self.error = " ".join(str(exc).split())
         except Exception as exc:  # a bug must end this session only, never the server
@@ -268,7 +286,7 @@ class HostedSession:
             self.error = f"the session failed on the server: {type(exc).__name__}: {exc}"
         finally:
             self._stop = True
-            self._publish(session.snapshot())
+            self._publish(session.snapshot(), self._applied)
 
 
 @dataclass(eq=False)
@@ -431,7 +449,7 @@ class RemoteServer:
             if conn.hosted.submit(msg.seq, msg.command):
                 logger.info("session %s: %s", conn.hosted.id[:6], type(msg.command).__name__)
         else:
-            conn.hosted.control(msg.action)
+            conn.hosted.control(msg.action, msg.payload)
             logger.info("session %s: %s", conn.hosted.id[:6], msg.action)
             if msg.action == "stop":
                 self._end(conn.hosted)
@@ -492,7 +510,7 @@ class RemoteServer:
                     "session": hosted.id,
                     "seq": hosted.last_seq,
                     "state": str(hosted.state),
-                    "snapshot": hosted.peek().to_plain(),
+                    "snapshot": hosted.peek()[0].to_plain(),
                 }
             )
         )
@@ -537,12 +555,13 @@ class RemoteServer:
             hosted = conn.hosted
             if hosted is None:
                 continue
-            snap = hosted.take_latest()
-            if snap is None:
+            latest = hosted.take_latest()
+            if latest is None:
                 continue
+            snap, seq = latest
             message: dict[str, Any] = {
                 "type": "snapshot",
-                "seq": hosted.last_seq,
+                "seq": seq,  # the last command this snapshot includes
                 "state": str(hosted.state),
                 "snapshot": snap.to_plain(),
             }
