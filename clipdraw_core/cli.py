@@ -16,6 +16,7 @@ import logging
 import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clipdraw_core import __version__, cli_guidance
@@ -161,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue a saved project (its prompt, settings and strokes; options given override them)",
     )
     add_time_options(parser)
+    parser.add_argument(
+        "--server", metavar="HOST:PORT",
+        help="run on a clipdraw-server (ws://, wss://, http://, https:// accepted); outputs are written here",
+    )
+    parser.add_argument("--token", help="the server's token")
+    parser.add_argument("--token-file", metavar="FILE", help="read the server's token from this file")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     parser.add_argument("--verbose", "-v", action="store_true", help="log details")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -494,6 +501,14 @@ def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSi
         colours = [s.fill[:3] if s.fill is not None else s.color[:3] for s in seeded]
         config = _config_from_args(args, len(seeded), colours, given)
         guidance = cli_guidance.guidance_from_args(args)
+    if args.server:
+        if args.resume:
+            raise ConfigError("--resume runs locally for now; --server starts a new drawing")
+        if not guidance.empty:
+            raise ConfigError("image prompts, a style image and regions run locally for now (not --server)")
+        if args.variations != 1 or args.timelapse or args.replay:
+            raise ConfigError("--variations, --timelapse and --replay run locally for now (not --server)")
+        return _run_remote(args, config, seeded, given, signals)
     options = plan_options(args, config, resumed=bool(args.resume))
     if config.renderer == "diffvg":  # say so before the (slow) model load
         from clipdraw_core.render import diffvg_backend
@@ -608,9 +623,151 @@ def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSi
     return 0
 
 
+def _server_token(args: argparse.Namespace) -> str | None:
+    if args.token_file:
+        try:
+            return Path(args.token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the token file {args.token_file}: {exc.strerror}") from exc
+    token: str | None = args.token
+    return token
+
+
+def _run_remote(
+    args: argparse.Namespace,
+    config: SessionConfig,
+    seeded: list[Stroke],
+    given: set[str],
+    signals: StopSignals,
+) -> int:
+    """The same job on a ``clipdraw-server``; the outputs are written here, as locally.
+
+    ``--model``/``--weights`` are sent only when given: otherwise the server's own
+    model is used. A drop mid-run reconnects to the same session; if the server is
+    gone for good, the drawing so far is written and the exit status is 1.
+    """
+    import asyncio
+
+    from clipdraw_core.errors import RemoteError
+    from clipdraw_core.remote.client import RemoteResult, run_remote_job
+
+    token = _server_token(args)
+    bar = None
+    if not args.quiet and config.num_steps > 0:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.num_steps, unit="step", dynamic_ncols=True, file=sys.stderr)
+
+    def progress(snap: Snapshot) -> None:
+        if bar is not None:
+            bar.set_postfix(
+                loss=f"{snap.loss:.4f}" if snap.loss is not None else "nan",
+                score=f"{snap.score:.4f}" if snap.score is not None else "nan",
+            )
+            bar.update(snap.step - bar.n)
+
+    result = RemoteResult()
+    interrupted = False
+    failure: RemoteError | None = None
+    try:
+        asyncio.run(
+            run_remote_job(
+                args.server, token, config, seeded, result,
+                model=config.model_name if "model" in given else None,
+                weights=config.weights if "weights" in given else None,
+                on_snapshot=progress,
+            )
+        )
+    except KeyboardInterrupt:
+        interrupted = True
+    except RemoteError as exc:
+        if result.last is None or result.last.step == 0:
+            raise
+        failure = exc
+    finally:
+        if bar is not None:
+            bar.close()
+    if result.last is None:
+        print("clipdraw-cli: interrupted before the run started; nothing written", file=sys.stderr)
+        return signals.exit_status()
+    snap = result.last
+    description = (
+        f"CLIPDraw Studio {__version__}: prompt {config.prompt!r}; "
+        f"negatives {list(config.negative_prompts)}; "
+        f"{len(snap.drawing.strokes)} strokes; {config.num_steps} steps; seed {config.seed}; "
+        f"model {snap.config.model_name} ({snap.config.weights}) on {args.server} ({snap.device})"
+    )
+    outputs = _Outputs()
+    outputs.planned = [p for p in (args.output, args.png, args.project) if p]
+    try:
+        with signals.deferred():
+            _write_outputs(
+                outputs, snap.config, snap.drawing, snap.step, description, snap.guidance,
+                svg=args.output, png=args.png, project=args.project,
+            )
+    except KeyboardInterrupt:
+        print(f"clipdraw-cli: interrupted while writing the files; {outputs.summary()}", file=sys.stderr)
+        return signals.exit_status()
+    if outputs.failed:
+        raise OutputError(f"{'; '.join(outputs.failed)} ({outputs.summary()})")
+    if interrupted or failure is not None:
+        why = f"interrupted ({signals.name()})" if interrupted else " ".join(str(failure).split())
+        print(f"clipdraw-cli: {why} at step {snap.step}; {outputs.summary()} (the drawing so far)",
+              file=sys.stderr)
+        return signals.exit_status() if interrupted else EXIT_ERROR
+    logger.info("wrote %s after %d steps on %s", ", ".join(outputs.written), snap.step, args.server)
+    return 0
+
+
+def build_batch_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clipdraw-cli batch",
+        description="Draw every prompt of a file (one per line) with several seeds; write SVGs and a CSV.",
+    )
+    parser.add_argument("prompts_file", metavar="PROMPTS.txt", help="one prompt per line (# comments)")
+    parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the results")
+    parser.add_argument("--seeds", type=int, default=1, help="drawings per prompt (seed, seed+1, ...)")
+    parser.add_argument(
+        "--ray", metavar="auto|ADDRESS",
+        help="one drawing per Ray task on a cluster (needs the [cluster] extra); 'local' starts Ray here",
+    )
+    _add_setting_options(parser)
+    parser.add_argument("--default-negatives", action="store_true", help="add the original negatives")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress messages")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log details")
+    return parser
+
+
+def batch_main(argv: Sequence[str]) -> int:
+    """``clipdraw-cli batch PROMPTS.txt -o DIR --seeds N [--ray auto|ADDRESS]``."""
+    from clipdraw_core.batch import make_jobs, read_prompts, run_batch
+
+    args = build_batch_parser().parse_args(argv)
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.INFO if args.verbose or not args.quiet else logging.WARNING
+    logging.getLogger("clipdraw_core.batch").setLevel(level)
+    try:
+        prompts = read_prompts(args.prompts_file)
+        args.prompt = prompts[0]
+        base = _config_from_args(args, 0)
+        jobs = make_jobs(prompts, base, args.seeds)
+        csv_path = run_batch(jobs, args.output, ray_address=args.ray)
+    except ClipDrawError as exc:
+        print(f"clipdraw-cli: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("clipdraw-cli: batch interrupted; the files written so far are kept", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if not args.quiet:
+        print(f"wrote {len(jobs)} drawings and {csv_path}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``clipdraw-cli``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "batch":
+        return batch_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.prompt is None and not args.resume:

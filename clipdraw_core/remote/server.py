@@ -510,7 +510,7 @@ class RemoteServer:
                     "session": hosted.id,
                     "seq": hosted.last_seq,
                     "state": str(hosted.state),
-                    "snapshot": hosted.peek()[0].to_plain(),
+                    "snapshot": (hosted.take_latest() or hosted.peek())[0].to_plain(),
                 }
             )
         )
