@@ -22,12 +22,15 @@ from PySide6.QtCore import QObject, Signal
 
 from app.run.loader import ModelLoader
 from app.run.local_edits import apply_command
+from app.run.remote import RemoteCompute
 from app.run.worker import SessionWorker, WorkerHandle, error_message
 from clipdraw_core.drawing.commands import Command, SetPrompt
 from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import Drawing
 from clipdraw_core.optim.config import SessionConfig
+from clipdraw_core.errors import RemoteError
 from clipdraw_core.optim.run_state import RunState
+from clipdraw_core.remote.proxy import RemoteSessionProxy
 
 if TYPE_CHECKING:
     from clipdraw_core.clip.clip_model import ClipModel
@@ -70,6 +73,8 @@ class RunController(QObject):
         self._local_next_id = 0
         self.min_step_interval = min_step_interval
         self._gc_frozen: set[int] = set()
+        #: Where runs compute: ``None`` = this computer, else a ``clipdraw-server``.
+        self.compute: RemoteCompute | None = None
 
     # ------------------------------------------------------------ queries
     def drawing(self) -> Drawing | None:
@@ -184,6 +189,9 @@ class RunController(QObject):
             self.errorOccurred.emit(error_message(exc), exc)
             return
         self.stop()
+        if self.compute is not None:  # the server loads (and owns) the model
+            self._start_session(config, None)
+            return
         clip = self._preloaded or self.loader.cached(config.model_name, config.weights, config.device)
         if clip is None:
             self._pending_config = config
@@ -208,7 +216,7 @@ class RunController(QObject):
         self._set_state(RunState.IDLE)
         self.errorOccurred.emit(message, exc)
 
-    def _start_session(self, config: SessionConfig, clip: ClipModel) -> None:
+    def _start_session(self, config: SessionConfig, clip: ClipModel | None) -> None:
         from clipdraw_core.optim.session import Session
 
         drawing, step = self._drawing, self._step
@@ -224,10 +232,21 @@ class RunController(QObject):
         self._prompts_in_flight = []
         guidance = self.guidance
 
-        def factory() -> Session:
+        compute = self.compute
+
+        def factory() -> Session | RemoteSessionProxy:
+            if compute is not None:
+                if not guidance.empty:
+                    raise RemoteError(
+                        "image prompts, a style image and regions run on this computer for now: "
+                        "remove them or choose Compute: This Computer"
+                    )
+                return compute.open(config, **kwargs)
+            assert clip is not None
             return Session(config, clip, guidance=guidance, **kwargs)
 
-        self._freeze_gc_once(clip)
+        if clip is not None:
+            self._freeze_gc_once(clip)
         worker = SessionWorker(factory, min_step_interval=self.min_step_interval)
         handle = WorkerHandle(worker, self)
         worker.snapshotReady.connect(self._on_snapshot)
@@ -297,6 +316,9 @@ class RunController(QObject):
             return
         handle.worker.snapshotReady.disconnect(self._on_snapshot)
         handle.stop()
+        session = handle.worker.session()
+        if isinstance(session, RemoteSessionProxy):
+            session.close()  # ends the server's session; its last drawing stays here
         snap, _ = handle.worker.take_latest()
         if snap is not None:
             self._snapshot, self._drawing, self._step = snap, snap.drawing, snap.step

@@ -134,8 +134,9 @@ class RemoteClient:
         model: str | None = None,
         weights: str | None = None,
         paused: bool = False,
+        start_step: int = 0,
     ) -> Snapshot:
-        """Start a session on the server; returns its first snapshot."""
+        """Start a session on the server (at ``start_step`` to continue a drawing); its first snapshot."""
         await self._send(
             {
                 "type": "start",
@@ -144,6 +145,7 @@ class RemoteClient:
                 "model": model,
                 "weights": weights,
                 "paused": paused,
+                "step": start_step,
             }
         )
         while True:

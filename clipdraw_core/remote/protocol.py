@@ -280,7 +280,10 @@ def parse_client_message(data: Mapping[str, Any]) -> ClientMessage:
             if value is not None and (not isinstance(value, str) or not 0 < len(value) <= MAX_NAME):
                 raise ProtocolError(f"{key} must be a name of at most {MAX_NAME} characters")
             names.append(value)
-        return ClientMessage("start", config=cfg, strokes=strokes, paused=paused, payload=tuple(names))
+        step = _int(data.get("step", 0), "step", 0, cfg.num_steps)
+        return ClientMessage(
+            "start", config=cfg, strokes=strokes, paused=paused, payload=tuple(names), seq=step
+        )
     if kind == "resume":
         sid = data.get("session")
         if not isinstance(sid, str) or not 0 < len(sid) <= MAX_SESSION_ID:

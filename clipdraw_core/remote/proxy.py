@@ -61,6 +61,7 @@ class RemoteSessionProxy:
         strokes: Sequence[Stroke] = (),
         *,
         drawing: Drawing | None = None,
+        start_step: int = 0,
         model: str | None = None,
         weights: str | None = None,
         lease_s: float = 0.5,
@@ -77,14 +78,24 @@ class RemoteSessionProxy:
         self._acked = 0
         self._sent = 0
         self._last_lease = 0.0
-        seed = list(drawing.strokes) if drawing is not None else list(strokes)
+        seed = list(strokes)
+        if drawing is not None:  # continue this drawing: its strokes and nothing random on top
+            seed = list(drawing.strokes)
+            config = config.replace(num_paths=0)
         try:
             self.welcome = self._call(self._client.connect())
-            first = self._call(self._client.start(config, seed, model=model, weights=weights, paused=True))
+            first = self._call(
+                self._client.start(
+                    config, seed, model=model, weights=weights, paused=True, start_step=start_step
+                )
+            )
         except BaseException:
             self.close()
             raise
-        self._latest: Snapshot = first
+        from urllib.parse import urlsplit
+
+        self._where = urlsplit(self._client.url).netloc
+        self._latest: Snapshot = replace(first, device=f"{first.device} @ {self._where}")
         self._returned_step = first.step
         self._next_id = itertools.count(first.drawing.next_id())
         self._top_id = first.drawing.next_id() - 1
@@ -114,7 +125,7 @@ class RemoteSessionProxy:
 
     @property
     def device(self) -> str:
-        return f"{self._latest.device} on {self._client.url}"
+        return self._latest.device
 
     @property
     def connected(self) -> bool:
@@ -201,7 +212,9 @@ class RemoteSessionProxy:
                     else:
                         self._connected = True
                     if event.snapshot is not None:
-                        self._latest = event.snapshot
+                        # The status bar shows where it runs: "cuda @ gpu-box:8765".
+                        snap = event.snapshot
+                        self._latest = replace(snap, device=f"{snap.device} @ {self._where}")
                         self._acked = max(self._acked, event.seq)
                         top = max((s.id for s in event.snapshot.drawing.strokes), default=-1)
                         if top > self._top_id:

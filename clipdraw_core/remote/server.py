@@ -433,7 +433,8 @@ class RemoteServer:
                 raise ProtocolError("this connection already has a session")
             assert msg.config is not None
             hosted = await self._start_session(conn, msg.config, msg.strokes, msg.paused,
-                                               msg.payload if isinstance(msg.payload, tuple) else None)
+                                               msg.payload if isinstance(msg.payload, tuple) else None,
+                                               start_step=msg.seq)
             await self._attach(conn, hosted, "started")
         elif msg.type == "resume":
             if conn.hosted is not None:
@@ -461,6 +462,8 @@ class RemoteServer:
         strokes: Sequence[Stroke],
         paused: bool,
         model_request: tuple[str | None, str | None] | None,
+        *,
+        start_step: int = 0,
     ) -> HostedSession:
         if len(self.sessions) >= self.options.max_sessions:
             raise RemoteError(f"the server is busy: {self.options.max_sessions} sessions already run")
@@ -471,7 +474,7 @@ class RemoteServer:
         def create() -> Session:
             clip = self.pool.get(model, weights, device)
             cfg = config.replace(model_name=model, weights=weights, device=device).validate()
-            return Session(cfg, clip, initial_strokes=strokes)
+            return Session(cfg, clip, initial_strokes=strokes, start_step=start_step)
 
         try:
             session = await loop.run_in_executor(None, create)

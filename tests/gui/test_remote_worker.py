@@ -59,9 +59,60 @@ def test_worker_steers_a_remote_session_like_a_local_one(qtbot, server):
         qtbot.waitUntil(lambda: worker.session().snapshot().step > snap.step + 1, timeout=30000)
         after = worker.session().snapshot()
         np.testing.assert_array_equal(after.drawing.stroke(0).points, frozen_points)
-        assert "on ws://" in worker.session().device
+        assert worker.session().device == f"cpu @ {server.address}"
     finally:
         assert handle.stop(20000)
         for proxy in proxies:
             proxy.close()
     assert proxies[0].snapshot().step >= after.step  # the drawing so far is still here
+
+
+def test_controller_draws_on_the_server_and_keeps_the_drawing_after_stop(qtbot, server):
+    from app.run.controller import RunController
+    from app.run.remote import RemoteCompute
+    from clipdraw_core.optim.run_state import RunState
+
+    controller = RunController()
+    controller.compute = RemoteCompute(server.address, TOKEN)
+    assert controller.compute.label == server.address
+    config = SessionConfig(
+        prompt="a red cat", num_paths=5, num_steps=100_000, num_augs=1, width=64, height=64
+    )
+    seen = []
+    controller.snapshotApplied.connect(seen.append)
+    controller.start(config)
+    try:
+        qtbot.waitUntil(lambda: bool(seen) and seen[-1].step >= 2, timeout=30000)
+        assert seen[-1].device == f"cpu @ {server.address}"
+        assert controller.loader.cached(config.model_name, config.weights, config.device) is None
+        controller.submit(DeleteStrokes((2,)))
+        qtbot.waitUntil(lambda: 2 not in seen[-1].drawing.ids, timeout=10000)
+    finally:
+        controller.stop()
+    assert controller.state() == RunState.STOPPED
+    assert controller.drawing() is not None and len(controller.drawing().strokes) == 4
+    qtbot.waitUntil(lambda: not server.server.sessions, timeout=10000)  # the server's session ended
+    # Draw again continues this drawing on the server (its strokes, no random ones on top).
+    controller.start(config)
+    try:
+        qtbot.waitUntil(lambda: len(server.server.sessions) == 1, timeout=30000)
+        hosted = next(iter(server.server.sessions.values()))
+        assert len(hosted.session.drawing().strokes) == 4
+    finally:
+        controller.shutdown()
+
+
+def test_wrong_token_is_an_error_signal_not_a_crash(qtbot, server):
+    from app.run.controller import RunController
+    from app.run.remote import RemoteCompute
+
+    controller = RunController()
+    controller.compute = RemoteCompute(server.address, "wrong")
+    errors = []
+    controller.errorOccurred.connect(lambda message, exc: errors.append(message))
+    controller.start(SessionConfig(prompt="a cat", num_paths=3, num_steps=5, width=64, height=64))
+    try:
+        qtbot.waitUntil(lambda: bool(errors), timeout=20000)
+        assert "refused the token" in errors[0]
+    finally:
+        controller.shutdown()
