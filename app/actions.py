@@ -40,6 +40,8 @@ class WindowCommands(Protocol):
     def freeze_selected(self, frozen: bool = True) -> None: ...
     def delete_selected(self) -> None: ...
     def add_random_strokes(self, count: int | None = None) -> None: ...
+    def use_local_compute(self) -> None: ...
+    def choose_compute_server(self) -> None: ...
     def open_manual(self) -> None: ...
     def show_about(self) -> None: ...
     def close(self) -> bool: ...
@@ -200,6 +202,24 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Ctrl+R",
         "Add random strokes for CLIP to use, also while it runs (undoable)",
     ),
+    ActionSpec(
+        "compute_local",
+        "Compute: This &Computer",
+        lambda t: t.window.use_local_compute(),
+        None,
+        "Optimise on this computer's CPU or GPU",
+        checkable=True,
+        group="compute",
+    ),
+    ActionSpec(
+        "compute_server",
+        "Compute: &Server…",
+        lambda t: t.window.choose_compute_server(),
+        None,
+        "Optimise on a clipdraw-server (a GPU machine); the drawing stays here",
+        checkable=True,
+        group="compute",
+    ),
     # View
     ActionSpec("zoom_in", "Zoom &In", lambda t: t.canvas.zoom_by(1.25), SK.ZoomIn),
     ActionSpec("zoom_out", "Zoom &Out", lambda t: t.canvas.zoom_by(0.8), SK.ZoomOut),
@@ -258,7 +278,8 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
                "export_svg", "export_png", SEPARATOR, "quit")),
     ("&Edit", ("undo", "redo", SEPARATOR, "select_all", "deselect", SEPARATOR,
                "freeze", "unfreeze", "delete")),
-    ("&Run", ("draw", "pause", "stop", "reset", SEPARATOR, "add_random")),
+    ("&Run", ("draw", "pause", "stop", "reset", SEPARATOR, "add_random", SEPARATOR,
+              "compute_local", "compute_server")),
     ("&View", ("zoom_in", "zoom_out", "zoom_fit", SEPARATOR, *TOOLS)),
     ("&Help", ("manual", "about")),
 )  # fmt: skip

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self.files = FileActions(self, self, self.state)
         targets = Targets(window=self, controller=self.controller, files=self.files, canvas=self.canvas)
         self.actions_ = Actions(self, targets, self.undo_stack)
+        self.actions_.by_name["compute_local"].setChecked(True)
         self._apply_startup_choices(model_name, weights, device)
         self._apply_brush()
         self._wire()
@@ -409,6 +410,28 @@ class MainWindow(QMainWindow):
     def _use_random_weights(self) -> None:
         self.controls.weights.setCurrentText("random")
         self.start_drawing()
+
+    # ------------------------------------------------------------ compute
+    def use_local_compute(self) -> None:
+        """Compute: This Computer (takes effect at the next Draw)."""
+        self.controller.compute = None
+        self._show_compute()
+
+    def choose_compute_server(self) -> None:
+        """Compute: Server… - ask for the address and token (takes effect at the next Draw)."""
+        from app.dialogs.compute_server import ComputeServerDialog
+
+        dialog = ComputeServerDialog(self)
+        if dialog.exec() and dialog.compute() is not None:
+            self.controller.compute = dialog.compute()
+        self._show_compute()
+
+    def _show_compute(self) -> None:
+        compute = self.controller.compute
+        self.actions_.by_name["compute_local"].setChecked(compute is None)
+        self.actions_.by_name["compute_server"].setChecked(compute is not None)
+        where = "this computer" if compute is None else f"the server {compute.label}"
+        self.statusBar().showMessage(f"Draw computes on {where}", 5000)
 
     # ------------------------------------------------------------ help
     def open_manual(self) -> None:

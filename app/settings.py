@@ -49,6 +49,8 @@ class GuiSettings:
     last_dir: str = setting("", label="Last folder", help="Where file dialogs open")
     window_geometry: QByteArray = setting(label="Window geometry", factory=QByteArray, help="Qt's")
     window_state: QByteArray = setting(label="Window state", factory=QByteArray, help="Qt's")
+    compute_server: str = setting("", label="Server", help="clipdraw-server address (Compute: Server…)")
+    compute_token: str = setting("", label="Token", help="the server's token (stored in clear text)")
 
 
 #: Stored keys that differ from the field name. The canvas is square in the app, so

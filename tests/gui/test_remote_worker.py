@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
+from app.run.remote import RemoteCompute
 from app.run.worker import SessionWorker, WorkerHandle
 from clipdraw_core.drawing.commands import DeleteStrokes, SetFrozen
 from clipdraw_core.optim.config import SessionConfig
@@ -116,3 +118,42 @@ def test_wrong_token_is_an_error_signal_not_a_crash(qtbot, server):
         assert "refused the token" in errors[0]
     finally:
         controller.shutdown()
+
+
+def test_compute_server_dialog_tests_the_connection_and_remembers_it(qtbot, server):
+    from app import settings
+    from app.dialogs.compute_server import ComputeServerDialog
+
+    dialog = ComputeServerDialog()
+    qtbot.addWidget(dialog)
+    qtbot.keyClicks(dialog.address, server.address)
+    qtbot.keyClicks(dialog.token, "wrong")
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "refused the token" in dialog.result.text(), timeout=20000)
+    dialog.token.clear()
+    qtbot.keyClicks(dialog.token, TOKEN)
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.result.text().startswith("Connected: cpu"), timeout=20000)
+    assert "round trip" in dialog.result.text() and "tiny" in dialog.result.text()
+    dialog.accept()
+    assert dialog.compute() == RemoteCompute(server.address, TOKEN)
+    assert settings.read("compute_server") == server.address and settings.read("compute_token") == TOKEN
+    again = ComputeServerDialog()
+    qtbot.addWidget(again)
+    assert again.address.text() == server.address and again.token.text() == TOKEN
+
+
+def test_window_compute_menu_switches_between_this_computer_and_a_server(window, server, monkeypatch):
+    from app.dialogs import compute_server
+
+    assert window.actions_.by_name["compute_local"].isChecked()
+    monkeypatch.setattr(compute_server.ComputeServerDialog, "exec", lambda self: 1)
+    monkeypatch.setattr(compute_server.ComputeServerDialog, "compute",
+                        lambda self: RemoteCompute(server.address, TOKEN))
+    window.actions_.by_name["compute_server"].trigger()
+    assert window.controller.compute == RemoteCompute(server.address, TOKEN)
+    assert window.actions_.by_name["compute_server"].isChecked()
+    assert server.address in window.statusBar().currentMessage()
+    window.actions_.by_name["compute_local"].trigger()
+    assert window.controller.compute is None
+    assert "this computer" in window.statusBar().currentMessage()
