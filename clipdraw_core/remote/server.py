@@ -570,8 +570,11 @@ class RemoteServer:
             }
             if hosted.error:
                 message["error"] = hosted.error
+            # Encoding a 256-stroke snapshot takes milliseconds: off the loop, so that
+            # other connections are not held up meanwhile.
+            text = await asyncio.get_running_loop().run_in_executor(None, encode_message, message)
             try:
-                await conn.ws.send_str(encode_message(message))
+                await conn.ws.send_str(text)
             except (ConnectionError, RuntimeError):
                 return
 
