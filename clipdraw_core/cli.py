@@ -735,6 +735,7 @@ def build_batch_parser() -> argparse.ArgumentParser:
     parser.add_argument("--default-negatives", action="store_true", help="add the original negatives")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress messages")
     parser.add_argument("--verbose", "-v", action="store_true", help="log details")
+    cli_guidance.add_arguments(parser)
     return parser
 
 
@@ -750,6 +751,8 @@ def batch_main(argv: Sequence[str]) -> int:
         prompts = read_prompts(args.prompts_file)
         args.prompt = prompts[0]
         base = _config_from_args(args, 0)
+        if not cli_guidance.guidance_from_args(args).empty:
+            raise ConfigError("batches take text prompts only for now (no image prompts, style or regions)")
         jobs = make_jobs(prompts, base, args.seeds)
         csv_path = run_batch(jobs, args.output, ray_address=args.ray)
     except ClipDrawError as exc:

@@ -233,6 +233,11 @@ def test_drop_and_reconnect_keeps_the_session_and_the_edits(server):
                                                   "polyline": [[0, 0]]}}, "float array"),
         ({"type": "command", "seq": 1, "command": {"type": "Exec", "code": "rm"}}, "unknown command"),
         ({"type": "control", "action": "format"}, "control action"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetStyle", "style": None}}, "not available"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetRespect", "ids": [1], "strength": 2}},
+         "0 to 1"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetPrompt", "prompt": "a",
+                                                  "prompt_weight": "x"}}, "prompt_weight"),
     ],
 )
 def test_malformed_messages_are_refused_before_the_engine(message, fragment):

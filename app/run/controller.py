@@ -27,8 +27,8 @@ from app.run.worker import SessionWorker, WorkerHandle, error_message
 from clipdraw_core.drawing.commands import Command, SetPrompt
 from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import Drawing
-from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.errors import RemoteError
+from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.run_state import RunState
 from clipdraw_core.remote.proxy import RemoteSessionProxy
 

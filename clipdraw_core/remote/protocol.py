@@ -37,13 +37,8 @@ import numpy as np
 
 from clipdraw_core.drawing.commands import (
     AddFreehand,
-    AddStrokes,
     Command,
-    DeleteStrokes,
-    SetFrozen,
     SetPrompt,
-    SetStrokeCount,
-    UpdateStrokes,
     command_from_plain,
 )
 from clipdraw_core.drawing.strokes import MAX_STROKES, Stroke
@@ -62,6 +57,8 @@ MAX_SESSION_ID = 64
 MAX_NAME = 300
 _DTYPES = frozenset({"float32", "float64", "int32", "int64", "uint8", "bool"})
 CONTROL_ACTIONS = ("pause", "run", "stop")
+#: Commands a server does not take yet (their pictures would need their own size caps).
+REMOTE_UNSUPPORTED = frozenset({"SetImagePrompts", "SetStyle", "SetRegions"})
 CLIENT_TYPES = ("start", "resume", "command", "control", "ping")
 
 
@@ -215,18 +212,31 @@ def check_command(data: Mapping[str, Any]) -> Command:
                 raise ProtocolError(f"{name} must be a positive number")
     elif kind == "SetPrompt":
         _prompt(data.get("prompt"))
-        for name in ("negative_prompts", "extra_prompts", "prompt_weights"):
+        weight = data.get("prompt_weight", 1.0)
+        if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not math.isfinite(weight):
+            raise ProtocolError("prompt_weight must be a number")
+        for name in ("negative_prompts", "extra_prompts", "prompt_weights", "negative_weights"):
             value = data.get(name) or []
             if not isinstance(value, list) or len(value) > MAX_PROMPTS:
                 raise ProtocolError(f"{name} must be a list of at most {MAX_PROMPTS}")
             for v in value:
-                if name == "prompt_weights":
+                if name in ("prompt_weights", "negative_weights"):
                     if not isinstance(v, (int, float)) or isinstance(v, bool):
                         raise ProtocolError("prompt weights must be numbers")
                 else:
                     _prompt(v)
     elif kind == "SetStrokeCount":
         _int(data.get("count"), "count", 0, MAX_STROKES)
+    elif kind == "SetRespect":
+        _ids(data.get("ids"))
+        strength = data.get("strength")
+        if not isinstance(strength, (int, float)) or isinstance(strength, bool) or not 0 <= strength <= 1:
+            raise ProtocolError("strength must be a number from 0 to 1")
+        anchors = data.get("anchors")
+        if anchors is not None and (not isinstance(anchors, list) or len(anchors) > MAX_STROKES):
+            raise ProtocolError("anchors must be a list (one per id)")
+    elif kind in REMOTE_UNSUPPORTED:
+        raise ProtocolError(f"{kind} is not available on a server yet (image prompts, style and regions)")
     else:
         raise ProtocolError(f"unknown command type {kind!r}")
     try:
@@ -244,10 +254,8 @@ def check_command(data: Mapping[str, Any]) -> Command:
             ).validate()
     except ClipDrawError as exc:
         raise ProtocolError(f"invalid {kind} command: {exc}") from exc
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ProtocolError(f"invalid {kind} command: {exc}") from exc
-    assert isinstance(command, (SetFrozen, DeleteStrokes, AddStrokes, AddFreehand, UpdateStrokes, SetPrompt,
-                                SetStrokeCount))
+    except Exception as exc:  # whatever a hostile value trips, it must not reach the engine
+        raise ProtocolError(f"invalid {kind} command: {type(exc).__name__}: {exc}") from exc
     return command
 
 

@@ -42,6 +42,7 @@ from clipdraw_core.errors import RemoteError
 from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.snapshot import Snapshot
 from clipdraw_core.remote.client import RemoteClient
+from clipdraw_core.remote.protocol import REMOTE_UNSUPPORTED
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class RemoteSessionProxy:
         self._acked = 0
         self._sent = 0
         self._last_lease = 0.0
+        self._notes: list[str] = []
         seed = list(strokes)
         if drawing is not None:  # continue this drawing: its strokes and nothing random on top
             seed = list(drawing.strokes)
@@ -138,6 +140,12 @@ class RemoteSessionProxy:
         return self._latest
 
     def submit(self, command: Command) -> None:
+        if type(command).__name__ in REMOTE_UNSUPPORTED:
+            # Said in the next snapshot's notes (as the engine does for a skipped command)
+            # rather than sent: the server would close the connection for it.
+            with self._cond:
+                self._notes.append(f"{type(command).__name__} is not available on a server yet; ignored")
+            return
         seq = self._call(self._client.submit(command))
         with self._cond:
             self._sent = max(self._sent, seq)
@@ -163,6 +171,7 @@ class RemoteSessionProxy:
             snap = self._latest
         self._raise_error()
         self._returned_step = snap.step
+        snap = self._with_notes(snap)
         if not self._connected:
             note = "the connection to the server is down; reconnecting"
             return replace(snap, messages=(*snap.messages, note))
@@ -179,7 +188,12 @@ class RemoteSessionProxy:
                 self._cond.wait(0.1)
         self._raise_error()
         self._returned_step = self._latest.step
-        return self._latest
+        return self._with_notes(self._latest)
+
+    def _with_notes(self, snap: Snapshot) -> Snapshot:
+        with self._cond:
+            notes, self._notes = self._notes, []
+        return replace(snap, messages=(*snap.messages, *notes)) if notes else snap
 
     def close(self) -> None:
         """Stop the server's session and the client thread."""
