@@ -9,7 +9,6 @@ time, or the one-line reason it failed.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import settings
+from app.background import start_task
 from app.run.remote import RemoteCompute
 from clipdraw_core.errors import ClipDrawError
 
@@ -81,16 +81,13 @@ class ComputeServerDialog(QDialog):
         self.test_button.setEnabled(False)
         self.result.setText("Testing…")
 
-        def probe() -> None:
-            try:
-                text = describe(compute.test())
-            except ClipDrawError as exc:
-                text = " ".join(str(exc).split())
-            except Exception as exc:  # a thread must report, never die silently
-                text = f"{type(exc).__name__}: {exc}"
-            self.tested.emit(text)
-
-        threading.Thread(target=probe, name="clipdraw-test-connection", daemon=True).start()
+        # A background task like every other (joined at quit); results come back on the GUI thread.
+        start_task(
+            lambda _task: describe(compute.test()),
+            "clipdraw-test-connection",
+            on_result=self.tested.emit,
+            on_error=lambda message, _exc: self.tested.emit(message),
+        )
 
     def _show_result(self, text: str) -> None:
         self.result.setText(text)
