@@ -132,7 +132,7 @@ def _run_ray(jobs: Sequence[BatchJob], address: str) -> list[tuple[str, float | 
                 ray.init(address=address, include_dashboard=False, log_to_driver=False)
             except ConnectionError as exc:
                 raise ConfigError(f"cannot connect to the Ray cluster at {address}: {exc}") from exc
-    gpus = float(ray.cluster_resources().get("GPU", 0))  # type: ignore[no-untyped-call]  # ray is untyped
+    gpus = float(ray.cluster_resources().get("GPU", 0))
     task = ray.remote(num_gpus=1 if gpus >= 1 else 0)(run_job)
     pending = []
     for job in jobs:
