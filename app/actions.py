@@ -42,6 +42,7 @@ class WindowCommands(Protocol):
     def add_random_strokes(self, count: int | None = None) -> None: ...
     def use_local_compute(self) -> None: ...
     def choose_compute_server(self) -> None: ...
+    def use_region_tool(self) -> None: ...
     def open_manual(self) -> None: ...
     def show_about(self) -> None: ...
     def close(self) -> bool: ...
@@ -256,6 +257,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
         TOOL_PAN,
         "pan",
     ),
+    ActionSpec(
+        "tool_region",
+        "Region",
+        lambda t: t.window.use_region_tool(),
+        "G",
+        "Drag a rectangle (Alt: a lasso) on the canvas: a region with its own prompt (undoable)",
+        SP.SP_TitleBarNormalButton,
+        checkable=True,
+        group="tools",
+    ),
     # Help
     ActionSpec(
         "manual",
@@ -271,7 +282,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
 
 SEPARATOR = "-"
 RECENT = "@recent"
-TOOLS = ("tool_select", "tool_lasso", "tool_draw", "tool_pan")
+TOOLS = ("tool_select", "tool_lasso", "tool_draw", "tool_pan", "tool_region")
 #: (menu title, action names; SEPARATOR, and RECENT for the Open Recent submenu)
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&File", ("new", "open", RECENT, SEPARATOR, "save", "save_as", SEPARATOR,

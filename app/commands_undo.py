@@ -16,7 +16,15 @@ from typing import Protocol
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
-from clipdraw_core.drawing.commands import AddFreehand, AddStrokes, DeleteStrokes, SetFrozen, SetPrompt
+from clipdraw_core.drawing.commands import (
+    AddFreehand,
+    AddStrokes,
+    DeleteStrokes,
+    SetFrozen,
+    SetPrompt,
+    SetRespect,
+    respect_commands,
+)
 from clipdraw_core.drawing.strokes import Drawing, Stroke
 
 logger = logging.getLogger(__name__)
@@ -155,3 +163,38 @@ class PromptCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._apply(self.old)
+
+
+class GuidanceCommand(QUndoCommand):
+    """Replace regions, image prompts or the style (one engine command); undo sends the old value."""
+
+    def __init__(self, target: EditTarget, old: object, new: object, text: str) -> None:
+        super().__init__(text)
+        self.target, self.old, self.new = target, old, new
+
+    def redo(self) -> None:
+        self.target.submit(self.new)
+
+    def undo(self) -> None:
+        self.target.submit(self.old)
+
+
+class RespectCommand(QUndoCommand):
+    """Soft-lock strokes with a strength; undo puts back each stroke's earlier strength and anchor."""
+
+    def __init__(self, target: EditTarget, ids: Sequence[int], strength: float) -> None:
+        super().__init__(f"Respect {strength:.2f} on {len(ids)} stroke(s)")
+        self.target = target
+        wanted = {int(i) for i in ids}
+        drawing = target.drawing()
+        self.before = [s for s in drawing.strokes if s.id in wanted] if drawing is not None else []
+        self.ids = tuple(s.id for s in self.before)
+        self.strength = float(strength)
+
+    def redo(self) -> None:
+        if self.ids:
+            self.target.submit(SetRespect(self.ids, self.strength))
+
+    def undo(self) -> None:
+        for cmd in respect_commands(self.before):
+            self.target.submit(cmd)

@@ -21,6 +21,7 @@ from PySide6.QtGui import QCloseEvent, QDesktopServices, QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget,
     QInputDialog,
+    QLabel,
     QMainWindow,
     QMessageBox,
     QScrollArea,
@@ -32,20 +33,26 @@ import clipdraw_core
 from app import settings
 from app.actions import Actions, Targets
 from app.canvas.canvas import Canvas
+from app.canvas.region_overlay import RegionOverlay
 from app.commands_undo import (
     AddStrokesCommand,
     DeleteCommand,
     DrawStrokeCommand,
     FreezeCommand,
+    GuidanceCommand,
     PromptCommand,
+    RespectCommand,
 )
 from app.controls import ControlPanel
 from app.errors import ErrorBanner
 from app.files import FileActions
+from app.prompt_panel import PromptListPanel, command_of, prompt_key
+from app.region_panel import RegionPanel
 from app.run.controller import RunController
 from app.state import AppState
 from app.status import StatusPanel
-from clipdraw_core.drawing.guidance import Guidance
+from clipdraw_core.drawing.commands import SetPrompt, SetRegions
+from clipdraw_core.drawing.guidance import Guidance, Region
 from clipdraw_core.drawing.strokes import Drawing, Stroke, random_walk_strokes
 from clipdraw_core.errors import WeightsError
 from clipdraw_core.optim.config import SessionConfig
@@ -87,7 +94,11 @@ class MainWindow(QMainWindow):
         self.banner = ErrorBanner(self)
         self._build_central()
         self.controls = ControlPanel(self)
+        self.prompts = PromptListPanel(self.controls.prompt, self.controls.negatives, self)
+        self.regions = RegionPanel(self)
+        self.region_overlay = RegionOverlay(self.canvas)
         self._build_dock()
+        self._build_guidance_dock()
         self.status = StatusPanel(self)
         self.statusBar().addPermanentWidget(self.status)
         self.files = FileActions(self, self, self.state)
@@ -132,6 +143,24 @@ class MainWindow(QMainWindow):
         self.dock.setMinimumWidth(self.controls.sizeHint().width() + 24)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
 
+    def _build_guidance_dock(self) -> None:
+        """Prompts (weighted list with scores) and regions + soft lock, in a dock on the right."""
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(QLabel("<b>Prompts</b>", body))
+        layout.addWidget(self.prompts, 3)
+        layout.addWidget(QLabel("<b>Regions</b>", body))
+        layout.addWidget(self.regions, 2)
+        self.guidance_dock = QDockWidget("Prompts && regions", self)
+        self.guidance_dock.setObjectName("guidanceDock")
+        self.guidance_dock.setWidget(body)
+        self.guidance_dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.guidance_dock)
+
     def _apply_startup_choices(self, model_name: str | None, weights: str | None, device: str | None) -> None:
         """Saved settings first, then what the command line asked for."""
         self.controls.load_settings()
@@ -164,6 +193,14 @@ class MainWindow(QMainWindow):
         ctl.canvas_size.valueChanged.connect(self._on_canvas_size)
         cv.freehandFinished.connect(self.add_freehand)
         cv.filesDropped.connect(self.files.import_files)
+        self.prompts.edited.connect(self._on_prompt_list_edited)
+        ctl.negative_weight.valueChanged.connect(self.prompts.set_default_negative_weight)
+        c.guidanceChanged.connect(self._on_guidance)
+        self.regions.regionsEdited.connect(self.set_regions)
+        self.regions.overlayToggled.connect(self.region_overlay.set_regions_visible)
+        self.regions.respectRequested.connect(self.respect_selected)
+        self.region_overlay.regionDrawn.connect(self.add_region)
+        self.actions_.tool_region.toggled.connect(self.region_overlay.set_active)
         st = self.state
         st.selectionChanged.connect(self._on_selection)
         st.dirtyChanged.connect(self.update_title)
@@ -199,13 +236,20 @@ class MainWindow(QMainWindow):
     def current_config(self) -> SessionConfig:
         """The running session's config if any (prompt edits included), else the controls'."""
         running = self.controller.config() if self.controller.is_active() else None
-        return running if running is not None else self.controls.config(self.controller.config())
+        return running if running is not None else self._panel_config()
+
+    def _panel_config(self) -> SessionConfig:
+        """The controls and the prompt list as a config (other fields from the last one used)."""
+        return self.prompts.apply_to(self.controls.config(self.controller.config()))
 
     def _on_drawing(self, drawing: Drawing | None) -> None:
         self.canvas.set_drawing(drawing)
 
     def _on_snapshot(self, snap: Any) -> None:
         self.status.update_snapshot(snap)
+        scores = getattr(snap, "scores", None) or {}
+        self.prompts.update_scores(scores)
+        self.regions.update_scores(scores)
         for message in snap.messages:
             self.statusBar().showMessage(message, 4000)
         self.snapshotShown.emit(snap)
@@ -252,7 +296,7 @@ class MainWindow(QMainWindow):
         """Draw: validate the options, fetch weights if needed, start the run."""
         self.banner.dismiss()
         self.controls.save_settings()
-        cfg = self.controls.config(self.controller.config())
+        cfg = self._panel_config()
         if not self.controller.has_preloaded_model():
             cfg = self._ensure_weights(cfg)
             if cfg is None:
@@ -302,7 +346,7 @@ class MainWindow(QMainWindow):
 
     def new_drawing(self) -> None:
         """New / Reset: stop and clear to an empty sheet; undo history starts over."""
-        self.controller.reset(self.controls.config(self.controller.config()))
+        self.controller.reset(self._panel_config())
         self.undo_stack.clear()
         self.state.set_document(None, dirty=False)
         self.canvas.set_selection([])
@@ -311,6 +355,7 @@ class MainWindow(QMainWindow):
         self, config: SessionConfig, drawing: Drawing, step: int, guidance: Guidance | None = None
     ) -> None:
         self.controls.set_config(config)  # validates first: a bad config changes nothing
+        self.prompts.set_config(config)
         self.controller.load_drawing(drawing, step, config, guidance)
         self.undo_stack.clear()
         self.canvas.set_selection([])
@@ -379,18 +424,66 @@ class MainWindow(QMainWindow):
 
     def apply_prompt(self) -> None:
         """Steer with the edited prompts (undoable); before a run they simply apply at Draw."""
-        new = self.controls.prompt_command()
+        new = self.prompts.command()
         if not new.prompt:
             self.show_error("The prompt is empty: describe what to draw.", None)
             return
         cfg = self.controller.config()
         if not self.controller.is_active() or cfg is None:
             return
-        from clipdraw_core.drawing.commands import SetPrompt
+        old = command_of(cfg)
+        if prompt_key(old, cfg.negative_weight) != prompt_key(new, cfg.negative_weight):
+            self.undo_stack.push(PromptCommand(self.controller, old, new, self._show_prompt))
 
-        old = SetPrompt(cfg.prompt, tuple(cfg.negative_prompts))
-        if (old.prompt, old.negative_prompts) != (new.prompt, new.negative_prompts):
-            self.undo_stack.push(PromptCommand(self.controller, old, new, self.controls.show_prompt))
+    def _show_prompt(self, cmd: SetPrompt) -> None:
+        cfg = self.controller.config()
+        self.prompts.show(cmd, None if cfg is None else cfg.negative_weight)
+
+    def _on_prompt_list_edited(self) -> None:
+        """A finished change in the prompt table: one SetPrompt (one undo step) while drawing."""
+        if self.controller.is_active():
+            self.apply_prompt()
+
+    # ------------------------------------------------------------ regions, soft lock
+    def use_region_tool(self) -> None:
+        self.region_overlay.set_active(True)
+
+    def _on_guidance(self, guidance: Guidance) -> None:
+        self.regions.show(guidance.regions)
+        self.region_overlay.set_regions(guidance.regions)
+
+    def set_regions(self, regions: tuple[Region, ...], text: str = "Edit regions") -> None:
+        """Replace the regions (one undoable SetRegions, also mid-run)."""
+        guidance = self.controller.guidance
+        if tuple(regions) == guidance.regions:
+            return
+        old = SetRegions(guidance.regions, guidance.region_views)
+        new = SetRegions(tuple(regions), guidance.region_views)
+        self.undo_stack.push(GuidanceCommand(self.controller, old, new, text))
+
+    def add_region(self, polygon: list[tuple[float, float]]) -> None:
+        """The Region tool drew a shape: a region with the panel's new-region prompt and weight."""
+        prompt = self.regions.new_prompt.text().strip() or self.prompts.fields()["prompt"]
+        if not isinstance(prompt, str) or not prompt.strip():
+            self.show_error("Type a prompt for the region (or a main prompt) first.", None)
+            return
+        existing = self.controller.guidance.regions
+        region_id = max((r.id for r in existing), default=0) + 1
+        try:
+            region = Region(region_id, prompt, tuple(polygon), self.regions.new_weight.value())
+        except Exception as exc:
+            self.show_error(str(exc), exc)
+            return
+        self.set_regions((*existing, region), "Add region")
+
+    def respect_selected(self, strength: float) -> None:
+        """Soft-lock the selected strokes with this strength (undoable)."""
+        ids = self.canvas.selected_ids()
+        if not ids:
+            self.statusBar().showMessage("Select strokes first, then set how much to respect them", 4000)
+            return
+        self.undo_stack.push(RespectCommand(self.controller, ids, strength))
+        self.canvas.update()
 
     # ------------------------------------------------------------ errors
     def show_error(self, message: str, exc: object = None) -> None:

@@ -24,7 +24,7 @@ from app.run.loader import ModelLoader
 from app.run.local_edits import apply_command
 from app.run.remote import RemoteCompute
 from app.run.worker import SessionWorker, WorkerHandle, error_message
-from clipdraw_core.drawing.commands import Command, SetPrompt
+from clipdraw_core.drawing.commands import Command, SetImagePrompts, SetPrompt, SetRegions, SetStyle
 from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import Drawing
 from clipdraw_core.errors import RemoteError
@@ -48,6 +48,7 @@ class RunController(QObject):
     historyReset = Signal()
     stateChanged = Signal(object)  # RunState
     errorOccurred = Signal(str, object)  # message, exception (or None)
+    guidanceChanged = Signal(object)  # Guidance (image prompts, style, regions)
 
     def __init__(
         self, parent: QObject | None = None, *, clip: ClipModel | None = None, min_step_interval: float = 0.0
@@ -60,8 +61,8 @@ class RunController(QObject):
         self._handle: WorkerHandle | None = None
         self._old_handles: list[WorkerHandle] = []
         self._drawing: Drawing | None = None
-        #: Image prompts, style image and regions of the drawing (from a project; no
-        #: panel edits them yet): handed to every session and saved with the project.
+        #: Image prompts, style image and regions of the drawing (from a project or the
+        #: guidance commands sent): handed to every session and saved with the project.
         self.guidance = Guidance()
         self._snapshot: Snapshot | None = None
         self._step = 0
@@ -117,6 +118,8 @@ class RunController(QObject):
     # ------------------------------------------------------------ edits (EditTarget)
     def submit(self, cmd: Command) -> None:
         """Send an edit to the session, or apply it locally when none runs."""
+        if isinstance(cmd, (SetImagePrompts, SetStyle, SetRegions)):
+            self._set_guidance(cmd)
         worker = self.worker()
         if worker is not None and self.is_active() and self._state != RunState.STOPPED:
             if isinstance(cmd, SetPrompt):
@@ -135,6 +138,16 @@ class RunController(QObject):
             return
         self.drawingChanged.emit(self._drawing)
 
+    def _set_guidance(self, cmd: SetImagePrompts | SetStyle | SetRegions) -> None:
+        """Keep the guidance the artist asked for (the session applies the same command)."""
+        if isinstance(cmd, SetImagePrompts):
+            self.guidance = self.guidance.replace(images=tuple(cmd.images))
+        elif isinstance(cmd, SetStyle):
+            self.guidance = self.guidance.replace(style=cmd.style)
+        else:
+            self.guidance = self.guidance.replace(regions=tuple(cmd.regions), region_views=cmd.region_views)
+        self.guidanceChanged.emit(self.guidance)
+
     @staticmethod
     def _with_prompts(config: SessionConfig | None, commands: list[SetPrompt]) -> SessionConfig | None:
         """``config`` after these prompt changes, by the session's own rule (config_with_prompt)."""
@@ -151,10 +164,21 @@ class RunController(QObject):
 
     def _prompts_seen(self, config: SessionConfig) -> None:
         """Forget the prompt changes a snapshot's config shows (up to the last one it matches)."""
-        shown = (config.prompt, tuple(config.negative_prompts))
+        def key(c: SessionConfig) -> tuple[object, ...]:
+            return (
+                c.prompt,
+                tuple(c.negative_prompts),
+                tuple(c.extra_prompts),
+                tuple(c.extra_weights),
+                c.prompt_weight,
+                tuple(c.negative_weights),
+            )
+
+        shown = key(config)
         for i in range(len(self._prompts_in_flight) - 1, -1, -1):
             cmd = self._prompts_in_flight[i]
-            if (cmd.prompt, tuple(cmd.negative_prompts)) == shown:
+            applied = self._with_prompts(config, [cmd])
+            if applied is not None and key(applied) == shown:
                 del self._prompts_in_flight[: i + 1]
                 return
 
@@ -334,6 +358,7 @@ class RunController(QObject):
         self._config = config
         self._prompts_in_flight = []
         self.guidance = Guidance()
+        self.guidanceChanged.emit(self.guidance)
         self._local_next_id = 0
         self.historyReset.emit()
         self.set_blank(config.width, config.height, config.background)
@@ -350,6 +375,7 @@ class RunController(QObject):
         self._prompts_in_flight = []
         self._drawing = drawing
         self.guidance = guidance or Guidance()
+        self.guidanceChanged.emit(self.guidance)
         self.historyReset.emit()
         self.drawingChanged.emit(drawing)
         self._set_state(RunState.IDLE)

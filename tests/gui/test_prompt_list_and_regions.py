@@ -1,0 +1,133 @@
+"""The prompt list, regions and soft lock from the window, mid-run: each change is one undo step."""
+
+from __future__ import annotations
+
+from helpers import start_run, wait_for
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+
+from app.main_window import MainWindow
+from clipdraw_core.io.project import load_project
+
+
+def _overlay_drag(window, start, end) -> None:
+    """Drag with the Region tool: the overlay (not the canvas) takes the mouse then."""
+    overlay, canvas = window.region_overlay, window.canvas
+
+    def at(x, y):
+        p = canvas.canvas_to_widget(QPointF(x, y))
+        return QPoint(round(p.x()), round(p.y()))
+
+    a, b = at(*start), at(*end)
+    QTest.mousePress(overlay, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
+    QTest.mouseMove(overlay, QPoint((a.x() + b.x()) // 2, (a.y() + b.y()) // 2))
+    QTest.mouseMove(overlay, b)
+    QTest.mouseRelease(overlay, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+
+
+def test_boxes_are_the_first_entries(qtbot, window):
+    c, panel = window.controls, window.prompts
+    c.prompt.setPlainText("a cat")
+    c.negatives.setPlainText("blurry\ntext")
+    assert [(e.text, e.negative, e.from_box) for e in panel.entries()] == [
+        ("a cat", False, True),
+        ("blurry", True, True),
+        ("text", True, True),
+    ]
+    panel.weight_editor(1).spin.setValue(0.7)
+    qtbot.keyClicks(panel.new_text, "soft light")
+    panel.new_weight.setValue(0.25)
+    qtbot.mouseClick(panel.add_positive, Qt.MouseButton.LeftButton)
+    cfg = window.current_config()
+    assert cfg.extra_prompts == ("soft light",) and cfg.extra_weights == (0.25,)
+    assert cfg.negative_prompts == ("blurry", "text")
+    assert cfg.negative_weights == (0.7, c.negative_weight.value())
+    cfg.validate()
+
+
+def test_add_weighted_prompt_mid_run_then_undo(qtbot, window):
+    start_run(qtbot, window, "a teapot", steps=2)
+    panel = window.prompts
+    qtbot.keyClicks(panel.new_text, "a wheel")
+    panel.new_weight.setValue(0.5)
+    qtbot.mouseClick(panel.add_positive, Qt.MouseButton.LeftButton)
+    assert window.undo_stack.count() == 1
+    snap = wait_for(qtbot, window, lambda s: s.config.extra_prompts == ("a wheel",) and "a wheel" in s.scores)
+    assert snap.config.extra_weights == (0.5,)
+    qtbot.waitUntil(lambda: panel.table.item(1, 3).text() != "", timeout=10_000)
+    float(panel.table.item(1, 3).text())  # the score column shows a number
+
+    # the main prompt's weight: its slider/number is one more undo step
+    panel.weight_editor(0).spin.setValue(0.4)
+    assert window.undo_stack.count() == 2
+    wait_for(qtbot, window, lambda s: s.config.prompt_weight == 0.4)
+
+    window.undo_stack.undo()
+    wait_for(qtbot, window, lambda s: s.config.prompt_weight == 1.0)
+    assert panel.weight_editor(0).value() == 1.0
+    window.undo_stack.undo()
+    wait_for(qtbot, window, lambda s: s.config.extra_prompts == ())
+    assert [e.text for e in panel.entries()] == ["a teapot"]
+    window.controller.stop()
+
+
+def test_region_mid_run_undo_save_reopen(qtbot, window, tmp_path, gui_clip):
+    start_run(qtbot, window, "a house", steps=2)
+    window.actions_.tool_region.trigger()
+    assert window.region_overlay.is_active()
+    qtbot.keyClicks(window.regions.new_prompt, "a red door")
+    _overlay_drag(window, (20, 30), (60, 80))
+    assert window.undo_stack.count() == 1
+    (region,) = window.controller.guidance.regions
+    assert region.prompt == "a red door"
+    xs = [p[0] for p in region.polygon]
+    assert abs(min(xs) - 20) < 2 and abs(max(xs) - 60) < 2
+    snap = wait_for(qtbot, window, lambda s: len(s.guidance.regions) == 1 and region.label in s.scores)
+    assert window.regions.table.rowCount() == 1
+
+    window.undo_stack.undo()
+    wait_for(qtbot, window, lambda s: not s.guidance.regions and region.label not in s.scores)
+    assert window.regions.table.rowCount() == 0
+    window.undo_stack.redo()
+    wait_for(qtbot, window, lambda s: len(s.guidance.regions) == 1)
+
+    # mute it from the table: one more undo step, the session sees it
+    window.regions.table.item(0, 0).setCheckState(Qt.CheckState.Unchecked)
+    assert window.undo_stack.count() == 2
+    wait_for(qtbot, window, lambda s: s.guidance.regions and s.guidance.regions[0].muted)
+    window.undo_stack.undo()
+    wait_for(qtbot, window, lambda s: s.guidance.regions and not s.guidance.regions[0].muted)
+
+    window.actions_.tool_select.trigger()
+    assert not window.region_overlay.is_active()
+    window.controller.stop()
+    path = window.files.save_project(tmp_path / "regions.cdproj")
+    assert load_project(path).guidance.regions == (region,)
+    del snap
+
+    other = MainWindow(clip=gui_clip, offer_recovery=False)
+    other.confirm_close = False
+    qtbot.addWidget(other)
+    try:
+        assert other.files.open_project(path)
+        assert other.controller.guidance.regions == (region,)
+        assert other.regions.table.rowCount() == 1
+        assert other.regions.table.item(0, 2).text() == "a red door"
+        assert other.region_overlay.regions() == (region,)
+    finally:
+        other.close()
+        other.shutdown()
+
+
+def test_respect_slider_soft_locks_selected_strokes(qtbot, window):
+    snap = start_run(qtbot, window, "a tree", steps=2)
+    ids = [s.id for s in snap.drawing.strokes[:3]]
+    window.canvas.set_selection(ids)
+    slider = window.regions.respect
+    slider.setValue(60)
+    slider.sliderReleased.emit()
+    assert window.undo_stack.count() == 1
+    wait_for(qtbot, window, lambda s: all(s.drawing.stroke(i).respect == 0.6 for i in ids))
+    window.undo_stack.undo()
+    wait_for(qtbot, window, lambda s: all(s.drawing.stroke(i).respect == 0.0 for i in ids))
+    window.controller.stop()
