@@ -46,13 +46,14 @@ from app.commands_undo import (
 from app.controls import ControlPanel
 from app.errors import ErrorBanner
 from app.files import FileActions
+from app.image_prompt_panel import ImagePromptPanel
 from app.prompt_panel import PromptListPanel, command_of, prompt_key
 from app.region_panel import RegionPanel
 from app.run.controller import RunController
 from app.state import AppState
 from app.status import StatusPanel
-from clipdraw_core.drawing.commands import SetPrompt, SetRegions
-from clipdraw_core.drawing.guidance import Guidance, Region
+from clipdraw_core.drawing.commands import SetImagePrompts, SetPrompt, SetRegions, SetStyle
+from clipdraw_core.drawing.guidance import Guidance, ImagePrompt, Region, StyleImage
 from clipdraw_core.drawing.strokes import Drawing, Stroke, random_walk_strokes
 from clipdraw_core.errors import WeightsError
 from clipdraw_core.optim.config import SessionConfig
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         self.controls = ControlPanel(self)
         self.prompts = PromptListPanel(self.controls.prompt, self.controls.negatives, self)
         self.regions = RegionPanel(self)
+        self.images = ImagePromptPanel(self)
         self.region_overlay = RegionOverlay(self.canvas)
         self._build_dock()
         self._build_guidance_dock()
@@ -152,6 +154,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.prompts, 3)
         layout.addWidget(QLabel("<b>Regions</b>", body))
         layout.addWidget(self.regions, 2)
+        layout.addWidget(QLabel("<b>Image prompts and style</b>", body))
+        layout.addWidget(self.images, 1)
         self.guidance_dock = QDockWidget("Prompts && regions", self)
         self.guidance_dock.setObjectName("guidanceDock")
         self.guidance_dock.setWidget(body)
@@ -200,6 +204,9 @@ class MainWindow(QMainWindow):
         self.regions.overlayToggled.connect(self.region_overlay.set_regions_visible)
         self.regions.respectRequested.connect(self.respect_selected)
         self.region_overlay.regionDrawn.connect(self.add_region)
+        self.images.imagesEdited.connect(self.set_image_prompts)
+        self.images.styleEdited.connect(self.set_style)
+        self.images.failed.connect(self.show_error)
         self.actions_.tool_region.toggled.connect(self.region_overlay.set_active)
         st = self.state
         st.selectionChanged.connect(self._on_selection)
@@ -250,6 +257,7 @@ class MainWindow(QMainWindow):
         scores = getattr(snap, "scores", None) or {}
         self.prompts.update_scores(scores)
         self.regions.update_scores(scores)
+        self.images.update_scores(scores)
         for message in snap.messages:
             self.statusBar().showMessage(message, 4000)
         self.snapshotShown.emit(snap)
@@ -451,6 +459,21 @@ class MainWindow(QMainWindow):
     def _on_guidance(self, guidance: Guidance) -> None:
         self.regions.show(guidance.regions)
         self.region_overlay.set_regions(guidance.regions)
+        self.images.show(guidance.images, guidance.style)
+
+    def set_image_prompts(self, images: tuple[ImagePrompt, ...]) -> None:
+        """Replace the image prompts (one undoable SetImagePrompts, also mid-run)."""
+        old = self.controller.guidance.images
+        if tuple(images) != old:
+            new = SetImagePrompts(tuple(images))
+            self.undo_stack.push(GuidanceCommand(self.controller, SetImagePrompts(old), new, "Image prompts"))
+
+    def set_style(self, style: StyleImage | None) -> None:
+        """Set, change or remove the style image (one undoable SetStyle, also mid-run)."""
+        old = self.controller.guidance.style
+        if style != old:
+            text = "Remove style" if style is None else "Style image"
+            self.undo_stack.push(GuidanceCommand(self.controller, SetStyle(old), SetStyle(style), text))
 
     def set_regions(self, regions: tuple[Region, ...], text: str = "Edit regions") -> None:
         """Replace the regions (one undoable SetRegions, also mid-run)."""

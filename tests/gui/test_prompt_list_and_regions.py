@@ -131,3 +131,47 @@ def test_respect_slider_soft_locks_selected_strokes(qtbot, window):
     window.undo_stack.undo()
     wait_for(qtbot, window, lambda s: all(s.drawing.stroke(i).respect == 0.0 for i in ids))
     window.controller.stop()
+
+
+def _write_png(path, colour) -> str:
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.full((24, 24, 3), colour, np.uint8)).save(path)
+    return str(path)
+
+
+def test_image_prompt_and_style_mid_run_then_undo(qtbot, window, tmp_path):
+    start_run(qtbot, window, "a boat", steps=2)
+    panel = window.images
+    panel.add_image_file(_write_png(tmp_path / "sea.png", (20, 60, 200)), weight=0.5)
+    qtbot.waitUntil(lambda: window.undo_stack.count() == 1, timeout=10_000)
+    snap = wait_for(qtbot, window, lambda s: "image: sea.png" in s.scores)
+    assert snap.guidance.images[0].weight == 0.5
+    assert panel.table.rowCount() == 1
+    panel.table.item(0, 1).setText("-0.25")  # "not like this"
+    wait_for(qtbot, window, lambda s: s.guidance.images and s.guidance.images[0].weight == -0.25)
+
+    panel.strength.setValue(30)
+    panel.set_style_file(_write_png(tmp_path / "style.png", (200, 120, 20)))
+    qtbot.waitUntil(lambda: window.undo_stack.count() == 3, timeout=10_000)
+    snap = wait_for(qtbot, window, lambda s: s.guidance.style is not None and "style" in s.scores, 60_000)
+    assert snap.guidance.style.strength == 30.0
+    assert panel.style_name.text().startswith("Style: style.png")
+
+    window.undo_stack.undo()
+    wait_for(qtbot, window, lambda s: s.guidance.style is None)
+    window.undo_stack.undo()
+    window.undo_stack.undo()
+    wait_for(qtbot, window, lambda s: not s.guidance.images)
+    assert panel.table.rowCount() == 0
+    window.controller.stop()
+
+
+def test_bad_image_is_one_line_error(qtbot, window, tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture")
+    window.images.add_image_file(bad)
+    qtbot.waitUntil(lambda: not window.images.is_loading(), timeout=10_000)
+    assert "not an image" in window.banner.message()  # one line, nothing added
+    assert window.undo_stack.count() == 0 and window.controller.guidance.images == ()
