@@ -204,6 +204,7 @@ class MainWindow(QMainWindow):
         self.regions.overlayToggled.connect(self.region_overlay.set_regions_visible)
         self.regions.respectRequested.connect(self.respect_selected)
         self.region_overlay.regionDrawn.connect(self.add_region)
+        self.region_overlay.regionReshaped.connect(self.reshape_region)
         self.images.imagesEdited.connect(self.set_image_prompts)
         self.images.styleEdited.connect(self.set_style)
         self.images.failed.connect(self.show_error)
@@ -498,6 +499,19 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc), exc)
             return
         self.set_regions((*existing, region), "Add region")
+
+    def reshape_region(self, region_id: int, polygon: list[tuple[float, float]]) -> None:
+        """The Region tool moved or resized a region: the same region with the new shape."""
+        regions = list(self.controller.guidance.regions)
+        for i, region in enumerate(regions):
+            if region.id == region_id:
+                try:
+                    regions[i] = replace(region, polygon=tuple(polygon))
+                except Exception as exc:
+                    self.show_error(str(exc), exc)
+                    return
+                self.set_regions(tuple(regions), "Move region")
+                return
 
     def respect_selected(self, strength: float) -> None:
         """Soft-lock the selected strokes with this strength (undoable)."""

@@ -5,7 +5,9 @@ canvas's own tools (select, lasso, brush, pan) stay as they are, and this layer 
 painted whenever the canvas is (Qt paints children with their parent), using the
 canvas's own coordinate mapping. It lets mouse events through to the canvas unless
 the Region tool is on; then a drag draws a rectangle (hold Alt for a lasso) and
-``regionDrawn`` gives its polygon in canvas pixels. It never edits anything.
+``regionDrawn`` gives its polygon in canvas pixels; a drag that starts inside a
+region moves it, one that starts on its bottom-right corner handle resizes it
+(``regionReshaped``: id and new polygon). It never edits anything.
 
 Soft-locked strokes ("respect") get an outline whose opacity is their strength, so
 0.2 is a faint hint and 1 a solid line.
@@ -15,11 +17,12 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QWidget
 
-from app.canvas.canvas import Canvas
+from app.canvas.canvas import Canvas, points_in_polygon
 from app.canvas.painting import stroke_path
 from clipdraw_core.drawing.guidance import Region
 
@@ -29,6 +32,8 @@ REGION_COLOUR = QColor(230, 120, 0)
 RESPECT_COLOUR = QColor(0, 150, 110)
 #: A drag shorter than this (canvas px) in either direction is a click, not a region.
 MIN_REGION_PX = 4.0
+#: Half the side of a region's resize handle, in screen pixels.
+HANDLE_PX = 6.0
 
 
 class RegionOverlay(QWidget):
@@ -36,6 +41,8 @@ class RegionOverlay(QWidget):
 
     #: A finished Region-tool drag: polygon as a list of (x, y) canvas pixels.
     regionDrawn = Signal(list)
+    #: A region moved or resized with the Region tool: its id and new polygon (canvas px).
+    regionReshaped = Signal(int, list)
 
     def __init__(self, canvas: Canvas) -> None:
         super().__init__(canvas)
@@ -47,6 +54,7 @@ class RegionOverlay(QWidget):
         self._press: QPointF | None = None
         self._current: QPointF | None = None
         self._lasso: list[QPointF] | None = None
+        self._grab: tuple[str, Region] | None = None  # ("move" | "resize", region) while dragging one
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground, True)
         self.setGeometry(canvas.rect())
@@ -75,6 +83,7 @@ class RegionOverlay(QWidget):
         self.setCursor(Qt.CursorShape.CrossCursor if self._active else Qt.CursorShape.ArrowCursor)
         self._press = self._current = None
         self._lasso = None
+        self._grab = None
         self.update()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -89,6 +98,8 @@ class RegionOverlay(QWidget):
         self._paint_respect(painter)
         if self.show_regions:
             for region in self._regions:
+                if self._grab is not None and self._grab[1].id == region.id and self._current is not None:
+                    region = self._reshaped(self._grab, self._current) or region
                 self._paint_region(painter, region)
         self._paint_drag(painter)
         painter.end()
@@ -126,6 +137,13 @@ class RegionOverlay(QWidget):
         painter.drawPolygon(poly)
         box = poly.boundingRect()
         label = f"{region.name or region.id}: {region.prompt}"
+        if self._active:  # the resize handle
+            corner = box.bottomRight()
+            painter.setPen(QPen(colour, 1))
+            painter.setBrush(QColor(255, 255, 255))
+            painter.drawRect(
+                QRectF(corner.x() - HANDLE_PX, corner.y() - HANDLE_PX, 2 * HANDLE_PX, 2 * HANDLE_PX)
+            )
         painter.setPen(colour.darker(130))
         painter.drawText(
             QRectF(box.left() + 4, box.top() + 2, max(box.width() - 8, 40), 18),
@@ -156,8 +174,44 @@ class RegionOverlay(QWidget):
             return super().mousePressEvent(event)
         pos = self.canvas.widget_to_canvas(event.position())
         self._press = self._current = pos
-        self._lasso = [pos] if event.modifiers() & Qt.KeyboardModifier.AltModifier else None
+        alt = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
+        self._lasso = [pos] if alt else None
+        self._grab = None if alt or not self.show_regions else self._region_at(pos)
         self.update()
+
+    def _region_at(self, pos: QPointF) -> tuple[str, Region] | None:
+        """The region whose corner handle ("resize") or inside ("move") is at ``pos``, topmost first."""
+        tolerance = HANDLE_PX / max(self.canvas.scale(), 1e-6)
+        for region in reversed(self._regions):
+            xs = [p[0] for p in region.polygon]
+            ys = [p[1] for p in region.polygon]
+            if abs(pos.x() - max(xs)) <= tolerance and abs(pos.y() - max(ys)) <= tolerance:
+                return "resize", region
+        point = np.array([[pos.x(), pos.y()]])
+        for region in reversed(self._regions):
+            if points_in_polygon(point, np.asarray(region.polygon)).any():
+                return "move", region
+        return None
+
+    def _reshaped(self, grab: tuple[str, Region], end: QPointF) -> Region | None:
+        """The grabbed region moved (or its box stretched) to where the mouse is now."""
+        if self._press is None:
+            return None
+        mode, region = grab
+        pts = np.asarray(region.polygon, dtype=np.float64)
+        if mode == "move":
+            new = pts + [end.x() - self._press.x(), end.y() - self._press.y()]
+        else:
+            x0, y0 = pts.min(0)
+            w, h = np.ptp(pts, axis=0)
+            nw, nh = max(end.x() - x0, MIN_REGION_PX), max(end.y() - y0, MIN_REGION_PX)
+            new = np.column_stack([x0 + (pts[:, 0] - x0) * nw / w, y0 + (pts[:, 1] - y0) * nh / h])
+        try:
+            return Region(
+                region.id, region.prompt, tuple(map(tuple, new)), region.weight, region.name, region.muted
+            )
+        except Exception:  # a degenerate shape mid-drag: show the old one
+            return None
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._press is None:
@@ -172,10 +226,17 @@ class RegionOverlay(QWidget):
         if self._press is None:
             return
         end = self.canvas.widget_to_canvas(event.position())
-        start, lasso = self._press, self._lasso
+        start, lasso, grab = self._press, self._lasso, self._grab
+        reshaped = self._reshaped(grab, end) if grab is not None else None
         self._press = self._current = None
         self._lasso = None
+        self._grab = None
         self.update()
+        if grab is not None:
+            moved = (end.x() - start.x()) ** 2 + (end.y() - start.y()) ** 2 >= 1.0
+            if reshaped is not None and moved:
+                self.regionReshaped.emit(reshaped.id, [tuple(p) for p in reshaped.polygon])
+            return
         drawing = self.canvas.drawing()
         width, height = (drawing.width, drawing.height) if drawing is not None else (1 << 16, 1 << 16)
 

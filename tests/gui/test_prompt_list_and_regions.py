@@ -98,6 +98,24 @@ def test_region_mid_run_undo_save_reopen(qtbot, window, tmp_path, gui_clip):
     window.undo_stack.undo()
     wait_for(qtbot, window, lambda s: s.guidance.regions and not s.guidance.regions[0].muted)
 
+    # move it (drag from inside), then resize it (drag its bottom-right handle)
+    count = window.undo_stack.index()
+    _overlay_drag(window, (40, 55), (50, 60))
+    (moved,) = window.controller.guidance.regions
+    xs, ys = [p[0] for p in moved.polygon], [p[1] for p in moved.polygon]
+    assert abs(min(xs) - (min(p[0] for p in region.polygon) + 10)) < 2
+    assert abs(min(ys) - (min(p[1] for p in region.polygon) + 5)) < 2
+    _overlay_drag(window, (max(xs), max(ys)), (max(xs) + 10, max(ys) + 6))
+    (resized,) = window.controller.guidance.regions
+    assert abs(max(p[0] for p in resized.polygon) - (max(xs) + 10)) < 2
+    assert abs(min(p[0] for p in resized.polygon) - min(xs)) < 1e-6  # top-left stays
+    assert window.undo_stack.index() == count + 2
+    wait_for(qtbot, window, lambda s: s.guidance.regions and s.guidance.regions[0] == resized)
+    window.undo_stack.undo()
+    window.undo_stack.undo()
+    assert window.controller.guidance.regions == (region,)
+    wait_for(qtbot, window, lambda s: s.guidance.regions == (region,))
+
     window.actions_.tool_select.trigger()
     assert not window.region_overlay.is_active()
     window.controller.stop()
@@ -175,3 +193,25 @@ def test_bad_image_is_one_line_error(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: not window.images.is_loading(), timeout=10_000)
     assert "not an image" in window.banner.message()  # one line, nothing added
     assert window.undo_stack.count() == 0 and window.controller.guidance.images == ()
+
+
+def test_lasso_region_before_a_run_then_undo(qtbot, window):
+    window.controls.prompt.setPlainText("a garden")
+    window.actions_.tool_region.trigger()
+    overlay, canvas = window.region_overlay, window.canvas
+
+    def at(x, y):
+        p = canvas.canvas_to_widget(QPointF(x, y))
+        return QPoint(round(p.x()), round(p.y()))
+
+    loop = [(10, 10), (60, 12), (70, 50), (40, 70), (12, 45)]
+    QTest.mousePress(overlay, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier, at(*loop[0]))
+    for p in loop[1:]:
+        QTest.mouseMove(overlay, at(*p))
+    QTest.mouseRelease(overlay, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier, at(*loop[-1]))
+    (region,) = window.controller.guidance.regions
+    assert region.prompt == "a garden"  # the main prompt when the region box is empty
+    assert len(region.polygon) >= 5
+    window.undo_stack.undo()
+    assert window.controller.guidance.regions == ()
+    assert window.regions.table.rowCount() == 0
