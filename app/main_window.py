@@ -199,6 +199,7 @@ class MainWindow(QMainWindow):
         cv.filesDropped.connect(self.files.import_files)
         self.prompts.edited.connect(self._on_prompt_list_edited)
         ctl.negative_weight.valueChanged.connect(self.prompts.set_default_negative_weight)
+        self.prompts.set_default_negative_weight(ctl.negative_weight.value())  # the remembered one
         c.guidanceChanged.connect(self._on_guidance)
         self.regions.regionsEdited.connect(self.set_regions)
         self.regions.overlayToggled.connect(self.region_overlay.set_regions_visible)
@@ -470,11 +471,45 @@ class MainWindow(QMainWindow):
             self.undo_stack.push(GuidanceCommand(self.controller, SetImagePrompts(old), new, "Image prompts"))
 
     def set_style(self, style: StyleImage | None) -> None:
-        """Set, change or remove the style image (one undoable SetStyle, also mid-run)."""
+        """Set, change or remove the style image (one undoable SetStyle, also mid-run).
+
+        With pretrained CLIP weights the style loss needs torchvision's VGG-16 file: if
+        it is not cached yet it is fetched first, in the background (the session would
+        otherwise download it on its own thread and stall the drawing for minutes), and
+        the style is only set once the file is there; offline, the banner says what to
+        do and nothing changes.
+        """
         old = self.controller.guidance.style
-        if style != old:
-            text = "Remove style" if style is None else "Style image"
-            self.undo_stack.push(GuidanceCommand(self.controller, SetStyle(old), SetStyle(style), text))
+        if style == old:
+            return
+        text = "Remove style" if style is None else "Style image"
+        command = GuidanceCommand(self.controller, SetStyle(old), SetStyle(style), text)
+        if style is not None and self._style_needs_download():
+            self._fetch_vgg(lambda: self.undo_stack.push(command))
+        else:
+            self.undo_stack.push(command)
+
+    def _style_needs_download(self) -> bool:
+        from clipdraw_core.optim import style as style_module
+
+        if self.current_config().weights.strip().lower() == "random":
+            return False  # test mode: a random style network, nothing to download
+        return not style_module.vgg_cache_path().is_file()
+
+    def _fetch_vgg(self, then: Any) -> None:
+        from app.background import start_task
+        from clipdraw_core.optim import style as style_module
+
+        if "vgg" in self._busy:
+            return
+        self._set_busy("vgg", True, "Downloading VGG-16 for the style loss (about 528 MB, once)…")
+        start_task(
+            lambda _task: style_module.download_vgg(),
+            "clipdraw-vgg-download",
+            on_result=lambda _path: then(),
+            on_error=self.show_error,
+            on_finished=lambda: self._set_busy("vgg", False, ""),
+        )
 
     def set_regions(self, regions: tuple[Region, ...], text: str = "Edit regions") -> None:
         """Replace the regions (one undoable SetRegions, also mid-run)."""

@@ -215,3 +215,35 @@ def test_lasso_region_before_a_run_then_undo(qtbot, window):
     window.undo_stack.undo()
     assert window.controller.guidance.regions == ()
     assert window.regions.table.rowCount() == 0
+
+
+def test_style_with_pretrained_weights_fetches_vgg_first(qtbot, window, tmp_path, monkeypatch):
+    """Offline: the banner says why and nothing changes; once the file arrives the style is set."""
+    from clipdraw_core.errors import WeightsError
+    from clipdraw_core.optim import style as style_module
+
+    window.controls.weights.setCurrentText("openai")
+    cached = tmp_path / "hub" / "vgg16.pth"
+    monkeypatch.setattr(style_module, "vgg_cache_path", lambda source=None: cached)
+
+    def offline(source=None, **_kw):
+        raise WeightsError("The VGG-16 weights for the style loss cannot be reached (offline?).")
+
+    monkeypatch.setattr(style_module, "download_vgg", offline)
+    window.images.set_style_file(_write_png(tmp_path / "style.png", (10, 200, 10)))
+    qtbot.waitUntil(lambda: "offline" in window.banner.message(), timeout=10_000)
+    qtbot.waitUntil(lambda: "vgg" not in window._busy, timeout=10_000)
+    assert window.controller.guidance.style is None and window.undo_stack.count() == 0
+
+    def download(source=None, **_kw):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(b"weights")
+        return cached
+
+    monkeypatch.setattr(style_module, "download_vgg", download)
+    window.images.set_style_file(tmp_path / "style.png")
+    qtbot.waitUntil(lambda: window.controller.guidance.style is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: "vgg" not in window._busy, timeout=10_000)
+    assert window.undo_stack.count() == 1 and cached.is_file()
+    window.undo_stack.undo()
+    assert window.controller.guidance.style is None
