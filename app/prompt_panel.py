@@ -44,7 +44,8 @@ from clipdraw_core.optim.config import SessionConfig
 
 logger = logging.getLogger(__name__)
 
-#: Weights the spin boxes accept; the slider covers the usual 0..SLIDER_MAX.
+#: Weights the number boxes accept (a prompt's down to -WEIGHT_MAX: pushes away); the
+#: slider covers the usual 0..SLIDER_MAX.
 WEIGHT_MAX = 10.0
 SLIDER_MAX = 3.0
 _SLIDER_STEPS = 100  # slider ticks per unit of weight
@@ -75,7 +76,7 @@ class WeightEditor(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(0, int(SLIDER_MAX * _SLIDER_STEPS))
         self.spin = QDoubleSpinBox(self)
-        self.spin.setRange(0.0, WEIGHT_MAX)
+        self.spin.setRange(-WEIGHT_MAX, WEIGHT_MAX)
         self.spin.setDecimals(2)
         self.spin.setSingleStep(0.1)
         self.spin.setKeyboardTracking(False)
@@ -89,11 +90,18 @@ class WeightEditor(QWidget):
     def value(self) -> float:
         return round(self.spin.value(), 4)
 
+    def set_negative_row(self, negative: bool) -> None:
+        """An "Avoid" row's weight is a push-away strength (0..max); a prompt's may be < 0."""
+        self.spin.blockSignals(True)
+        self.spin.setMinimum(0.0 if negative else -WEIGHT_MAX)
+        self.spin.blockSignals(False)
+        self.setToolTip("Push-away strength" if negative else "Weight (0: no pull; below 0 pushes away)")
+
     def set_value(self, value: float) -> None:
         self.spin.blockSignals(True)
         self.slider.blockSignals(True)
         self.spin.setValue(float(value))
-        self.slider.setValue(round(min(float(value), SLIDER_MAX) * _SLIDER_STEPS))
+        self.slider.setValue(round(min(max(float(value), 0.0), SLIDER_MAX) * _SLIDER_STEPS))
         self.spin.blockSignals(False)
         self.slider.blockSignals(False)
 
@@ -106,7 +114,7 @@ class WeightEditor(QWidget):
 
     def _from_spin(self, value: float) -> None:
         self.slider.blockSignals(True)
-        self.slider.setValue(round(min(value, SLIDER_MAX) * _SLIDER_STEPS))
+        self.slider.setValue(round(min(max(value, 0.0), SLIDER_MAX) * _SLIDER_STEPS))
         self.slider.blockSignals(False)
         self._commit()
 
@@ -391,7 +399,8 @@ class PromptListPanel(QWidget):
                     editor = WeightEditor(entry.weight, table)
                     editor.committed.connect(lambda w, ed=editor: self._weight_committed(ed, w))
                     table.setCellWidget(row, COL_WEIGHT, editor)
-                editor.setToolTip("Push-away strength" if entry.negative else "Weight (0: no pull)")
+                editor.set_negative_row(entry.negative)
+                editor.set_value(entry.weight)
         finally:
             table.blockSignals(False)
 

@@ -247,3 +247,30 @@ def test_style_with_pretrained_weights_fetches_vgg_first(qtbot, window, tmp_path
     assert window.undo_stack.count() == 1 and cached.is_file()
     window.undo_stack.undo()
     assert window.controller.guidance.style is None
+
+
+def test_prompt_list_is_saved_and_reopened(qtbot, window, tmp_path):
+    c, panel = window.controls, window.prompts
+    c.prompt.setPlainText("a cat")
+    c.negatives.setPlainText("blurry")
+    panel.weight_editor(0).spin.setValue(-0.5)  # a main prompt may push away too
+    panel.add_entry("a dog", 2.5)
+    panel.add_entry("text", 0.8, negative=True)
+    start_run(qtbot, window, "a cat", steps=1)
+    window.controller.stop()
+    path = window.files.save_project(tmp_path / "prompts.cdproj")
+    saved = load_project(path).config
+    assert (saved.prompt_weight, saved.extra_prompts, saved.extra_weights) == (-0.5, ("a dog",), (2.5,))
+    assert saved.negative_prompts == ("blurry", "text")
+    window.new_drawing()
+    c.prompt.setPlainText("something else")
+    assert window.files.open_project(path)
+    assert panel.fields() == {
+        "prompt": "a cat",
+        "prompt_weight": -0.5,
+        "extra_prompts": ("a dog",),
+        "extra_weights": (2.5,),
+        "negative_prompts": ("blurry", "text"),
+        "negative_weights": saved.negative_weights,
+    }
+    assert panel.weight_editor(0).value() == -0.5
