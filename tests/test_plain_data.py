@@ -15,6 +15,7 @@ from clipdraw_core.drawing.commands import (
     AddStrokes,
     Command,
     DeleteStrokes,
+    Reorder,
     SetFrozen,
     SetImagePrompts,
     SetLook,
@@ -22,7 +23,9 @@ from clipdraw_core.drawing.commands import (
     SetRegions,
     SetRespect,
     SetStrokeCount,
+    SetStrokeStyle,
     SetStyle,
+    TransformStrokes,
     UpdateStrokes,
     apply_to_drawing,
     command_from_plain,
@@ -91,6 +94,9 @@ def sample_commands() -> list[Command]:
         SetLook.of(ink="#102030", min_half_width=0.5, background=(1.0, 1.0, 0.9)),
         SetLook.of(palette=("#000000", "#ffffff"), palette_mode="soft", transparent=True),
         UpdateStrokes((shape,)),
+        TransformStrokes((0, 2), (1.0, 0.0, 3.0, 0.0, -1.0, 50.0)),
+        SetStrokeStyle((1,), color=(0.2, 0.4, 0.6), opacity=0.5, half_width=2.0),
+        Reorder((2, 0), "exact"),
     ]
 
 

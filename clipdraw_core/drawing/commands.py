@@ -24,6 +24,7 @@ import numpy as np
 from clipdraw_core.drawing.guidance import ImagePrompt, Region, StyleImage
 from clipdraw_core.drawing.strokes import MAX_STROKES, Anchor, Drawing, Stroke
 from clipdraw_core.errors import ConfigError
+from clipdraw_core.validation import MAX_HALF_WIDTH
 
 _C = TypeVar("_C", bound="_Plain")
 
@@ -293,6 +294,113 @@ class SetLook(_Plain):
         return cls.of(**{str(k): v for k, v in changes.items()})
 
 
+@dataclass(frozen=True)
+class TransformStrokes(_Plain):
+    """Apply an affine map to the points of strokes (move, scale, rotate, flip by hand).
+
+    ``matrix`` is ``(a, b, c, d, e, f)``: ``x' = a x + b y + c``, ``y' = d x + e y + f``
+    in canvas pixels. With ``scale_widths`` (the default) half-widths are multiplied by
+    ``sqrt(|ad - bc|)``, the map's mean scale, so a move, rotation or flip (``|det| = 1``)
+    keeps widths exactly and scaling a stroke thickens it like Inkscape's "scale stroke
+    width" option. A soft-locked stroke's anchor moves with it (the lock holds it where
+    the artist put it). The strokes keep their ids.
+    """
+
+    ids: tuple[int, ...]
+    matrix: tuple[float, float, float, float, float, float]
+    scale_widths: bool = True
+
+    def __post_init__(self) -> None:
+        if len(self.matrix) != 6 or not all(np.isfinite(float(v)) for v in self.matrix):
+            raise ConfigError("a transform needs six finite numbers (a, b, c, d, e, f)")
+
+
+def translation(dx: float, dy: float) -> tuple[float, float, float, float, float, float]:
+    """The matrix of a move by ``(dx, dy)`` pixels."""
+    return (1.0, 0.0, float(dx), 0.0, 1.0, float(dy))
+
+
+def scaling_about(
+    sx: float, sy: float, cx: float, cy: float
+) -> tuple[float, float, float, float, float, float]:
+    """Scale by ``(sx, sy)`` about ``(cx, cy)`` (a flip is a scale by -1 on one axis)."""
+    return (float(sx), 0.0, cx - sx * cx, 0.0, float(sy), cy - sy * cy)
+
+
+def rotation_about(angle: float, cx: float, cy: float) -> tuple[float, float, float, float, float, float]:
+    """Rotate by ``angle`` radians (clockwise on screen, y down) about ``(cx, cy)``."""
+    c, s = float(np.cos(angle)), float(np.sin(angle))
+    return (c, -s, cx - c * cx + s * cy, s, c, cy - s * cx - c * cy)
+
+
+def _transform_points(points: np.ndarray, m: Sequence[float]) -> np.ndarray:
+    a, b, c, d, e, f = (float(v) for v in m)
+    p = np.asarray(points, dtype=np.float64)
+    return np.stack([a * p[:, 0] + b * p[:, 1] + c, d * p[:, 0] + e * p[:, 1] + f], axis=1)
+
+
+@dataclass(frozen=True)
+class SetStrokeStyle(_Plain):
+    """Set the colour (RGB), opacity (alpha) and/or half-width of strokes; ``None`` keeps it."""
+
+    ids: tuple[int, ...]
+    color: tuple[float, ...] | None = None
+    opacity: float | None = None
+    half_width: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.color is not None and len(self.color) not in (3, 4):
+            raise ConfigError("a stroke colour needs 3 (RGB) or 4 (RGBA) numbers")
+        if self.opacity is not None and not 0.0 <= float(self.opacity) <= 1.0:
+            raise ConfigError(f"opacity must be between 0 and 1, got {self.opacity!r}")
+        if self.half_width is not None and not float(self.half_width) > 0.0:
+            raise ConfigError(f"a stroke width must be positive, got {self.half_width!r}")
+
+
+#: Where :class:`Reorder` moves strokes.
+REORDER_WHERE = ("raise", "lower", "top", "bottom", "exact")
+
+
+@dataclass(frozen=True)
+class Reorder(_Plain):
+    """Change paint order (z-order): ``raise``/``lower`` one place, to ``top``/``bottom``.
+
+    ``exact`` puts the listed strokes, in the listed order, into the places they occupy
+    together (undo of any reorder). Strokes keep their ids and their optimiser state.
+    """
+
+    ids: tuple[int, ...]
+    where: str
+
+    def __post_init__(self) -> None:
+        if self.where not in REORDER_WHERE:
+            raise ConfigError(f"reorder must be one of {', '.join(REORDER_WHERE)}, got {self.where!r}")
+
+
+def _reordered(strokes: list[Stroke], ids: Sequence[int], where: str) -> list[Stroke]:
+    chosen = set(ids)
+    if where == "top":
+        return [s for s in strokes if s.id not in chosen] + [s for s in strokes if s.id in chosen]
+    if where == "bottom":
+        return [s for s in strokes if s.id in chosen] + [s for s in strokes if s.id not in chosen]
+    if where == "exact":
+        slots = [k for k, s in enumerate(strokes) if s.id in chosen]
+        by_id = {s.id: s for s in strokes}
+        wanted = [by_id[i] for i in ids if i in by_id]
+        out = list(strokes)
+        for k, s in zip(slots, wanted, strict=True):
+            out[k] = s
+        return out
+    out = list(strokes)
+    # One place up (or down) past an unselected neighbour; a block of selected strokes moves together.
+    indices = range(len(out) - 2, -1, -1) if where == "raise" else range(1, len(out))
+    step = 1 if where == "raise" else -1
+    for k in indices:
+        if out[k].id in chosen and out[k + step].id not in chosen:
+            out[k], out[k + step] = out[k + step], out[k]
+    return out
+
+
 Command = (
     SetFrozen
     | DeleteStrokes
@@ -306,6 +414,9 @@ Command = (
     | SetRegions
     | SetRespect
     | SetLook
+    | TransformStrokes
+    | SetStrokeStyle
+    | Reorder
 )
 #: Commands about what steers the drawing, not about its strokes.
 GUIDANCE_COMMANDS = (SetPrompt, SetStrokeCount, SetImagePrompts, SetStyle, SetRegions)
@@ -322,6 +433,9 @@ COMMAND_TYPES: tuple[type[Command], ...] = (
     SetRegions,
     SetRespect,
     SetLook,
+    TransformStrokes,
+    SetStrokeStyle,
+    Reorder,
 )
 
 
@@ -408,6 +522,45 @@ def apply_to_drawing(drawing: Drawing, command: Command) -> tuple[Drawing, list[
     elif isinstance(command, SetLook):
         if "background" in command.fields:
             drawing = replace(drawing, background=tuple(command.fields["background"]))  # type: ignore[arg-type]
+    elif isinstance(command, TransformStrokes):
+        unknown(command.ids)
+        ids = set(command.ids)
+        det = command.matrix[0] * command.matrix[4] - command.matrix[1] * command.matrix[3]
+        factor = float(np.sqrt(abs(det))) if command.scale_widths else 1.0
+
+        def moved(s: Stroke) -> Stroke:
+            anchor = s.anchor
+            if anchor is not None:
+                anchor = Anchor(
+                    _transform_points(anchor.points, command.matrix), anchor.half_width * factor, anchor.color
+                )
+            return replace(
+                s,
+                points=_transform_points(s.points, command.matrix),
+                half_width=min(s.half_width * factor, MAX_HALF_WIDTH),
+                anchor=anchor,
+            )
+
+        strokes = [moved(s) if s.id in ids else s for s in strokes]
+    elif isinstance(command, SetStrokeStyle):
+        unknown(command.ids)
+        ids = set(command.ids)
+
+        def styled(s: Stroke) -> Stroke:
+            r, g, b, a = s.color
+            if command.color is not None:
+                r, g, b = (float(v) for v in command.color[:3])
+                if len(command.color) == 4:
+                    a = float(command.color[3])
+            if command.opacity is not None:
+                a = float(command.opacity)
+            hw = s.half_width if command.half_width is None else float(command.half_width)
+            return replace(s, color=(r, g, b, a), half_width=hw)
+
+        strokes = [styled(s) if s.id in ids else s for s in strokes]
+    elif isinstance(command, Reorder):
+        unknown(command.ids)
+        strokes = _reordered(strokes, command.ids, command.where)
     elif not isinstance(command, GUIDANCE_COMMANDS):
         raise ConfigError(f"unknown command {command!r}")
     return drawing.with_strokes(strokes), notes

@@ -181,6 +181,9 @@ class Session:
         self._fills = torch.zeros(0, 4, device=self.device)
         self._anchor_points = self._points.clone()
         self._anchor_colors = self._colors.clone()
+        #: Entries of strokes that joined mid-run and have not had their first update.
+        self._fresh_points = torch.zeros(0, dtype=torch.bool, device=self.device)
+        self._fresh_strokes = torch.zeros(0, dtype=torch.bool, device=self.device)
         self._optimizer: torch.optim.Adam | None = None
         self._set_look()
         self._rebuild([s for s in drawing.strokes])
@@ -434,6 +437,7 @@ class Session:
         before = [p.detach().clone() for p in params]
         assert self._optimizer is not None
         self._optimizer.step()
+        self._first_steps(before)
         with torch.no_grad():
             self._widths.clamp_(cfg.min_half_width, cfg.max_half_width)
             self._colors.clamp_(0.0, 1.0)
@@ -456,6 +460,28 @@ class Session:
                 raise NumericalError(f"updates produced NaN/Inf for {MAX_NAN_STEPS} steps in a row")
         else:
             self._nan_streak = 0
+
+    def _first_steps(self, before: Sequence[torch.Tensor]) -> None:
+        """Give strokes that joined mid-run the step a fresh Adam takes first.
+
+        Torch's Adam keeps one step counter per tensor, so zeroed moments at a late
+        step would be bias-corrected as if they were old: the first update of a moved
+        or recoloured stroke would be about 3x the learning rate, and a stroke the
+        artist put somewhere would visibly jump. A fresh Adam's first step is
+        ``lr * g / (|g| + eps)`` (at most ``lr`` per coordinate), so the optimiser
+        starts from where the artist left the stroke.
+        """
+        assert self._optimizer is not None
+        params = (self._points, self._widths, self._colors)
+        masks = (self._fresh_points, self._fresh_strokes, self._fresh_strokes)
+        with torch.no_grad():
+            for p, old, m, group in zip(params, before, masks, self._optimizer.param_groups, strict=True):
+                if p.grad is None or not bool(m.any()):
+                    continue
+                g = p.grad[m]
+                p[m] = old[m] - group["lr"] * g / (g.abs() + group["eps"])
+        self._fresh_points = torch.zeros_like(self._fresh_points)
+        self._fresh_strokes = torch.zeros_like(self._fresh_strokes)
 
     def _random_strokes(self, count: int, first_id: int) -> list[Stroke]:
         """CLIPDraw's random-walk strokes with this session's settings and RNG."""
@@ -734,6 +760,20 @@ class Session:
         fills = take(self._fills, add_f, s_idx)
         self._anchor_points = take(self._anchor_points, add_pts, p_idx)
         self._anchor_colors = take(self._anchor_colors, add_c, s_idx)
+        # Strokes that arrive mid-run (added, or edited by hand and so re-entered with
+        # zero moments) take their first update as a fresh Adam would (see _first_steps).
+        mid_run = self._optimizer is not None and bool(self._optimizer.state)
+        n_new_pts, n_new = add_pts.shape[0], add_w.shape[0]
+        self._fresh_points = take(
+            self._fresh_points,
+            torch.full((n_new_pts,), mid_run, dtype=torch.bool, device=dev),
+            p_idx,
+        )
+        self._fresh_strokes = take(
+            self._fresh_strokes,
+            torch.full((n_new,), mid_run, dtype=torch.bool, device=dev),
+            s_idx,
+        )
 
         old_state: dict[int, dict[str, torch.Tensor]] = {}
         if self._optimizer is not None:
