@@ -24,6 +24,7 @@ from app.icons import tool_icon
 
 if TYPE_CHECKING:
     from app.canvas.canvas import Canvas
+    from app.editing import StrokeEditor
     from app.files import FileActions
     from app.run.controller import RunController
 
@@ -56,6 +57,7 @@ class Targets:
     controller: RunController
     files: FileActions
     canvas: Canvas
+    editor: StrokeEditor
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,63 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Delete the selected strokes (Delete)",
         SP.SP_TrashIcon,
         "Delete",
+    ),
+    # Object (hand editing: each one undo step, paused or mid-run)
+    ActionSpec(
+        "copy", "&Copy", lambda t: t.editor.copy(), SK.Copy, "Copy the selected strokes (also as SVG)"
+    ),
+    ActionSpec("cut", "Cu&t", lambda t: t.editor.cut(), SK.Cut, "Cut the selected strokes"),
+    ActionSpec(
+        "paste", "&Paste", lambda t: t.editor.paste(), SK.Paste, "Paste strokes, or SVG copied in Inkscape"
+    ),
+    ActionSpec(
+        "duplicate", "D&uplicate", lambda t: t.editor.duplicate(), "Ctrl+D", "Duplicate the selected strokes"
+    ),
+    ActionSpec("nudge_left", "Nudge Left", lambda t: t.editor.move(-1, 0), Qt.Key.Key_Left),
+    ActionSpec("nudge_right", "Nudge Right", lambda t: t.editor.move(1, 0), Qt.Key.Key_Right),
+    ActionSpec("nudge_up", "Nudge Up", lambda t: t.editor.move(0, -1), Qt.Key.Key_Up),
+    ActionSpec("nudge_down", "Nudge Down", lambda t: t.editor.move(0, 1), Qt.Key.Key_Down),
+    ActionSpec("nudge_left_10", "Nudge Left 10 px", lambda t: t.editor.move(-10, 0), "Shift+Left"),
+    ActionSpec("nudge_right_10", "Nudge Right 10 px", lambda t: t.editor.move(10, 0), "Shift+Right"),
+    ActionSpec("nudge_up_10", "Nudge Up 10 px", lambda t: t.editor.move(0, -10), "Shift+Up"),
+    ActionSpec("nudge_down_10", "Nudge Down 10 px", lambda t: t.editor.move(0, 10), "Shift+Down"),
+    ActionSpec(
+        "flip_h",
+        "Flip &Horizontal",
+        lambda t: t.editor.flip(True),
+        "Shift+H",
+        "Mirror the selection left-right",
+    ),
+    ActionSpec(
+        "flip_v",
+        "Flip &Vertical",
+        lambda t: t.editor.flip(False),
+        "Shift+V",
+        "Mirror the selection top-bottom",
+    ),
+    ActionSpec(
+        "recolour", "&Colour…", lambda t: t.editor.recolour(), None, "Pick a colour for the selection"
+    ),
+    ActionSpec("opacity", "&Opacity…", lambda t: t.editor.set_opacity(), None, "Set the selection's opacity"),
+    ActionSpec("width", "&Width…", lambda t: t.editor.set_width(), None, "Set the selection's stroke width"),
+    ActionSpec(
+        "match_style",
+        "&Match Style",
+        lambda t: t.editor.match_style(),
+        "Ctrl+Shift+V",
+        "Give the selected strokes the style of the first one selected",
+    ),
+    ActionSpec("raise", "&Raise", lambda t: t.editor.reorder("raise"), Qt.Key.Key_PageUp, "Raise one step"),
+    ActionSpec("lower", "&Lower", lambda t: t.editor.reorder("lower"), Qt.Key.Key_PageDown, "Lower one step"),
+    ActionSpec(
+        "raise_top", "Raise to &Top", lambda t: t.editor.reorder("top"), Qt.Key.Key_Home, "Paint on top"
+    ),
+    ActionSpec(
+        "lower_bottom",
+        "Lower to &Bottom",
+        lambda t: t.editor.reorder("bottom"),
+        Qt.Key.Key_End,
+        "Paint first",
     ),
     # Run
     ActionSpec(
@@ -288,7 +347,11 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&File", ("new", "open", RECENT, SEPARATOR, "save", "save_as", SEPARATOR,
                "export_svg", "export_png", SEPARATOR, "quit")),
     ("&Edit", ("undo", "redo", SEPARATOR, "select_all", "deselect", SEPARATOR,
-               "freeze", "unfreeze", "delete")),
+               "cut", "copy", "paste", "duplicate", SEPARATOR, "freeze", "unfreeze", "delete")),
+    ("&Object", ("flip_h", "flip_v", SEPARATOR, "recolour", "opacity", "width", "match_style", SEPARATOR,
+                 "raise", "lower", "raise_top", "lower_bottom", SEPARATOR, "nudge_left", "nudge_right",
+                 "nudge_up", "nudge_down", "nudge_left_10", "nudge_right_10", "nudge_up_10",
+                 "nudge_down_10")),
     ("&Run", ("draw", "pause", "stop", "reset", SEPARATOR, "add_random", SEPARATOR,
               "compute_local", "compute_server")),
     ("&View", ("zoom_in", "zoom_out", "zoom_fit", SEPARATOR, *TOOLS)),
@@ -307,7 +370,18 @@ TOOLBAR = (
     "zoom_fit",
 )
 #: Actions in the canvas's right-click menu.
-CANVAS_MENU = ("freeze", "unfreeze", "delete")
+CANVAS_MENU = (
+    "freeze",
+    "unfreeze",
+    "delete",
+    "cut",
+    "copy",
+    "paste",
+    "duplicate",
+    "flip_h",
+    "flip_v",
+    "recolour",
+)
 
 
 def _key_sequences(shortcut: Shortcut) -> list[QKeySequence]:

@@ -20,9 +20,12 @@ from clipdraw_core.drawing.commands import (
     AddFreehand,
     AddStrokes,
     DeleteStrokes,
+    Reorder,
     SetFrozen,
     SetPrompt,
     SetRespect,
+    SetStrokeStyle,
+    TransformStrokes,
     respect_commands,
 )
 from clipdraw_core.drawing.strokes import Drawing, Stroke
@@ -198,3 +201,68 @@ class RespectCommand(QUndoCommand):
     def undo(self) -> None:
         for cmd in respect_commands(self.before):
             self.target.submit(cmd)
+
+
+class TransformCommand(QUndoCommand):
+    """Move/scale/rotate/flip strokes; undo applies the inverse map to the same strokes.
+
+    Why the inverse and not the old points: mid-run the strokes go on changing after the
+    edit, and undo should take back the artist's move, not the optimiser's work since.
+    """
+
+    def __init__(self, target: EditTarget, ids: Sequence[int], matrix: Sequence[float], text: str) -> None:
+        super().__init__(text)
+        self.target = target
+        self.ids = tuple(int(i) for i in ids)
+        self.matrix = tuple(float(v) for v in matrix)
+        a, b, c, d, e, f = self.matrix
+        forward = np.array([[a, b, c], [d, e, f], [0.0, 0.0, 1.0]])
+        inverse = np.linalg.inv(forward)  # callers never pass a singular map (scale 0)
+        self.inverse = tuple(float(v) for v in inverse[:2].reshape(-1))
+
+    def redo(self) -> None:
+        self.target.submit(TransformStrokes(self.ids, self.matrix))  # type: ignore[arg-type]
+
+    def undo(self) -> None:
+        self.target.submit(TransformStrokes(self.ids, self.inverse))  # type: ignore[arg-type]
+
+
+class StyleCommand(QUndoCommand):
+    """Set colour / opacity / width of strokes; undo puts each stroke's own style back."""
+
+    def __init__(self, target: EditTarget, command: SetStrokeStyle, text: str) -> None:
+        super().__init__(text)
+        self.target = target
+        self.command = command
+        drawing = target.drawing()
+        wanted = set(command.ids)
+        self.old = tuple(
+            SetStrokeStyle((s.id,), color=s.color, half_width=s.half_width)
+            for s in (drawing.strokes if drawing is not None else ())
+            if s.id in wanted
+        )
+
+    def redo(self) -> None:
+        self.target.submit(self.command)
+
+    def undo(self) -> None:
+        for cmd in self.old:
+            self.target.submit(cmd)
+
+
+class ReorderCommand(QUndoCommand):
+    """Raise / lower / to top / to bottom; undo restores the previous paint order."""
+
+    def __init__(self, target: EditTarget, ids: Sequence[int], where: str, text: str) -> None:
+        super().__init__(text)
+        self.target = target
+        self.command = Reorder(tuple(int(i) for i in ids), where)
+        drawing = target.drawing()
+        self.old_order = tuple(drawing.ids) if drawing is not None else ()
+
+    def redo(self) -> None:
+        self.target.submit(self.command)
+
+    def undo(self) -> None:
+        if self.old_order:
+            self.target.submit(Reorder(self.old_order, "exact"))

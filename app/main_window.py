@@ -44,6 +44,7 @@ from app.commands_undo import (
     RespectCommand,
 )
 from app.controls import ControlPanel
+from app.editing import SELECTION_ACTIONS, StrokeEditor
 from app.errors import ErrorBanner
 from app.files import FileActions
 from app.image_prompt_panel import ImagePromptPanel
@@ -104,7 +105,10 @@ class MainWindow(QMainWindow):
         self.status = StatusPanel(self)
         self.statusBar().addPermanentWidget(self.status)
         self.files = FileActions(self, self, self.state)
-        targets = Targets(window=self, controller=self.controller, files=self.files, canvas=self.canvas)
+        self.editor = StrokeEditor(self, self.controller, self.canvas, self)
+        targets = Targets(
+            window=self, controller=self.controller, files=self.files, canvas=self.canvas, editor=self.editor
+        )
         self.actions_ = Actions(self, targets, self.undo_stack)
         self.actions_.by_name["compute_local"].setChecked(True)
         self._apply_startup_choices(model_name, weights, device)
@@ -196,6 +200,7 @@ class MainWindow(QMainWindow):
         ctl.brushChanged.connect(self._apply_brush)
         ctl.canvas_size.valueChanged.connect(self._on_canvas_size)
         cv.freehandFinished.connect(self.add_freehand)
+        cv.selectionMoved.connect(self.editor.move)
         cv.filesDropped.connect(self.files.import_files)
         self.prompts.edited.connect(self._on_prompt_list_edited)
         ctl.negative_weight.valueChanged.connect(self.prompts.set_default_negative_weight)
@@ -287,6 +292,8 @@ class MainWindow(QMainWindow):
         has = bool(ids)
         for a in (self.actions_.freeze, self.actions_.unfreeze, self.actions_.delete):
             a.setEnabled(has)
+        for name in SELECTION_ACTIONS:  # disabled, their keys (arrows, Home, ...) stay free
+            self.actions_.by_name[name].setEnabled(has)
         if has:
             self.statusBar().showMessage(f"{len(ids)} stroke(s) selected", 2000)
 

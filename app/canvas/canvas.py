@@ -34,6 +34,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.canvas.layer_renderer import LayerRenderer
 from app.canvas.painting import paint_selection, render_layer, sample_strokes
+from app.canvas.transform_tool import MoveDrag
 from app.state import AppState
 from clipdraw_core.drawing.strokes import Drawing
 
@@ -73,6 +74,7 @@ class Canvas(QWidget):
     filesDropped = Signal(list)
     zoomChanged = Signal(float)
     layerUpdated = Signal()
+    selectionMoved = Signal(float, float)  # dx, dy in canvas px: a drag of the selection ended
 
     def __init__(
         self, parent: QWidget | None = None, *, threaded: bool = True, state: AppState | None = None
@@ -110,6 +112,7 @@ class Canvas(QWidget):
         self._pressure: list[float] | None = None  # per point, from a tablet
         self._freehand_frozen = False
         self._pan_last: QPointF | None = None
+        self._move: MoveDrag | None = None
         self.last_paint_seconds = 0.0
         #: Shown on an empty sheet so a first-time user knows what to do.
         self.placeholder_text = (
@@ -363,6 +366,8 @@ class Canvas(QWidget):
             painter.save()
             painter.translate(self._offset)
             painter.scale(self._scale, self._scale)
+            if self._move is not None:  # the selection follows the mouse while dragged
+                painter.translate(self._move.offset)
             selected = set(selection)
             chosen = [s for s in self._drawing.strokes if s.id in selected]
             paint_selection(painter, chosen, highlight, 1.0 / self._scale)
@@ -424,9 +429,12 @@ class Canvas(QWidget):
                 sel = self.state.selection
                 sel.remove(hit) if hit in sel else sel.append(hit)
                 self.set_selection(sel)
+                self._drag_mode = None
             else:
-                self.set_selection([hit])
-            self._drag_mode = None
+                if hit not in self.state.selection:
+                    self.set_selection([hit])
+                # Pressing on a selected stroke and dragging moves the selection (Inkscape).
+                self._drag_mode, self._move = "move", MoveDrag(cpos, hit)
             return
         self._drag_mode = (
             "lasso" if (self._tool == TOOL_LASSO or mods & Qt.KeyboardModifier.AltModifier) else "rubber"
@@ -456,10 +464,21 @@ class Canvas(QWidget):
         elif self._drag_mode == "lasso":
             self._lasso.append(cpos)
             self.update()
+        elif self._drag_mode == "move" and self._move is not None:
+            self._move.update(cpos)
+            self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         mode, self._drag_mode = self._drag_mode, None
-        if mode == "pan":
+        if mode == "move" and self._move is not None:
+            self._move.update(self.widget_to_canvas(event.position()))
+            drag, self._move = self._move, None
+            moved = drag.moved()
+            if moved is not None:
+                self.selectionMoved.emit(*moved)
+            else:  # a plain click selects just the stroke under the mouse
+                self.set_selection([drag.hit])
+        elif mode == "pan":
             self._pan_last = None
             self.set_tool(self._tool)
         elif mode == "draw":

@@ -1,0 +1,148 @@
+"""Editing strokes by hand in the window: drag, nudge, flip, style, z-order, clipboard, undo."""
+
+from __future__ import annotations
+
+import numpy as np
+from helpers import drag, start_run, wait_for
+from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtGui import QGuiApplication
+
+from app.editing import STROKES_MIME
+from clipdraw_core.drawing.strokes import Drawing, Stroke
+from clipdraw_core.io.svg_export import drawing_to_svg
+
+
+def _line(i: int, x: float, color=(0.0, 0.0, 0.0, 1.0)) -> Stroke:
+    pts = np.array([[x, 20], [x, 35], [x, 50], [x, 65]], dtype=np.float64)
+    return Stroke(i, pts, 2.0, color)
+
+
+def _load(window) -> Drawing:
+    drawing = Drawing(96, 96, strokes=(_line(0, 20), _line(1, 50, (1.0, 0.0, 0.0, 1.0)), _line(2, 75)))
+    window.controller.load_drawing(drawing, 0, window.current_config())
+    window.canvas.resize(400, 400)
+    window.canvas.zoom_fit()
+    return drawing
+
+
+def _points(window, sid: int) -> np.ndarray:
+    return np.asarray(window.controller.drawing().stroke(sid).points, dtype=np.float64)
+
+
+def test_drag_moves_the_selection_and_undo_redo(qtbot, window):
+    d = _load(window)
+    window.canvas.set_selection([1])
+    drag(window.canvas, [(50, 40), (55, 45), (62, 48)])
+    moved = _points(window, 1) - d.stroke(1).points
+    np.testing.assert_allclose(moved, np.tile([12, 8], (4, 1)), atol=0.6)
+    np.testing.assert_array_equal(_points(window, 0), d.stroke(0).points)  # only the selection
+    np.testing.assert_array_equal(_points(window, 2), d.stroke(2).points)
+    assert window.undo_stack.undoText() == "Move"
+    window.undo_stack.undo()
+    np.testing.assert_allclose(_points(window, 1), d.stroke(1).points, atol=1e-4)
+    window.undo_stack.redo()
+    np.testing.assert_allclose(_points(window, 1) - d.stroke(1).points, moved, atol=1e-4)
+
+
+def test_arrow_keys_nudge_flip_and_z_order_shortcuts(qtbot, window):
+    d = _load(window)
+    window.canvas.set_selection([0])
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Right)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    np.testing.assert_allclose(_points(window, 0) - d.stroke(0).points, np.tile([1, 10], (4, 1)), atol=1e-4)
+    assert window.undo_stack.count() == 2  # one undo step each
+    window.canvas.set_selection([0, 1])  # x 21 and 50 -> bbox centre x 35.5
+    qtbot.keyClick(window.canvas, Qt.Key.Key_H, Qt.KeyboardModifier.ShiftModifier)
+    assert _points(window, 0)[0, 0] == np.float32(50.0) and _points(window, 1)[0, 0] == np.float32(21.0)
+    np.testing.assert_array_equal(_points(window, 2), d.stroke(2).points)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_End)  # to bottom: already there, then Home = top
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Home)
+    assert window.controller.drawing().ids == [2, 0, 1]
+    window.canvas.set_selection([2])
+    qtbot.keyClick(window.canvas, Qt.Key.Key_PageUp)
+    assert window.controller.drawing().ids == [0, 2, 1]
+    window.undo_stack.undo()
+    window.undo_stack.undo()
+    assert window.controller.drawing().ids == [0, 1, 2]
+
+
+def test_style_and_match_style(qtbot, window):
+    _load(window)
+    window.canvas.set_selection([0, 2])
+    window.editor.recolour((0.0, 0.5, 1.0))
+    window.editor.set_opacity(0.25)
+    window.editor.set_width(6.0)
+    s = window.controller.drawing().stroke(2)
+    assert s.color == (0.0, 0.5, 1.0, 0.25) and s.half_width == 3.0
+    window.canvas.set_selection([1, 0])  # first selected is the source
+    qtbot.keyClick(
+        window.canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    assert window.controller.drawing().stroke(0).color == (1.0, 0.0, 0.0, 1.0)
+    for _ in range(4):
+        window.undo_stack.undo()
+    assert window.controller.drawing().stroke(2).color == (0.0, 0.0, 0.0, 1.0)
+    assert window.controller.drawing().stroke(2).half_width == 2.0
+
+
+def test_copy_paste_between_two_windows_keeps_geometry_and_style(qtbot, window, gui_clip):
+    from app.main_window import MainWindow
+
+    d = _load(window)
+    window.canvas.set_selection([1])
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    mime = QGuiApplication.clipboard().mimeData()
+    assert mime.hasFormat(STROKES_MIME) and "<svg" in mime.text()
+    other = MainWindow(clip=gui_clip, offer_recovery=False)
+    other.confirm_close = False
+    qtbot.addWidget(other)
+    other.controller.load_drawing(Drawing(96, 96, strokes=(_line(1, 10),)), 0, window.current_config())
+    other.editor.paste()
+    pasted = other.controller.drawing().strokes[-1]
+    assert pasted.id != 1 and len(other.controller.drawing().strokes) == 2  # a fresh id
+    np.testing.assert_allclose(pasted.points, d.stroke(1).points + 10, atol=1e-4)
+    assert pasted.color == d.stroke(1).color and pasted.half_width == d.stroke(1).half_width
+    other.undo_stack.undo()
+    assert len(other.controller.drawing().strokes) == 1
+    # duplicate (Ctrl+D) and cut (Ctrl+X) in the first window
+    qtbot.keyClick(window.canvas, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert len(window.controller.drawing().strokes) == 4
+    dup = window.controller.drawing().strokes[-1]
+    np.testing.assert_array_equal(dup.points, d.stroke(1).points)
+    assert window.canvas.selected_ids() == [dup.id]
+    qtbot.keyClick(window.canvas, Qt.Key.Key_X, Qt.KeyboardModifier.ControlModifier)
+    assert window.controller.drawing().ids == [0, 1, 2]
+    other.close()
+
+
+def test_pasting_svg_text_imports_its_strokes(qtbot, window):
+    _load(window)
+    svg = drawing_to_svg(Drawing(96, 96, strokes=(_line(7, 40, (0.0, 1.0, 0.0, 1.0)), _line(8, 60))))
+    mime = QMimeData()
+    mime.setText(svg)
+    QGuiApplication.clipboard().setMimeData(mime)
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    strokes = window.controller.drawing().strokes
+    assert len(strokes) == 5 and len({s.id for s in strokes}) == 5
+    assert strokes[3].color[:3] == (0.0, 1.0, 0.0)
+    np.testing.assert_allclose(strokes[3].points[:, 0], 40, atol=0.01)
+
+
+def test_a_move_mid_run_lands_and_is_not_undone_by_the_next_steps(qtbot, window):
+    first = start_run(qtbot, window, "a sun", steps=2)
+    sid = first.drawing.strokes[3].id
+    window.canvas.set_selection([sid])
+    window.canvas.setFocus()
+    before = first.drawing.stroke(sid).points.mean(axis=0)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    later = wait_for(qtbot, window, lambda s: s.step >= first.step + 3)
+    shift = later.drawing.stroke(sid).points.mean(axis=0) - before
+    # ten pixels right; each later step moves a point by at most lr (1 px)
+    assert 10 - (later.step - first.step) - 0.01 <= shift[0] and shift[0] >= 5
+    assert later.drawing.stroke(sid).id == sid
+    window.undo_stack.undo()
+    x_moved = later.drawing.stroke(sid).points.mean(axis=0)[0]
+    wait_for(qtbot, window, lambda s: s.drawing.stroke(sid).points.mean(axis=0)[0] < x_moved - 5)
