@@ -201,6 +201,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "recolour", "&Colour…", lambda t: t.editor.recolour(), None, "Pick a colour for the selection"
     ),
+    ActionSpec("rotate_cw", "Rotate 15° Clockwise", lambda t: t.editor.rotate(15), "]", "Turn the selection"),
+    ActionSpec("rotate_ccw", "Rotate 15° Anticlockwise", lambda t: t.editor.rotate(-15), "["),
+    ActionSpec("scale_up", "Scale Up 10%", lambda t: t.editor.scale(1.1), ">", "Grow the selection"),
+    ActionSpec(
+        "scale_down", "Scale Down 10%", lambda t: t.editor.scale(1 / 1.1), "<", "Shrink the selection"
+    ),
     ActionSpec("opacity", "&Opacity…", lambda t: t.editor.set_opacity(), None, "Set the selection's opacity"),
     ActionSpec("width", "&Width…", lambda t: t.editor.set_width(), None, "Set the selection's stroke width"),
     ActionSpec(
@@ -348,7 +354,8 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
                "export_svg", "export_png", SEPARATOR, "quit")),
     ("&Edit", ("undo", "redo", SEPARATOR, "select_all", "deselect", SEPARATOR,
                "cut", "copy", "paste", "duplicate", SEPARATOR, "freeze", "unfreeze", "delete")),
-    ("&Object", ("flip_h", "flip_v", SEPARATOR, "recolour", "opacity", "width", "match_style", SEPARATOR,
+    ("&Object", ("flip_h", "flip_v", "rotate_cw", "rotate_ccw", "scale_up", "scale_down", SEPARATOR,
+                 "recolour", "opacity", "width", "match_style", SEPARATOR,
                  "raise", "lower", "raise_top", "lower_bottom", SEPARATOR, "nudge_left", "nudge_right",
                  "nudge_up", "nudge_down", "nudge_left_10", "nudge_right_10", "nudge_up_10",
                  "nudge_down_10")),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
@@ -27,7 +28,7 @@ from app.commands_undo import (
     StyleCommand,
     TransformCommand,
 )
-from clipdraw_core.drawing.commands import SetStrokeStyle, scaling_about, translation
+from clipdraw_core.drawing.commands import SetStrokeStyle, rotation_about, scaling_about, translation
 from clipdraw_core.drawing.strokes import Drawing, Stroke
 from clipdraw_core.errors import ClipDrawError
 from clipdraw_core.io.svg_export import drawing_to_svg
@@ -39,7 +40,8 @@ logger = logging.getLogger(__name__)
 STROKES_MIME = "application/x-clipdraw-strokes"
 #: Actions (rows of app.actions) that need a selection; the window enables them with it.
 SELECTION_ACTIONS = (
-    "copy", "cut", "duplicate", "flip_h", "flip_v", "recolour", "opacity", "width", "match_style",
+    "copy", "cut", "duplicate", "flip_h", "flip_v", "rotate_cw", "rotate_ccw", "scale_up", "scale_down",
+    "recolour", "opacity", "width", "match_style",
     "raise", "lower", "raise_top", "lower_bottom", "nudge_left", "nudge_right", "nudge_up",
     "nudge_down", "nudge_left_10", "nudge_right_10", "nudge_up_10", "nudge_down_10",
 )  # fmt: skip
@@ -108,6 +110,20 @@ class StrokeEditor:
             cx, cy = self._bbox_centre(strokes)
             m = scaling_about(-1.0, 1.0, cx, cy) if horizontal else scaling_about(1.0, -1.0, cx, cy)
             self._transform(m, "Flip horizontal" if horizontal else "Flip vertical")
+
+    def rotate(self, degrees: float) -> None:
+        """Turn the selection about its bounding box's centre (Inkscape's [ and ], 15 degrees)."""
+        strokes = self._selected()
+        if strokes:
+            cx, cy = self._bbox_centre(strokes)
+            self._transform(rotation_about(math.radians(degrees), cx, cy), f"Rotate {degrees:+g}°")
+
+    def scale(self, factor: float) -> None:
+        """Scale the selection about its centre, keeping the aspect (widths follow the size)."""
+        strokes = self._selected()
+        if strokes and factor > 0:
+            cx, cy = self._bbox_centre(strokes)
+            self._transform(scaling_about(factor, factor, cx, cy), f"Scale {factor:g}x")
 
     # ------------------------------------------------------------ style
     def _style(self, command: SetStrokeStyle, text: str) -> None:

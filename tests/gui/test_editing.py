@@ -146,3 +146,22 @@ def test_a_move_mid_run_lands_and_is_not_undone_by_the_next_steps(qtbot, window)
     window.undo_stack.undo()
     x_moved = later.drawing.stroke(sid).points.mean(axis=0)[0]
     wait_for(qtbot, window, lambda s: s.drawing.stroke(sid).points.mean(axis=0)[0] < x_moved - 5)
+
+
+def test_rotate_and_scale_shortcuts(qtbot, window):
+    d = _load(window)
+    window.canvas.set_selection([0])  # a vertical line x=20, y 20..65: centre (20, 42.5)
+    window.canvas.setFocus()
+    qtbot.keyClicks(window.canvas, "]")
+    p = d.stroke(0).points.astype(np.float64) - [20, 42.5]
+    a = np.radians(15)
+    turned = np.stack(
+        [np.cos(a) * p[:, 0] - np.sin(a) * p[:, 1], np.sin(a) * p[:, 0] + np.cos(a) * p[:, 1]], 1
+    )
+    np.testing.assert_allclose(_points(window, 0), turned + [20, 42.5], atol=1e-3)
+    window.undo_stack.undo()
+    np.testing.assert_allclose(_points(window, 0), d.stroke(0).points, atol=1e-3)
+    qtbot.keyClicks(window.canvas, ">")
+    np.testing.assert_allclose(_points(window, 0), p * 1.1 + [20, 42.5], atol=1e-3)
+    assert window.controller.drawing().stroke(0).half_width == np.float32(2.2)
+    np.testing.assert_array_equal(_points(window, 1), d.stroke(1).points)
