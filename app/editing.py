@@ -28,7 +28,13 @@ from app.commands_undo import (
     StyleCommand,
     TransformCommand,
 )
-from clipdraw_core.drawing.commands import SetStrokeStyle, rotation_about, scaling_about, translation
+from clipdraw_core.drawing.commands import (
+    SetFrozen,
+    SetStrokeStyle,
+    rotation_about,
+    scaling_about,
+    translation,
+)
 from clipdraw_core.drawing.strokes import Drawing, Stroke
 from clipdraw_core.errors import ClipDrawError
 from clipdraw_core.io.svg_export import drawing_to_svg
@@ -59,6 +65,7 @@ class EditHost(Protocol):
 
 
 class Controller(Protocol):
+    def is_active(self) -> bool: ...
     def submit(self, cmd: object) -> None: ...
     def drawing(self) -> Drawing | None: ...
     def allocate_ids(self, n: int = 1) -> list[int]: ...
@@ -74,6 +81,8 @@ class StrokeEditor:
 
     def __init__(self, host: EditHost, controller: Controller, canvas: Selection, parent: QWidget) -> None:
         self.host, self.controller, self.canvas, self.parent = host, controller, canvas, parent
+        #: Strokes held still (temporarily frozen) while dragged mid-run.
+        self._held: tuple[int, ...] = ()
 
     # ------------------------------------------------------------ helpers
     def _selected(self) -> list[Stroke]:
@@ -102,6 +111,20 @@ class StrokeEditor:
         """Move the selection by ``(dx, dy)`` canvas px (a drag, or the arrow keys)."""
         if dx or dy:
             self._transform(translation(dx, dy), "Move")
+
+    def begin_drag(self) -> None:
+        """Mid-run, hold the dragged strokes still (not undoable: released on drop)."""
+        if self.controller.is_active():
+            self._held = tuple(s.id for s in self._selected() if not s.frozen)
+            if self._held:
+                self.controller.submit(SetFrozen(self._held, True))
+
+    def end_drag(self, dx: float, dy: float) -> None:
+        """The drop: one undoable move, then the held strokes join the optimisation again."""
+        self.move(dx, dy)
+        held, self._held = self._held, ()
+        if held:
+            self.controller.submit(SetFrozen(held, False))
 
     def flip(self, horizontal: bool) -> None:
         """Mirror the selection about its bounding box's centre (Inkscape's H / V)."""

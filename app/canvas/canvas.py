@@ -74,7 +74,8 @@ class Canvas(QWidget):
     filesDropped = Signal(list)
     zoomChanged = Signal(float)
     layerUpdated = Signal()
-    selectionMoved = Signal(float, float)  # dx, dy in canvas px: a drag of the selection ended
+    selectionDragStarted = Signal()  # the selection is being dragged (the window holds it still)
+    selectionMoved = Signal(float, float)  # dx, dy in canvas px: a started drag of the selection ended
 
     def __init__(
         self, parent: QWidget | None = None, *, threaded: bool = True, state: AppState | None = None
@@ -465,7 +466,8 @@ class Canvas(QWidget):
             self._lasso.append(cpos)
             self.update()
         elif self._drag_mode == "move" and self._move is not None:
-            self._move.update(cpos)
+            if self._move.update(cpos):
+                self.selectionDragStarted.emit()
             self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
@@ -474,9 +476,9 @@ class Canvas(QWidget):
             self._move.update(self.widget_to_canvas(event.position()))
             drag, self._move = self._move, None
             moved = drag.moved()
-            if moved is not None:
-                self.selectionMoved.emit(*moved)
-            else:  # a plain click selects just the stroke under the mouse
+            if drag.started:  # even if it came back: the window releases what it held
+                self.selectionMoved.emit(*(moved or (0.0, 0.0)))
+            if moved is None:  # a plain click selects just the stroke under the mouse
                 self.set_selection([drag.hit])
         elif mode == "pan":
             self._pan_last = None

@@ -5,8 +5,10 @@ The drag changes nothing while it lasts: the selection's outline is drawn offset
 the drag, and on release the canvas emits one move (``selectionMoved``) that the window
 turns into one undoable :class:`~clipdraw_core.drawing.commands.TransformStrokes`. While
 a run is active the strokes keep being optimised during the drag and the move is
-applied, relative to where they are then, at the next step after the release; their
-frozen flag is untouched, so frozen strokes stay frozen where they were put.
+applied at the next step after the release. While a run is active the window holds the
+dragged strokes still from the first movement to the release (``selectionDragStarted``:
+a temporary freeze of those not frozen already), so they land exactly where they are
+dropped and then join the optimisation again; frozen strokes stay frozen.
 """
 
 from __future__ import annotations
@@ -25,9 +27,16 @@ class MoveDrag:
         #: The stroke pressed on (a click without a move selects just it).
         self.hit = hit
         self.offset = QPointF(0.0, 0.0)
+        #: True once the mouse has moved far enough for this to be a drag, not a click.
+        self.started = False
 
-    def update(self, pos: QPointF) -> None:
+    def update(self, pos: QPointF) -> bool:
+        """Follow the mouse; True the first time the press becomes a drag."""
         self.offset = pos - self.start
+        if not self.started and self.moved() is not None:
+            self.started = True
+            return True
+        return False
 
     def moved(self) -> tuple[float, float] | None:
         """The move in canvas pixels, or ``None`` for a click."""

@@ -165,3 +165,30 @@ def test_rotate_and_scale_shortcuts(qtbot, window):
     np.testing.assert_allclose(_points(window, 0), p * 1.1 + [20, 42.5], atol=1e-3)
     assert window.controller.drawing().stroke(0).half_width == np.float32(2.2)
     np.testing.assert_array_equal(_points(window, 1), d.stroke(1).points)
+
+
+def test_dragging_mid_run_holds_the_strokes_still_then_releases_them(qtbot, window):
+    from helpers import widget_point
+    from PySide6.QtTest import QTest
+
+    first = start_run(qtbot, window, "a moon", steps=2)
+    stroke = first.drawing.strokes[4]
+    sid = stroke.id
+    window.canvas.set_selection([sid])
+    x, y = (float(v) for v in stroke.points[0])
+    canvas = window.canvas
+    QTest.mousePress(
+        canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, widget_point(canvas, x, y)
+    )
+    QTest.mouseMove(canvas, widget_point(canvas, x + 4, y + 2))
+    QTest.mouseMove(canvas, widget_point(canvas, x + 8, y + 4))
+    held = wait_for(qtbot, window, lambda s: s.drawing.stroke(sid).frozen)
+    still = wait_for(qtbot, window, lambda s: s.step >= held.step + 2)
+    np.testing.assert_array_equal(still.drawing.stroke(sid).points, held.drawing.stroke(sid).points)
+    QTest.mouseRelease(
+        canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, widget_point(canvas, x + 8, y + 4)
+    )
+    free = wait_for(qtbot, window, lambda s: not s.drawing.stroke(sid).frozen)
+    shift = free.drawing.stroke(sid).points.mean(axis=0) - held.drawing.stroke(sid).points.mean(axis=0)
+    np.testing.assert_allclose(shift, [8, 4], atol=1.5)  # the drop, plus at most one step
+    assert window.undo_stack.undoText() == "Move" and window.undo_stack.count() == 1
