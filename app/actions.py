@@ -75,6 +75,9 @@ class ActionSpec:
     checkable: bool = False
     #: Actions with the same group name are mutually exclusive (the tools).
     group: str | None = None
+    #: The shortcut works only while the canvas has the focus: keys such as the arrows,
+    #: Home/End and PgUp/PgDn must keep moving the cursor in text and number fields.
+    canvas_keys: bool = False
 
 
 def _tool(name: str, text: str, key: str, tip: str, tool: str, icon: str) -> ActionSpec:
@@ -176,14 +179,24 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "duplicate", "D&uplicate", lambda t: t.editor.duplicate(), "Ctrl+D", "Duplicate the selected strokes"
     ),
-    ActionSpec("nudge_left", "Nudge Left", lambda t: t.editor.move(-1, 0), Qt.Key.Key_Left),
-    ActionSpec("nudge_right", "Nudge Right", lambda t: t.editor.move(1, 0), Qt.Key.Key_Right),
-    ActionSpec("nudge_up", "Nudge Up", lambda t: t.editor.move(0, -1), Qt.Key.Key_Up),
-    ActionSpec("nudge_down", "Nudge Down", lambda t: t.editor.move(0, 1), Qt.Key.Key_Down),
-    ActionSpec("nudge_left_10", "Nudge Left 10 px", lambda t: t.editor.move(-10, 0), "Shift+Left"),
-    ActionSpec("nudge_right_10", "Nudge Right 10 px", lambda t: t.editor.move(10, 0), "Shift+Right"),
-    ActionSpec("nudge_up_10", "Nudge Up 10 px", lambda t: t.editor.move(0, -10), "Shift+Up"),
-    ActionSpec("nudge_down_10", "Nudge Down 10 px", lambda t: t.editor.move(0, 10), "Shift+Down"),
+    ActionSpec("nudge_left", "Nudge Left", lambda t: t.editor.move(-1, 0), Qt.Key.Key_Left, canvas_keys=True),
+    ActionSpec(
+        "nudge_right", "Nudge Right", lambda t: t.editor.move(1, 0), Qt.Key.Key_Right, canvas_keys=True
+    ),
+    ActionSpec("nudge_up", "Nudge Up", lambda t: t.editor.move(0, -1), Qt.Key.Key_Up, canvas_keys=True),
+    ActionSpec("nudge_down", "Nudge Down", lambda t: t.editor.move(0, 1), Qt.Key.Key_Down, canvas_keys=True),
+    ActionSpec(
+        "nudge_left_10", "Nudge Left 10 px", lambda t: t.editor.move(-10, 0), "Shift+Left", canvas_keys=True
+    ),
+    ActionSpec(
+        "nudge_right_10", "Nudge Right 10 px", lambda t: t.editor.move(10, 0), "Shift+Right", canvas_keys=True
+    ),
+    ActionSpec(
+        "nudge_up_10", "Nudge Up 10 px", lambda t: t.editor.move(0, -10), "Shift+Up", canvas_keys=True
+    ),
+    ActionSpec(
+        "nudge_down_10", "Nudge Down 10 px", lambda t: t.editor.move(0, 10), "Shift+Down", canvas_keys=True
+    ),
     ActionSpec(
         "flip_h",
         "Flip &Horizontal",
@@ -201,11 +214,27 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "recolour", "&Colour…", lambda t: t.editor.recolour(), None, "Pick a colour for the selection"
     ),
-    ActionSpec("rotate_cw", "Rotate 15° Clockwise", lambda t: t.editor.rotate(15), "]", "Turn the selection"),
-    ActionSpec("rotate_ccw", "Rotate 15° Anticlockwise", lambda t: t.editor.rotate(-15), "["),
-    ActionSpec("scale_up", "Scale Up 10%", lambda t: t.editor.scale(1.1), ">", "Grow the selection"),
     ActionSpec(
-        "scale_down", "Scale Down 10%", lambda t: t.editor.scale(1 / 1.1), "<", "Shrink the selection"
+        "rotate_cw",
+        "Rotate 15° Clockwise",
+        lambda t: t.editor.rotate(15),
+        "]",
+        "Turn the selection",
+        canvas_keys=True,
+    ),
+    ActionSpec(
+        "rotate_ccw", "Rotate 15° Anticlockwise", lambda t: t.editor.rotate(-15), "[", canvas_keys=True
+    ),
+    ActionSpec(
+        "scale_up", "Scale Up 10%", lambda t: t.editor.scale(1.1), ">", "Grow the selection", canvas_keys=True
+    ),
+    ActionSpec(
+        "scale_down",
+        "Scale Down 10%",
+        lambda t: t.editor.scale(1 / 1.1),
+        "<",
+        "Shrink the selection",
+        canvas_keys=True,
     ),
     ActionSpec("opacity", "&Opacity…", lambda t: t.editor.set_opacity(), None, "Set the selection's opacity"),
     ActionSpec("width", "&Width…", lambda t: t.editor.set_width(), None, "Set the selection's stroke width"),
@@ -216,10 +245,29 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Ctrl+Shift+V",
         "Give the selected strokes the style of the first one selected",
     ),
-    ActionSpec("raise", "&Raise", lambda t: t.editor.reorder("raise"), Qt.Key.Key_PageUp, "Raise one step"),
-    ActionSpec("lower", "&Lower", lambda t: t.editor.reorder("lower"), Qt.Key.Key_PageDown, "Lower one step"),
     ActionSpec(
-        "raise_top", "Raise to &Top", lambda t: t.editor.reorder("top"), Qt.Key.Key_Home, "Paint on top"
+        "raise",
+        "&Raise",
+        lambda t: t.editor.reorder("raise"),
+        Qt.Key.Key_PageUp,
+        "Raise one step",
+        canvas_keys=True,
+    ),
+    ActionSpec(
+        "lower",
+        "&Lower",
+        lambda t: t.editor.reorder("lower"),
+        Qt.Key.Key_PageDown,
+        "Lower one step",
+        canvas_keys=True,
+    ),
+    ActionSpec(
+        "raise_top",
+        "Raise to &Top",
+        lambda t: t.editor.reorder("top"),
+        Qt.Key.Key_Home,
+        "Paint on top",
+        canvas_keys=True,
     ),
     ActionSpec(
         "lower_bottom",
@@ -227,6 +275,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         lambda t: t.editor.reorder("bottom"),
         Qt.Key.Key_End,
         "Paint first",
+        canvas_keys=True,
     ),
     # Run
     ActionSpec(
@@ -419,9 +468,16 @@ class Actions:
         self._build_menus(win)
         self._build_toolbar(win)
         canvas = targets.canvas
+        #: The canvas's right-click menu (the canvas itself also holds the canvas-key actions).
+        self.canvas_menu = QMenu(canvas)
         for name in CANVAS_MENU:
-            canvas.addAction(self.by_name[name])
-        canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+            self.canvas_menu.addAction(self.by_name[name])
+        for spec in ACTIONS:
+            if spec.canvas_keys:
+                self.by_name[spec.name].setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+                canvas.addAction(self.by_name[spec.name])
+        canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        canvas.customContextMenuRequested.connect(lambda pos: self.canvas_menu.popup(canvas.mapToGlobal(pos)))
 
     def __getattr__(self, name: str) -> QAction:
         """``actions.freeze`` etc.: the QAction of that table row."""

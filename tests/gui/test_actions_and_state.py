@@ -19,7 +19,7 @@ def test_every_table_row_is_a_window_action_placed_in_a_menu(qtbot, window):
                   window.menuBar().actions()}  # fmt: skip
     assert menu_texts["&Run"] == ["&Draw", "&Pause / Resume", "&Stop", "&Reset", "Add &Random Strokes…",
                                   "Compute: This &Computer", "Compute: &Server…"]
-    assert [a.text() for a in window.canvas.actions()] == [getattr(acts, n).text() for n in CANVAS_MENU]
+    assert [a.text() for a in acts.canvas_menu.actions()] == [getattr(acts, n).text() for n in CANVAS_MENU]
     assert SEPARATOR not in acts.by_name
 
 

@@ -192,3 +192,19 @@ def test_dragging_mid_run_holds_the_strokes_still_then_releases_them(qtbot, wind
     shift = free.drawing.stroke(sid).points.mean(axis=0) - held.drawing.stroke(sid).points.mean(axis=0)
     np.testing.assert_allclose(shift, [8, 4], atol=1.5)  # the drop, plus at most one step
     assert window.undo_stack.undoText() == "Move" and window.undo_stack.count() == 1
+
+
+def test_editing_keys_still_reach_text_and_number_fields(qtbot, window):
+    d = _load(window)
+    window.canvas.set_selection([0])
+    box = window.controls.num_paths
+    box.setFocus()
+    value = box.value()
+    qtbot.keyClick(box, Qt.Key.Key_Up)
+    assert box.value() == value + 1
+    prompt = window.controls.prompt
+    prompt.setFocus()
+    qtbot.keyClick(prompt, Qt.Key.Key_Home)
+    qtbot.keyClick(prompt, Qt.Key.Key_Left)
+    np.testing.assert_array_equal(_points(window, 0), d.stroke(0).points)
+    assert window.controller.drawing().ids == [0, 1, 2] and window.undo_stack.count() == 0
