@@ -206,5 +206,8 @@ def test_editing_keys_still_reach_text_and_number_fields(qtbot, window):
     prompt.setFocus()
     qtbot.keyClick(prompt, Qt.Key.Key_Home)
     qtbot.keyClick(prompt, Qt.Key.Key_Left)
+    qtbot.keyClick(prompt, Qt.Key.Key_H, Qt.KeyboardModifier.ShiftModifier)  # types "H", no flip
+    qtbot.keyClicks(prompt, "]>")
+    assert prompt.toPlainText().lower().startswith("h]>")  # the text field got the keys
     np.testing.assert_array_equal(_points(window, 0), d.stroke(0).points)
     assert window.controller.drawing().ids == [0, 1, 2] and window.undo_stack.count() == 0
