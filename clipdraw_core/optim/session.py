@@ -472,8 +472,8 @@ class Session:
         starts from where the artist left the stroke.
         """
         assert self._optimizer is not None
-        params = (self._points, self._widths, self._colors)
-        masks = (self._fresh_points, self._fresh_strokes, self._fresh_strokes)
+        params = (self._points, self._widths, self._colors, self._fills)
+        masks = (self._fresh_points, self._fresh_strokes, self._fresh_strokes, self._fresh_strokes)
         with torch.no_grad():
             for p, old, m, group in zip(params, before, masks, self._optimizer.param_groups, strict=True):
                 if p.grad is None or not bool(m.any()):
