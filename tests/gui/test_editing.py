@@ -211,3 +211,18 @@ def test_editing_keys_still_reach_text_and_number_fields(qtbot, window):
     assert prompt.toPlainText().lower().startswith("h]>")  # the text field got the keys
     np.testing.assert_array_equal(_points(window, 0), d.stroke(0).points)
     assert window.controller.drawing().ids == [0, 1, 2] and window.undo_stack.count() == 0
+
+
+def test_hand_edits_are_saved_in_the_project(qtbot, window, tmp_path):
+    from clipdraw_core.io.project import load_project
+
+    d = _load(window)
+    window.canvas.set_selection([2])
+    window.editor.move(5, 0)
+    window.editor.recolour((0.0, 0.0, 1.0))
+    window.editor.reorder("bottom")
+    path = window.files.save_project(tmp_path / "edited.cdproj")
+    saved = load_project(path).drawing
+    assert saved.ids == [2, 0, 1]
+    np.testing.assert_allclose(saved.stroke(2).points, d.stroke(2).points + [5, 0], atol=1e-4)
+    assert saved.stroke(2).color == (0.0, 0.0, 1.0, 1.0)
