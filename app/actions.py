@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QMainWindow, QMenu, QStyle, QToolBar
 
-from app.canvas.canvas import TOOL_DRAW, TOOL_LASSO, TOOL_PAN, TOOL_SELECT
+from app.canvas.canvas import TOOL_DRAW, TOOL_LASSO, TOOL_NODE, TOOL_PAN, TOOL_SELECT
 from app.icons import tool_icon
 
 if TYPE_CHECKING:
@@ -348,6 +348,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "select",
     ),
     _tool(
+        "tool_node",
+        "Nodes",
+        "N",
+        "Edit the first selected stroke's nodes: drag anchors and handles, double-click adds, Delete removes",
+        TOOL_NODE,
+        "select",
+    ),
+    _tool(
         "tool_lasso",
         "Lasso",
         "L",
@@ -396,7 +404,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
 
 SEPARATOR = "-"
 RECENT = "@recent"
-TOOLS = ("tool_select", "tool_lasso", "tool_draw", "tool_pan", "tool_region")
+TOOLS = ("tool_select", "tool_node", "tool_lasso", "tool_draw", "tool_pan", "tool_region")
 #: (menu title, action names; SEPARATOR, and RECENT for the Open Recent submenu)
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&File", ("new", "open", RECENT, SEPARATOR, "save", "save_as", SEPARATOR,
@@ -460,6 +468,7 @@ class Actions:
         self.tools = self._groups["tools"]
         self.tool_actions: dict[str, QAction] = {
             TOOL_SELECT: self.tool_select,
+            TOOL_NODE: self.tool_node,
             TOOL_LASSO: self.tool_lasso,
             TOOL_DRAW: self.tool_draw,
             TOOL_PAN: self.tool_pan,

@@ -26,6 +26,7 @@ from clipdraw_core.drawing.commands import (
     SetRespect,
     SetStrokeStyle,
     TransformStrokes,
+    UpdateStrokes,
     respect_commands,
 )
 from clipdraw_core.drawing.strokes import Drawing, Stroke
@@ -266,3 +267,22 @@ class ReorderCommand(QUndoCommand):
     def undo(self) -> None:
         if self.old_order:
             self.target.submit(Reorder(self.old_order, "exact"))
+
+
+class NodeEditCommand(QUndoCommand):
+    """A node edit (drag, add, remove): the stroke's new points; undo puts the old stroke back.
+
+    Undo restores the stroke as it was when edited (same id): a node edit changes the
+    stroke's structure, so there is no "inverse" that would keep later optimisation.
+    A soft lock is dropped with a node edit (its anchor no longer fits the points).
+    """
+
+    def __init__(self, target: EditTarget, old: Stroke, new: Stroke) -> None:
+        super().__init__("Edit nodes")
+        self.target, self.old, self.new = target, old, new
+
+    def redo(self) -> None:
+        self.target.submit(UpdateStrokes((self.new,)))
+
+    def undo(self) -> None:
+        self.target.submit(UpdateStrokes((self.old,)))

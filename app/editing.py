@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
+import numpy as np
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QColor, QGuiApplication, QUndoStack
 from PySide6.QtWidgets import QColorDialog, QInputDialog, QWidget
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import QColorDialog, QInputDialog, QWidget
 from app.commands_undo import (
     AddStrokesCommand,
     DeleteCommand,
+    NodeEditCommand,
     ReorderCommand,
     StyleCommand,
     TransformCommand,
@@ -125,6 +127,19 @@ class StrokeEditor:
         held, self._held = self._held, ()
         if held:
             self.controller.submit(SetFrozen(held, False))
+
+    def set_points(self, stroke_id: int, points: object) -> None:
+        """A node edit: the stroke gets new control points (same id, style and flags)."""
+        drawing = self.controller.drawing()
+        if drawing is None:
+            return
+        try:
+            old = drawing.stroke(int(stroke_id))
+            new = replace(old, points=np.asarray(points, dtype=np.float64), anchor=None, respect=0.0)
+        except (KeyError, ClipDrawError) as exc:
+            self.host.show_error(f"Cannot edit the nodes: {exc}", exc)
+            return
+        self.host.undo_stack.push(NodeEditCommand(self.controller, old, new))
 
     def flip(self, horizontal: bool) -> None:
         """Mirror the selection about its bounding box's centre (Inkscape's H / V)."""

@@ -201,6 +201,7 @@ class MainWindow(QMainWindow):
         ctl.canvas_size.valueChanged.connect(self._on_canvas_size)
         cv.freehandFinished.connect(self.add_freehand)
         cv.selectionDragStarted.connect(self.editor.begin_drag)
+        cv.nodesEdited.connect(self.editor.set_points)
         cv.selectionMoved.connect(self.editor.end_drag)
         cv.filesDropped.connect(self.files.import_files)
         self.prompts.edited.connect(self._on_prompt_list_edited)
@@ -386,6 +387,8 @@ class MainWindow(QMainWindow):
             self.undo_stack.push(FreezeCommand(self.controller, ids, frozen))
 
     def delete_selected(self) -> None:
+        if self.canvas.remove_picked_node():  # the node tool: Delete removes the picked node
+            return
         ids = self.canvas.selected_ids()
         if ids:
             self.undo_stack.push(DeleteCommand(self.controller, ids))

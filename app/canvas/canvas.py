@@ -33,6 +33,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.canvas.layer_renderer import LayerRenderer
+from app.canvas.node_tool import NodeTool
 from app.canvas.painting import paint_selection, render_layer, sample_strokes
 from app.canvas.transform_tool import MoveDrag
 from app.state import AppState
@@ -44,6 +45,7 @@ TOOL_SELECT = "select"
 TOOL_LASSO = "lasso"
 TOOL_DRAW = "draw"
 TOOL_PAN = "pan"
+TOOL_NODE = "node"
 DROP_SUFFIXES = {".svg", ".png", ".jpg", ".jpeg", ".cdproj", ".json"}
 MARGIN = 16.0
 #: Up to this many selected strokes are outlined on the GUI thread at every repaint
@@ -74,6 +76,7 @@ class Canvas(QWidget):
     filesDropped = Signal(list)
     zoomChanged = Signal(float)
     layerUpdated = Signal()
+    nodesEdited = Signal(int, object)  # stroke id, new control points (N x 2): a node edit ended
     selectionDragStarted = Signal()  # the selection is being dragged (the window holds it still)
     selectionMoved = Signal(float, float)  # dx, dy in canvas px: a started drag of the selection ended
 
@@ -114,6 +117,8 @@ class Canvas(QWidget):
         self._freehand_frozen = False
         self._pan_last: QPointF | None = None
         self._move: MoveDrag | None = None
+        #: The node tool's state (shown for the first selected stroke while N is active).
+        self.nodes = NodeTool()
         self.last_paint_seconds = 0.0
         #: Shown on an empty sheet so a first-time user knows what to do.
         self.placeholder_text = (
@@ -148,6 +153,7 @@ class Canvas(QWidget):
                 self._adjusting_selection = False
         if size_changed and self._fit:
             self._fit_to_widget()
+        self._show_nodes()
         self._request_layer()
         self.update()
 
@@ -206,6 +212,7 @@ class Canvas(QWidget):
     def _on_selection_changed(self, ids: list[int]) -> None:
         if not self._adjusting_selection and (self._layer_selected or len(ids) > OVERLAY_SELECTION_LIMIT):
             self._request_layer()
+        self._show_nodes()
         self.selectionChanged.emit(list(ids))
         self.update()
 
@@ -261,7 +268,7 @@ class Canvas(QWidget):
         return self._tool
 
     def set_tool(self, tool: str) -> None:
-        if tool not in (TOOL_SELECT, TOOL_LASSO, TOOL_DRAW, TOOL_PAN):
+        if tool not in (TOOL_SELECT, TOOL_LASSO, TOOL_DRAW, TOOL_PAN, TOOL_NODE):
             raise ValueError(tool)
         self._tool = tool
         cursors = {
@@ -269,8 +276,21 @@ class Canvas(QWidget):
             TOOL_LASSO: Qt.CursorShape.CrossCursor,
             TOOL_DRAW: Qt.CursorShape.CrossCursor,
             TOOL_PAN: Qt.CursorShape.OpenHandCursor,
+            TOOL_NODE: Qt.CursorShape.PointingHandCursor,
         }
         self.setCursor(cursors[tool])
+        self._show_nodes()
+        self.update()
+
+    def _show_nodes(self) -> None:
+        """The node tool follows the first selected stroke of the shown drawing."""
+        stroke = None
+        if self._tool == TOOL_NODE and self._drawing is not None and self.state.selection:
+            try:
+                stroke = self._drawing.stroke(self.state.selection[0])
+            except KeyError:
+                stroke = None
+        self.nodes.show(stroke)
 
     def scale(self) -> float:
         return self._scale
@@ -373,6 +393,12 @@ class Canvas(QWidget):
             chosen = [s for s in self._drawing.strokes if s.id in selected]
             paint_selection(painter, chosen, highlight, 1.0 / self._scale)
             painter.restore()
+        if self._tool == TOOL_NODE and self.nodes.points is not None:
+            painter.save()
+            painter.translate(self._offset)
+            painter.scale(self._scale, self._scale)
+            self.nodes.paint(painter, 1.0 / self._scale, highlight)
+            painter.restore()
         if self._rubber is not None:
             r = QRectF(
                 self.canvas_to_widget(self._rubber.topLeft()),
@@ -423,6 +449,14 @@ class Canvas(QWidget):
             self._freehand = [(cpos.x(), cpos.y())]
             self._freehand_frozen = self.draw_frozen or bool(mods & Qt.KeyboardModifier.ShiftModifier)
             return
+        if self._tool == TOOL_NODE:
+            if self.nodes.press(cpos, self._scale):
+                self._drag_mode = "node"
+                self.update()
+                return
+            hit = self.stroke_at(cpos)  # a click elsewhere picks the stroke to edit
+            self.set_selection([] if hit is None else [hit])
+            return
         hit = self.stroke_at(cpos)
         additive = bool(mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
         if self._tool == TOOL_SELECT and hit is not None:
@@ -465,6 +499,9 @@ class Canvas(QWidget):
         elif self._drag_mode == "lasso":
             self._lasso.append(cpos)
             self.update()
+        elif self._drag_mode == "node":
+            self.nodes.drag(cpos)
+            self.update()
         elif self._drag_mode == "move" and self._move is not None:
             if self._move.update(cpos):
                 self.selectionDragStarted.emit()
@@ -472,7 +509,12 @@ class Canvas(QWidget):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         mode, self._drag_mode = self._drag_mode, None
-        if mode == "move" and self._move is not None:
+        if mode == "node":
+            self.nodes.drag(self.widget_to_canvas(event.position()))
+            points = self.nodes.release()
+            if points is not None and self.nodes.stroke_id is not None:
+                self.nodesEdited.emit(self.nodes.stroke_id, points)
+        elif mode == "move" and self._move is not None:
             self._move.update(self.widget_to_canvas(event.position()))
             drag, self._move = self._move, None
             moved = drag.moved()
@@ -500,6 +542,26 @@ class Canvas(QWidget):
             self.set_selection(ids)
         self._rubber, self._lasso, self._press = None, [], None
         self.update()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        """With the node tool, a double-click on the edited stroke adds a node there."""
+        if self._tool != TOOL_NODE or event.button() != Qt.MouseButton.LeftButton:
+            return super().mouseDoubleClickEvent(event)
+        cpos = self.widget_to_canvas(event.position())
+        if self.stroke_at(cpos) == self.nodes.stroke_id and self.nodes.stroke_id is not None:
+            points = self.nodes.add_node_at(cpos)
+            if points is not None:
+                self.nodesEdited.emit(self.nodes.stroke_id, points)
+
+    def remove_picked_node(self) -> bool:
+        """Delete with the node tool: remove the picked anchor (True if one was removed)."""
+        if self._tool != TOOL_NODE or self.nodes.stroke_id is None:
+            return False
+        points = self.nodes.remove_selected()
+        if points is None:
+            return False
+        self.nodesEdited.emit(self.nodes.stroke_id, points)
+        return True
 
     def tabletEvent(self, event: QTabletEvent) -> None:
         """Pen input with the Brush tool: the same stroke as with a mouse, plus pressure."""

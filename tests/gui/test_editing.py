@@ -226,3 +226,38 @@ def test_hand_edits_are_saved_in_the_project(qtbot, window, tmp_path):
     assert saved.ids == [2, 0, 1]
     np.testing.assert_allclose(saved.stroke(2).points, d.stroke(2).points + [5, 0], atol=1e-4)
     assert saved.stroke(2).color == (0.0, 0.0, 1.0, 1.0)
+
+
+def test_node_tool_drags_adds_and_removes_nodes(qtbot, window):
+    from helpers import widget_point
+    from PySide6.QtTest import QTest
+
+    d = _load(window)
+    canvas = window.canvas
+    canvas.set_selection([1])  # the vertical line x=50, anchors at y 20 and 65
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_N)
+    assert canvas.tool() == "node" and canvas.nodes.stroke_id == 1
+    drag(canvas, [(50, 20), (53, 20), (56, 22)])  # the first anchor, with its handle
+    moved = _points(window, 1)
+    np.testing.assert_allclose(moved[:2], d.stroke(1).points[:2] + [6, 2], atol=0.6)
+    np.testing.assert_array_equal(moved[2:], d.stroke(1).points[2:])
+    window.undo_stack.undo()
+    np.testing.assert_array_equal(_points(window, 1), d.stroke(1).points)
+    QTest.mouseDClick(
+        canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, widget_point(canvas, 50, 42)
+    )
+    added = _points(window, 1)
+    assert len(added) == 7 and abs(added[3, 1] - 42) < 1.5  # a new anchor where clicked
+    np.testing.assert_allclose(added[:, 0], 50, atol=1e-4)  # still the same straight line
+    x, y = added[3]
+    QTest.mouseClick(
+        canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, widget_point(canvas, x, y)
+    )
+    assert canvas.nodes.selected == 3
+    qtbot.keyClick(canvas, Qt.Key.Key_Delete)
+    back = _points(window, 1)
+    assert len(back) == 4 and 1 in window.controller.drawing().ids  # the node, not the stroke
+    np.testing.assert_allclose(back[[0, 3]], d.stroke(1).points[[0, 3]], atol=1e-4)
+    window.undo_stack.undo()
+    assert len(_points(window, 1)) == 7
