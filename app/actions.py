@@ -236,6 +236,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Shrink the selection",
         canvas_keys=True,
     ),
+    ActionSpec(
+        "split_node",
+        "&Split at Node",
+        lambda t: t.editor.split_at_node(),
+        "Shift+B",
+        "Break the stroke at the picked node (Nodes tool)",
+    ),
+    ActionSpec(
+        "join", "&Join Strokes", lambda t: t.editor.join(), "Shift+J", "Join two selected strokes end to end"
+    ),
     ActionSpec("opacity", "&Opacity…", lambda t: t.editor.set_opacity(), None, "Set the selection's opacity"),
     ActionSpec("width", "&Width…", lambda t: t.editor.set_width(), None, "Set the selection's stroke width"),
     ActionSpec(
@@ -412,6 +422,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&Edit", ("undo", "redo", SEPARATOR, "select_all", "deselect", SEPARATOR,
                "cut", "copy", "paste", "duplicate", SEPARATOR, "freeze", "unfreeze", "delete")),
     ("&Object", ("flip_h", "flip_v", "rotate_cw", "rotate_ccw", "scale_up", "scale_down", SEPARATOR,
+                 "split_node", "join", SEPARATOR,
                  "recolour", "opacity", "width", "match_style", SEPARATOR,
                  "raise", "lower", "raise_top", "lower_bottom", SEPARATOR, "nudge_left", "nudge_right",
                  "nudge_up", "nudge_down", "nudge_left_10", "nudge_right_10", "nudge_up_10",

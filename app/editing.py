@@ -37,6 +37,7 @@ from clipdraw_core.drawing.commands import (
     scaling_about,
     translation,
 )
+from clipdraw_core.drawing.nodes import join_end_to_end, split_at_node
 from clipdraw_core.drawing.strokes import Drawing, Stroke
 from clipdraw_core.errors import ClipDrawError
 from clipdraw_core.io.svg_export import drawing_to_svg
@@ -48,7 +49,8 @@ logger = logging.getLogger(__name__)
 STROKES_MIME = "application/x-clipdraw-strokes"
 #: Actions (rows of app.actions) that need a selection; the window enables them with it.
 SELECTION_ACTIONS = (
-    "copy", "cut", "duplicate", "flip_h", "flip_v", "rotate_cw", "rotate_ccw", "scale_up", "scale_down",
+    "join", "copy", "cut", "duplicate", "flip_h", "flip_v", "rotate_cw", "rotate_ccw", "scale_up",
+    "scale_down",
     "recolour", "opacity", "width", "match_style",
     "raise", "lower", "raise_top", "lower_bottom", "nudge_left", "nudge_right", "nudge_up",
     "nudge_down", "nudge_left_10", "nudge_right_10", "nudge_up_10", "nudge_down_10",
@@ -140,6 +142,50 @@ class StrokeEditor:
             self.host.show_error(f"Cannot edit the nodes: {exc}", exc)
             return
         self.host.undo_stack.push(NodeEditCommand(self.controller, old, new))
+
+    def split_at_node(self) -> None:
+        """Break the node tool's stroke at its picked inner anchor into two strokes."""
+        nodes = getattr(self.canvas, "nodes", None)
+        drawing = self.controller.drawing()
+        if nodes is None or nodes.stroke_id is None or nodes.selected is None or drawing is None:
+            self.host.show_status("With the Nodes tool (N), click an inner node to split at", 3000)
+            return
+        if nodes.selected % 3:
+            return
+        try:
+            old = drawing.stroke(nodes.stroke_id)
+            first, second = split_at_node(old.points, nodes.selected // 3)
+        except (KeyError, ClipDrawError) as exc:
+            self.host.show_status(str(exc), 3000)
+            return
+        (new_id,) = self.controller.allocate_ids(1)
+        head = replace(old, points=first, anchor=None, respect=0.0)
+        tail = replace(old, id=new_id, points=second, anchor=None, respect=0.0)
+        stack = self.host.undo_stack
+        stack.beginMacro("Split stroke")
+        stack.push(NodeEditCommand(self.controller, old, head))
+        stack.push(AddStrokesCommand(self.controller, [tail], "Split stroke"))
+        stack.endMacro()
+
+    def join(self) -> None:
+        """Join two selected strokes end to end (the first selected keeps its id and style)."""
+        ids = self.canvas.selected_ids()
+        drawing = self.controller.drawing()
+        if drawing is None or len(ids) != 2:
+            self.host.show_status("Select exactly two strokes to join", 3000)
+            return
+        try:
+            a, b = drawing.stroke(ids[0]), drawing.stroke(ids[1])
+            joined = replace(a, points=join_end_to_end(a.points, b.points), anchor=None, respect=0.0)
+        except (KeyError, ClipDrawError) as exc:
+            self.host.show_status(str(exc), 3000)
+            return
+        stack = self.host.undo_stack
+        stack.beginMacro("Join strokes")
+        stack.push(DeleteCommand(self.controller, [b.id]))
+        stack.push(NodeEditCommand(self.controller, a, joined))
+        stack.endMacro()
+        self.canvas.set_selection([a.id])
 
     def flip(self, horizontal: bool) -> None:
         """Mirror the selection about its bounding box's centre (Inkscape's H / V)."""

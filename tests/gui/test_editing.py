@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from helpers import drag, start_run, wait_for
-from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QGuiApplication
 
 from app.editing import STROKES_MIME
@@ -261,3 +261,31 @@ def test_node_tool_drags_adds_and_removes_nodes(qtbot, window):
     np.testing.assert_allclose(back[[0, 3]], d.stroke(1).points[[0, 3]], atol=1e-4)
     window.undo_stack.undo()
     assert len(_points(window, 1)) == 7
+
+
+def test_split_at_a_node_and_join_end_to_end(qtbot, window):
+    d = _load(window)
+    canvas = window.canvas
+    canvas.set_selection([1])
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_N)
+    canvas.nodes.selected = 0
+    window.editor.set_points(1, canvas.nodes.add_node_at(QPointF(50, 42)))  # a node at y ~42
+    canvas.nodes.selected = 3
+    qtbot.keyClick(canvas, Qt.Key.Key_B, Qt.KeyboardModifier.ShiftModifier)
+    drawing = window.controller.drawing()
+    assert len(drawing.strokes) == 4
+    head, tail = drawing.stroke(1), drawing.strokes[-1]
+    np.testing.assert_array_equal(head.points[-1], tail.points[0])  # cut at the shared node
+    assert len(head.points) == len(tail.points) == 4 and tail.color == head.color
+    window.undo_stack.undo()  # the split is one undo step
+    assert len(window.controller.drawing().strokes) == 3 and len(_points(window, 1)) == 7
+    window.undo_stack.redo()
+    qtbot.keyClick(canvas, Qt.Key.Key_V)  # back to Select
+    canvas.set_selection([1, window.controller.drawing().strokes[-1].id])
+    qtbot.keyClick(canvas, Qt.Key.Key_J, Qt.KeyboardModifier.ShiftModifier)
+    joined = window.controller.drawing()
+    assert joined.ids == [0, 1, 2] and len(joined.stroke(1).points) == 7
+    np.testing.assert_allclose(joined.stroke(1).points[[0, 6]], d.stroke(1).points[[0, 3]], atol=1e-4)
+    window.undo_stack.undo()
+    assert len(window.controller.drawing().strokes) == 4
