@@ -73,6 +73,18 @@ def no_thread_leaks():
 
 
 @pytest.fixture(autouse=True)
+def empty_clipboard_after_test():
+    """Leave the clipboard empty: Qt's offscreen platform segfaults at exit while the
+    application still owns clipboard data (copied strokes), which would fail the run."""
+    yield
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        QApplication.clipboard().clear()
+
+
+@pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
     """Settings in a temp INI file; autosaves in a temp data folder."""
     from app import settings
