@@ -126,6 +126,15 @@ class StrokeEditor:
     def end_drag(self, dx: float, dy: float) -> None:
         """The drop: one undoable move, then the held strokes join the optimisation again."""
         self.move(dx, dy)
+        self._release_held()
+
+    def end_transform(self, matrix: Sequence[float], text: str) -> None:
+        """A scale/rotate handle released: one undoable transform, then release the held strokes."""
+        if tuple(float(v) for v in matrix) != translation(0.0, 0.0):
+            self._transform(matrix, text)
+        self._release_held()
+
+    def _release_held(self) -> None:
         held, self._held = self._held, ()
         if held:
             self.controller.submit(SetFrozen(held, False))

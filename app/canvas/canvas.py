@@ -35,7 +35,14 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from app.canvas.layer_renderer import LayerRenderer
 from app.canvas.node_tool import NodeTool
 from app.canvas.painting import paint_selection, render_layer, sample_strokes
-from app.canvas.transform_tool import MoveDrag
+from app.canvas.transform_tool import (
+    HandleDrag,
+    MoveDrag,
+    handle_at,
+    handle_positions,
+    qtransform,
+    selection_box,
+)
 from app.state import AppState
 from clipdraw_core.drawing.strokes import Drawing
 
@@ -79,6 +86,7 @@ class Canvas(QWidget):
     nodesEdited = Signal(int, object)  # stroke id, new control points (N x 2): a node edit ended
     selectionDragStarted = Signal()  # the selection is being dragged (the window holds it still)
     selectionMoved = Signal(float, float)  # dx, dy in canvas px: a started drag of the selection ended
+    selectionTransformed = Signal(object, str)  # matrix (a..f), undo text: a handle drag ended
 
     def __init__(
         self, parent: QWidget | None = None, *, threaded: bool = True, state: AppState | None = None
@@ -117,6 +125,7 @@ class Canvas(QWidget):
         self._freehand_frozen = False
         self._pan_last: QPointF | None = None
         self._move: MoveDrag | None = None
+        self._handle: HandleDrag | None = None
         #: The node tool's state (shown for the first selected stroke while N is active).
         self.nodes = NodeTool()
         self.last_paint_seconds = 0.0
@@ -378,6 +387,32 @@ class Canvas(QWidget):
         painter.end()
         self.last_paint_seconds = time.perf_counter() - t0
 
+    def _selection_box(self) -> QRectF | None:
+        if self._drawing is None or not self.state.selection:
+            return None
+        selected = set(self.state.selection)
+        return selection_box([s.points for s in self._drawing.strokes if s.id in selected])
+
+    def _paint_handles(self, painter: QPainter, highlight: QColor) -> None:
+        """The Select tool's scale (squares) and rotate (circle) handles around the selection."""
+        box = self._selection_box()
+        if box is None or self._move is not None or self._handle is not None:
+            return
+        painter.save()
+        painter.setPen(QPen(highlight, 1, Qt.PenStyle.DashLine))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        corners = self.canvas_to_widget(box.topLeft()), self.canvas_to_widget(box.bottomRight())
+        painter.drawRect(QRectF(*corners))
+        painter.setPen(QPen(highlight, 1))
+        painter.setBrush(QColor(255, 255, 255))
+        for name, p in handle_positions(box, self._scale).items():
+            w = self.canvas_to_widget(p)
+            if name == "rotate":
+                painter.drawEllipse(w, 4.5, 4.5)
+            else:
+                painter.drawRect(QRectF(w.x() - 4, w.y() - 4, 8, 8))
+        painter.restore()
+
     def _paint_overlays(self, painter: QPainter) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         highlight = self.palette().color(QPalette.ColorRole.Highlight)
@@ -389,10 +424,14 @@ class Canvas(QWidget):
             painter.scale(self._scale, self._scale)
             if self._move is not None:  # the selection follows the mouse while dragged
                 painter.translate(self._move.offset)
+            if self._handle is not None:  # ... and the handle's scale or turn
+                painter.setTransform(qtransform(self._handle.matrix()), True)
             selected = set(selection)
             chosen = [s for s in self._drawing.strokes if s.id in selected]
             paint_selection(painter, chosen, highlight, 1.0 / self._scale)
             painter.restore()
+        if self._tool == TOOL_SELECT:
+            self._paint_handles(painter, highlight)
         if self._tool == TOOL_NODE and self.nodes.points is not None:
             painter.save()
             painter.translate(self._offset)
@@ -457,6 +496,11 @@ class Canvas(QWidget):
             hit = self.stroke_at(cpos)  # a click elsewhere picks the stroke to edit
             self.set_selection([] if hit is None else [hit])
             return
+        box = self._selection_box() if self._tool == TOOL_SELECT else None
+        handle = handle_at(box, cpos, self._scale) if box is not None else None
+        if box is not None and handle is not None:
+            self._drag_mode, self._handle = "handle", HandleDrag(handle, box, cpos, self._scale)
+            return
         hit = self.stroke_at(cpos)
         additive = bool(mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
         if self._tool == TOOL_SELECT and hit is not None:
@@ -502,6 +546,11 @@ class Canvas(QWidget):
         elif self._drag_mode == "node":
             self.nodes.drag(cpos)
             self.update()
+        elif self._drag_mode == "handle" and self._handle is not None:
+            shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            if self._handle.update(cpos, shift):
+                self.selectionDragStarted.emit()
+            self.update()
         elif self._drag_mode == "move" and self._move is not None:
             if self._move.update(cpos):
                 self.selectionDragStarted.emit()
@@ -514,6 +563,12 @@ class Canvas(QWidget):
             points = self.nodes.release()
             if points is not None and self.nodes.stroke_id is not None:
                 self.nodesEdited.emit(self.nodes.stroke_id, points)
+        elif mode == "handle" and self._handle is not None:
+            shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            self._handle.update(self.widget_to_canvas(event.position()), shift)
+            handle, self._handle = self._handle, None
+            if handle.started:  # one transform on release (the window releases what it held)
+                self.selectionTransformed.emit(handle.matrix(), handle.text)
         elif mode == "move" and self._move is not None:
             self._move.update(self.widget_to_canvas(event.position()))
             drag, self._move = self._move, None
