@@ -51,7 +51,7 @@ STROKES_MIME = "application/x-clipdraw-strokes"
 SELECTION_ACTIONS = (
     "join", "copy", "cut", "duplicate", "flip_h", "flip_v", "rotate_cw", "rotate_ccw", "scale_up",
     "scale_down",
-    "recolour", "opacity", "width", "match_style",
+    "recolour", "eyedropper", "opacity", "width", "match_style",
     "raise", "lower", "raise_top", "lower_bottom", "nudge_left", "nudge_right", "nudge_up",
     "nudge_down", "nudge_left_10", "nudge_right_10", "nudge_up_10", "nudge_down_10",
 )  # fmt: skip

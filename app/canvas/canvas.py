@@ -34,7 +34,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.canvas.layer_renderer import LayerRenderer
 from app.canvas.node_tool import NodeTool
-from app.canvas.painting import paint_selection, render_layer, sample_strokes
+from app.canvas.painting import layer_scale, paint_selection, render_layer, sample_strokes
 from app.canvas.transform_tool import (
     HandleDrag,
     MoveDrag,
@@ -86,6 +86,7 @@ class Canvas(QWidget):
     nodesEdited = Signal(int, object)  # stroke id, new control points (N x 2): a node edit ended
     selectionDragStarted = Signal()  # the selection is being dragged (the window holds it still)
     selectionMoved = Signal(float, float)  # dx, dy in canvas px: a started drag of the selection ended
+    colourPicked = Signal(object)  # (r, g, b) in 0..1: the eyedropper's click
     selectionTransformed = Signal(object, str)  # matrix (a..f), undo text: a handle drag ended
 
     def __init__(
@@ -126,6 +127,8 @@ class Canvas(QWidget):
         self._pan_last: QPointF | None = None
         self._move: MoveDrag | None = None
         self._handle: HandleDrag | None = None
+        #: The eyedropper (I) is armed: the next left click picks a colour.
+        self.picking = False
         #: The node tool's state (shown for the first selected stroke while N is active).
         self.nodes = NodeTool()
         self.last_paint_seconds = 0.0
@@ -387,6 +390,27 @@ class Canvas(QWidget):
         painter.end()
         self.last_paint_seconds = time.perf_counter() - t0
 
+    def start_pick(self) -> None:
+        """Arm the eyedropper: the next left click on the canvas picks the colour there."""
+        self.picking = True
+        self.setCursor(Qt.CursorShape.CrossCursor)
+
+    def colour_at(self, canvas_pos: QPointF) -> tuple[float, float, float] | None:
+        """The drawing's colour at a canvas point (strokes over the paper, no overlays).
+
+        Rendered afresh rather than read from the layer image: the layer may be stale
+        mid-run or carry the highlight of a large selection.
+        """
+        if self._drawing is None:
+            return None
+        s = layer_scale(self._drawing, max(self._device_scale(), 1.0))
+        image = render_layer(self._drawing, s, mark_frozen=False)
+        x, y = int(canvas_pos.x() * s), int(canvas_pos.y() * s)
+        if not (0 <= x < image.width() and 0 <= y < image.height()):
+            return None
+        c = image.pixelColor(x, y)
+        return c.redF(), c.greenF(), c.blueF()
+
     def _selection_box(self) -> QRectF | None:
         if self._drawing is None or not self.state.selection:
             return None
@@ -483,6 +507,13 @@ class Canvas(QWidget):
             return super().mousePressEvent(event)
         self._press = cpos
         mods = event.modifiers()
+        if self.picking:
+            self.picking = False
+            self.set_tool(self._tool)  # its cursor back
+            colour = self.colour_at(cpos)
+            if colour is not None:
+                self.colourPicked.emit(colour)
+            return
         if self._tool == TOOL_DRAW:
             self._drag_mode = "draw"
             self._freehand = [(cpos.x(), cpos.y())]

@@ -328,3 +328,26 @@ def test_rotate_handle_turns_about_the_centre_shift_snaps(qtbot, window):
         np.testing.assert_allclose(_points(window, sid), want, atol=1e-3)
     window.undo_stack.undo()
     np.testing.assert_allclose(_points(window, 0), d.stroke(0).points, atol=1e-3)
+
+
+def test_eyedropper_key_picks_a_canvas_colour_for_the_selection(qtbot, window):
+    from helpers import widget_point
+    from PySide6.QtTest import QTest
+
+    _load(window)
+    window.canvas.set_selection([0, 2])  # black strokes
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_I)
+    assert window.canvas.picking
+    QTest.mouseClick(window.canvas, Qt.MouseButton.LeftButton, pos=widget_point(window.canvas, 50, 42))
+    assert not window.canvas.picking
+    for sid in (0, 2):  # the red of stroke 1, opacity kept
+        np.testing.assert_allclose(window.controller.drawing().stroke(sid).color, (1, 0, 0, 1), atol=0.02)
+    assert window.canvas.selected_ids() == [0, 2]  # the pick did not change the selection
+    assert window.undo_stack.undoText() == "Recolour"
+    window.undo_stack.undo()
+    assert window.controller.drawing().stroke(0).color == (0.0, 0.0, 0.0, 1.0)
+    # the paper's colour (white) can be picked too; a later click selects as usual
+    qtbot.keyClick(window.canvas, Qt.Key.Key_I)
+    QTest.mouseClick(window.canvas, Qt.MouseButton.LeftButton, pos=widget_point(window.canvas, 35, 80))
+    np.testing.assert_allclose(window.controller.drawing().stroke(2).color[:3], (1, 1, 1), atol=0.02)
