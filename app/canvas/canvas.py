@@ -283,6 +283,7 @@ class Canvas(QWidget):
         if tool not in (TOOL_SELECT, TOOL_LASSO, TOOL_DRAW, TOOL_PAN, TOOL_NODE):
             raise ValueError(tool)
         self._tool = tool
+        self.picking = False  # choosing a tool puts the eyedropper away
         cursors = {
             TOOL_SELECT: Qt.CursorShape.ArrowCursor,
             TOOL_LASSO: Qt.CursorShape.CrossCursor,
@@ -389,6 +390,11 @@ class Canvas(QWidget):
         self._paint_overlays(painter)
         painter.end()
         self.last_paint_seconds = time.perf_counter() - t0
+
+    @property
+    def handle_drag(self) -> HandleDrag | None:
+        """The scale/rotate handle drag in progress, if any (its preview matrix)."""
+        return self._handle
 
     def start_pick(self) -> None:
         """Arm the eyedropper: the next left click on the canvas picks the colour there."""

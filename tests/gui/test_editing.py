@@ -351,3 +351,34 @@ def test_eyedropper_key_picks_a_canvas_colour_for_the_selection(qtbot, window):
     qtbot.keyClick(window.canvas, Qt.Key.Key_I)
     QTest.mouseClick(window.canvas, Qt.MouseButton.LeftButton, pos=widget_point(window.canvas, 35, 80))
     np.testing.assert_allclose(window.controller.drawing().stroke(2).color[:3], (1, 1, 1), atol=0.02)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_I)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_V)  # the Select tool: no pick
+    assert not window.canvas.picking
+
+
+def test_scaling_with_a_handle_mid_run_holds_the_strokes_still(qtbot, window):
+    from helpers import widget_point
+    from PySide6.QtTest import QTest
+
+    from clipdraw_core.drawing.commands import TransformStrokes, apply_to_drawing
+
+    first = start_run(qtbot, window, "a moon", steps=2)
+    sid = first.drawing.strokes[4].id
+    window.canvas.set_selection([sid])
+    canvas, none = window.canvas, Qt.KeyboardModifier.NoModifier
+    x1, y1 = canvas.drawing().stroke(sid).points.max(axis=0)
+    o = 10 / canvas.scale()
+    hx, hy = float(x1) + o, float(y1) + o  # the bottom-right handle
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, none, widget_point(canvas, hx, hy))
+    QTest.mouseMove(canvas, widget_point(canvas, hx + 3, hy + 3))
+    QTest.mouseMove(canvas, widget_point(canvas, hx + 6, hy + 6))
+    held = wait_for(qtbot, window, lambda s: s.drawing.stroke(sid).frozen)
+    still = wait_for(qtbot, window, lambda s: s.step >= held.step + 2)
+    np.testing.assert_array_equal(still.drawing.stroke(sid).points, held.drawing.stroke(sid).points)
+    matrix = canvas.handle_drag.matrix()  # what the preview shows
+    assert matrix[0] > 1 and matrix[4] > 1
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, none, widget_point(canvas, hx + 6, hy + 6))
+    free = wait_for(qtbot, window, lambda s: not s.drawing.stroke(sid).frozen)
+    assert window.undo_stack.undoText() == "Scale" and window.undo_stack.count() == 1
+    want = apply_to_drawing(held.drawing, TransformStrokes((sid,), matrix))[0].stroke(sid).points
+    np.testing.assert_allclose(free.drawing.stroke(sid).points, want, atol=1.5)  # plus at most one step
