@@ -215,6 +215,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "recolour", "&Colour…", lambda t: t.editor.recolour(), None, "Pick a colour for the selection"
     ),
     ActionSpec(
+        "eyedropper",
+        "&Pick Colour from Canvas",
+        lambda t: t.canvas.start_pick(),
+        "I",
+        "Eyedropper: click the canvas to give the selection the colour there",
+        canvas_keys=True,
+    ),
+    ActionSpec(
         "rotate_cw",
         "Rotate 15° Clockwise",
         lambda t: t.editor.rotate(15),
@@ -423,7 +431,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
                "cut", "copy", "paste", "duplicate", SEPARATOR, "freeze", "unfreeze", "delete")),
     ("&Object", ("flip_h", "flip_v", "rotate_cw", "rotate_ccw", "scale_up", "scale_down", SEPARATOR,
                  "split_node", "join", SEPARATOR,
-                 "recolour", "opacity", "width", "match_style", SEPARATOR,
+                 "recolour", "eyedropper", "opacity", "width", "match_style", SEPARATOR,
                  "raise", "lower", "raise_top", "lower_bottom", SEPARATOR, "nudge_left", "nudge_right",
                  "nudge_up", "nudge_down", "nudge_left_10", "nudge_right_10", "nudge_up_10",
                  "nudge_down_10")),

@@ -51,7 +51,7 @@ STROKES_MIME = "application/x-clipdraw-strokes"
 SELECTION_ACTIONS = (
     "join", "copy", "cut", "duplicate", "flip_h", "flip_v", "rotate_cw", "rotate_ccw", "scale_up",
     "scale_down",
-    "recolour", "opacity", "width", "match_style",
+    "recolour", "eyedropper", "opacity", "width", "match_style",
     "raise", "lower", "raise_top", "lower_bottom", "nudge_left", "nudge_right", "nudge_up",
     "nudge_down", "nudge_left_10", "nudge_right_10", "nudge_up_10", "nudge_down_10",
 )  # fmt: skip
@@ -126,6 +126,15 @@ class StrokeEditor:
     def end_drag(self, dx: float, dy: float) -> None:
         """The drop: one undoable move, then the held strokes join the optimisation again."""
         self.move(dx, dy)
+        self._release_held()
+
+    def end_transform(self, matrix: Sequence[float], text: str) -> None:
+        """A scale/rotate handle released: one undoable transform, then release the held strokes."""
+        if tuple(float(v) for v in matrix) != translation(0.0, 0.0):
+            self._transform(matrix, text)
+        self._release_held()
+
+    def _release_held(self) -> None:
         held, self._held = self._held, ()
         if held:
             self.controller.submit(SetFrozen(held, False))

@@ -203,6 +203,8 @@ class MainWindow(QMainWindow):
         cv.selectionDragStarted.connect(self.editor.begin_drag)
         cv.nodesEdited.connect(self.editor.set_points)
         cv.selectionMoved.connect(self.editor.end_drag)
+        cv.selectionTransformed.connect(self.editor.end_transform)
+        cv.colourPicked.connect(self.editor.recolour)
         cv.filesDropped.connect(self.files.import_files)
         self.prompts.edited.connect(self._on_prompt_list_edited)
         ctl.negative_weight.valueChanged.connect(self.prompts.set_default_negative_weight)

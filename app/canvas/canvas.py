@@ -34,8 +34,15 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.canvas.layer_renderer import LayerRenderer
 from app.canvas.node_tool import NodeTool
-from app.canvas.painting import paint_selection, render_layer, sample_strokes
-from app.canvas.transform_tool import MoveDrag
+from app.canvas.painting import layer_scale, paint_selection, render_layer, sample_strokes
+from app.canvas.transform_tool import (
+    HandleDrag,
+    MoveDrag,
+    handle_at,
+    handle_positions,
+    qtransform,
+    selection_box,
+)
 from app.state import AppState
 from clipdraw_core.drawing.strokes import Drawing
 
@@ -79,6 +86,8 @@ class Canvas(QWidget):
     nodesEdited = Signal(int, object)  # stroke id, new control points (N x 2): a node edit ended
     selectionDragStarted = Signal()  # the selection is being dragged (the window holds it still)
     selectionMoved = Signal(float, float)  # dx, dy in canvas px: a started drag of the selection ended
+    colourPicked = Signal(object)  # (r, g, b) in 0..1: the eyedropper's click
+    selectionTransformed = Signal(object, str)  # matrix (a..f), undo text: a handle drag ended
 
     def __init__(
         self, parent: QWidget | None = None, *, threaded: bool = True, state: AppState | None = None
@@ -117,6 +126,9 @@ class Canvas(QWidget):
         self._freehand_frozen = False
         self._pan_last: QPointF | None = None
         self._move: MoveDrag | None = None
+        self._handle: HandleDrag | None = None
+        #: The eyedropper (I) is armed: the next left click picks a colour.
+        self.picking = False
         #: The node tool's state (shown for the first selected stroke while N is active).
         self.nodes = NodeTool()
         self.last_paint_seconds = 0.0
@@ -271,6 +283,7 @@ class Canvas(QWidget):
         if tool not in (TOOL_SELECT, TOOL_LASSO, TOOL_DRAW, TOOL_PAN, TOOL_NODE):
             raise ValueError(tool)
         self._tool = tool
+        self.picking = False  # choosing a tool puts the eyedropper away
         cursors = {
             TOOL_SELECT: Qt.CursorShape.ArrowCursor,
             TOOL_LASSO: Qt.CursorShape.CrossCursor,
@@ -378,6 +391,58 @@ class Canvas(QWidget):
         painter.end()
         self.last_paint_seconds = time.perf_counter() - t0
 
+    @property
+    def handle_drag(self) -> HandleDrag | None:
+        """The scale/rotate handle drag in progress, if any (its preview matrix)."""
+        return self._handle
+
+    def start_pick(self) -> None:
+        """Arm the eyedropper: the next left click on the canvas picks the colour there."""
+        self.picking = True
+        self.setCursor(Qt.CursorShape.CrossCursor)
+
+    def colour_at(self, canvas_pos: QPointF) -> tuple[float, float, float] | None:
+        """The drawing's colour at a canvas point (strokes over the paper, no overlays).
+
+        Rendered afresh rather than read from the layer image: the layer may be stale
+        mid-run or carry the highlight of a large selection.
+        """
+        if self._drawing is None:
+            return None
+        s = layer_scale(self._drawing, max(self._device_scale(), 1.0))
+        image = render_layer(self._drawing, s, mark_frozen=False)
+        x, y = int(canvas_pos.x() * s), int(canvas_pos.y() * s)
+        if not (0 <= x < image.width() and 0 <= y < image.height()):
+            return None
+        c = image.pixelColor(x, y)
+        return c.redF(), c.greenF(), c.blueF()
+
+    def _selection_box(self) -> QRectF | None:
+        if self._drawing is None or not self.state.selection:
+            return None
+        selected = set(self.state.selection)
+        return selection_box([s.points for s in self._drawing.strokes if s.id in selected])
+
+    def _paint_handles(self, painter: QPainter, highlight: QColor) -> None:
+        """The Select tool's scale (squares) and rotate (circle) handles around the selection."""
+        box = self._selection_box()
+        if box is None or self._move is not None or self._handle is not None:
+            return
+        painter.save()
+        painter.setPen(QPen(highlight, 1, Qt.PenStyle.DashLine))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        corners = self.canvas_to_widget(box.topLeft()), self.canvas_to_widget(box.bottomRight())
+        painter.drawRect(QRectF(*corners))
+        painter.setPen(QPen(highlight, 1))
+        painter.setBrush(QColor(255, 255, 255))
+        for name, p in handle_positions(box, self._scale).items():
+            w = self.canvas_to_widget(p)
+            if name == "rotate":
+                painter.drawEllipse(w, 4.5, 4.5)
+            else:
+                painter.drawRect(QRectF(w.x() - 4, w.y() - 4, 8, 8))
+        painter.restore()
+
     def _paint_overlays(self, painter: QPainter) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         highlight = self.palette().color(QPalette.ColorRole.Highlight)
@@ -389,10 +454,14 @@ class Canvas(QWidget):
             painter.scale(self._scale, self._scale)
             if self._move is not None:  # the selection follows the mouse while dragged
                 painter.translate(self._move.offset)
+            if self._handle is not None:  # ... and the handle's scale or turn
+                painter.setTransform(qtransform(self._handle.matrix()), True)
             selected = set(selection)
             chosen = [s for s in self._drawing.strokes if s.id in selected]
             paint_selection(painter, chosen, highlight, 1.0 / self._scale)
             painter.restore()
+        if self._tool == TOOL_SELECT:
+            self._paint_handles(painter, highlight)
         if self._tool == TOOL_NODE and self.nodes.points is not None:
             painter.save()
             painter.translate(self._offset)
@@ -444,6 +513,13 @@ class Canvas(QWidget):
             return super().mousePressEvent(event)
         self._press = cpos
         mods = event.modifiers()
+        if self.picking:
+            self.picking = False
+            self.set_tool(self._tool)  # its cursor back
+            colour = self.colour_at(cpos)
+            if colour is not None:
+                self.colourPicked.emit(colour)
+            return
         if self._tool == TOOL_DRAW:
             self._drag_mode = "draw"
             self._freehand = [(cpos.x(), cpos.y())]
@@ -456,6 +532,11 @@ class Canvas(QWidget):
                 return
             hit = self.stroke_at(cpos)  # a click elsewhere picks the stroke to edit
             self.set_selection([] if hit is None else [hit])
+            return
+        box = self._selection_box() if self._tool == TOOL_SELECT else None
+        handle = handle_at(box, cpos, self._scale) if box is not None else None
+        if box is not None and handle is not None:
+            self._drag_mode, self._handle = "handle", HandleDrag(handle, box, cpos, self._scale)
             return
         hit = self.stroke_at(cpos)
         additive = bool(mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
@@ -502,6 +583,11 @@ class Canvas(QWidget):
         elif self._drag_mode == "node":
             self.nodes.drag(cpos)
             self.update()
+        elif self._drag_mode == "handle" and self._handle is not None:
+            shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            if self._handle.update(cpos, shift):
+                self.selectionDragStarted.emit()
+            self.update()
         elif self._drag_mode == "move" and self._move is not None:
             if self._move.update(cpos):
                 self.selectionDragStarted.emit()
@@ -514,6 +600,12 @@ class Canvas(QWidget):
             points = self.nodes.release()
             if points is not None and self.nodes.stroke_id is not None:
                 self.nodesEdited.emit(self.nodes.stroke_id, points)
+        elif mode == "handle" and self._handle is not None:
+            shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            self._handle.update(self.widget_to_canvas(event.position()), shift)
+            handle, self._handle = self._handle, None
+            if handle.started:  # one transform on release (the window releases what it held)
+                self.selectionTransformed.emit(handle.matrix(), handle.text)
         elif mode == "move" and self._move is not None:
             self._move.update(self.widget_to_canvas(event.position()))
             drag, self._move = self._move, None

@@ -289,3 +289,96 @@ def test_split_at_a_node_and_join_end_to_end(qtbot, window):
     np.testing.assert_allclose(joined.stroke(1).points[[0, 6]], d.stroke(1).points[[0, 3]], atol=1e-4)
     window.undo_stack.undo()
     assert len(window.controller.drawing().strokes) == 4
+
+
+def test_corner_handle_scales_about_the_opposite_corner_in_one_undo_step(qtbot, window):
+    d = _load(window)
+    window.canvas.set_selection([0, 1])  # box x 20..50, y 20..65
+    before = window.undo_stack.count()
+    o = 10 / window.canvas.scale()  # the handle sits just outside the box's corner
+    drag(window.canvas, [(50 + o, 65 + o), (58 + o, 72 + o), (65 + o, 80 + o)])  # anchor: top-left
+    assert window.undo_stack.count() == before + 1 and window.undo_stack.undoText() == "Scale"
+    sx, sy = 45 / 30, 60 / 45
+    for sid in (0, 1):
+        p0 = d.stroke(sid).points
+        want = np.stack([20 + sx * (p0[:, 0] - 20), 20 + sy * (p0[:, 1] - 20)], axis=1)
+        np.testing.assert_allclose(_points(window, sid), want, atol=0.5)
+    np.testing.assert_array_equal(_points(window, 2), d.stroke(2).points)
+    window.undo_stack.undo()
+    np.testing.assert_allclose(_points(window, 1), d.stroke(1).points, atol=1e-3)
+    # Shift keeps the aspect: the same factor on both axes
+    path = [(50 + o, 65 + o), (60 + o, 70 + o), (80 + o, 70 + o)]
+    drag(window.canvas, path, Qt.KeyboardModifier.ShiftModifier)
+    p = _points(window, 1)
+    s = (p[-1, 1] - 20) / (65 - 20)
+    np.testing.assert_allclose(p[0, 0] - 20, 30 * s, atol=1e-3)
+    assert s > 1.9
+
+
+def test_rotate_handle_turns_about_the_centre_shift_snaps(qtbot, window):
+    d = _load(window)
+    window.canvas.set_selection([0, 1])  # centre (35, 42.5)
+    top = 20 - 22 / window.canvas.scale()  # the rotate handle, above the box
+    r = 42.5 - top
+    drag(window.canvas, [(35, top), (35 + r / 2, top + 3), (35 + r, 44)], Qt.KeyboardModifier.ShiftModifier)
+    assert window.undo_stack.undoText() == "Rotate"
+    for sid in (0, 1):  # a quarter turn clockwise on screen: (x, y) -> (cx - (y - cy), cy + (x - cx))
+        p0 = d.stroke(sid).points
+        want = np.stack([35 - (p0[:, 1] - 42.5), 42.5 + (p0[:, 0] - 35)], axis=1)
+        np.testing.assert_allclose(_points(window, sid), want, atol=1e-3)
+    window.undo_stack.undo()
+    np.testing.assert_allclose(_points(window, 0), d.stroke(0).points, atol=1e-3)
+
+
+def test_eyedropper_key_picks_a_canvas_colour_for_the_selection(qtbot, window):
+    from helpers import widget_point
+    from PySide6.QtTest import QTest
+
+    _load(window)
+    window.canvas.set_selection([0, 2])  # black strokes
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_I)
+    assert window.canvas.picking
+    QTest.mouseClick(window.canvas, Qt.MouseButton.LeftButton, pos=widget_point(window.canvas, 50, 42))
+    assert not window.canvas.picking
+    for sid in (0, 2):  # the red of stroke 1, opacity kept
+        np.testing.assert_allclose(window.controller.drawing().stroke(sid).color, (1, 0, 0, 1), atol=0.02)
+    assert window.canvas.selected_ids() == [0, 2]  # the pick did not change the selection
+    assert window.undo_stack.undoText() == "Recolour"
+    window.undo_stack.undo()
+    assert window.controller.drawing().stroke(0).color == (0.0, 0.0, 0.0, 1.0)
+    # the paper's colour (white) can be picked too; a later click selects as usual
+    qtbot.keyClick(window.canvas, Qt.Key.Key_I)
+    QTest.mouseClick(window.canvas, Qt.MouseButton.LeftButton, pos=widget_point(window.canvas, 35, 80))
+    np.testing.assert_allclose(window.controller.drawing().stroke(2).color[:3], (1, 1, 1), atol=0.02)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_I)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_V)  # the Select tool: no pick
+    assert not window.canvas.picking
+
+
+def test_scaling_with_a_handle_mid_run_holds_the_strokes_still(qtbot, window):
+    from helpers import widget_point
+    from PySide6.QtTest import QTest
+
+    from clipdraw_core.drawing.commands import TransformStrokes, apply_to_drawing
+
+    first = start_run(qtbot, window, "a moon", steps=2)
+    sid = first.drawing.strokes[4].id
+    window.canvas.set_selection([sid])
+    canvas, none = window.canvas, Qt.KeyboardModifier.NoModifier
+    x1, y1 = canvas.drawing().stroke(sid).points.max(axis=0)
+    o = 10 / canvas.scale()
+    hx, hy = float(x1) + o, float(y1) + o  # the bottom-right handle
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, none, widget_point(canvas, hx, hy))
+    QTest.mouseMove(canvas, widget_point(canvas, hx + 3, hy + 3))
+    QTest.mouseMove(canvas, widget_point(canvas, hx + 6, hy + 6))
+    held = wait_for(qtbot, window, lambda s: s.drawing.stroke(sid).frozen)
+    still = wait_for(qtbot, window, lambda s: s.step >= held.step + 2)
+    np.testing.assert_array_equal(still.drawing.stroke(sid).points, held.drawing.stroke(sid).points)
+    matrix = canvas.handle_drag.matrix()  # what the preview shows
+    assert matrix[0] > 1 and matrix[4] > 1
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, none, widget_point(canvas, hx + 6, hy + 6))
+    free = wait_for(qtbot, window, lambda s: not s.drawing.stroke(sid).frozen)
+    assert window.undo_stack.undoText() == "Scale" and window.undo_stack.count() == 1
+    want = apply_to_drawing(held.drawing, TransformStrokes((sid,), matrix))[0].stroke(sid).points
+    np.testing.assert_allclose(free.drawing.stroke(sid).points, want, atol=1.5)  # plus at most one step
