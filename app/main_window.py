@@ -487,10 +487,10 @@ class MainWindow(QMainWindow):
         """Set, change or remove the style image (one undoable SetStyle, also mid-run).
 
         With pretrained CLIP weights the style loss needs torchvision's VGG-16 file: if
-        it is not cached yet it is fetched first, in the background (the session would
-        otherwise download it on its own thread and stall the drawing for minutes), and
-        the style is only set once the file is there; offline, the banner says what to
-        do and nothing changes.
+        it is not cached yet it is fetched first, in the background behind a progress
+        dialog with Cancel (the session would otherwise download it on its own thread and
+        stall the drawing for minutes), and the style is only set once the file is there;
+        offline, a dialog offers a local file, Retry or Cancel (nothing changes).
         """
         old = self.controller.guidance.style
         if style == old:
@@ -510,19 +510,18 @@ class MainWindow(QMainWindow):
         return not style_module.vgg_cache_path().is_file()
 
     def _fetch_vgg(self, then: Any) -> None:
-        from app.background import start_task
-        from clipdraw_core.optim import style as style_module
+        """Progress / offline dialogs (:mod:`app.dialogs.vgg_weights`); ``then()`` once the file is there."""
+        from app.dialogs.vgg_weights import ensure_vgg
 
         if "vgg" in self._busy:
             return
-        self._set_busy("vgg", True, "Downloading VGG-16 for the style loss (about 528 MB, once)…")
-        start_task(
-            lambda _task: style_module.download_vgg(),
-            "clipdraw-vgg-download",
-            on_result=lambda _path: then(),
-            on_error=self.show_error,
-            on_finished=lambda: self._set_busy("vgg", False, ""),
-        )
+        self._set_busy("vgg", True, "Getting VGG-16 for the style loss…")
+        try:
+            ready = ensure_vgg(self)
+        finally:
+            self._set_busy("vgg", False, "")
+        if ready:
+            then()
 
     def set_regions(self, regions: tuple[Region, ...], text: str = "Edit regions") -> None:
         """Replace the regions (one undoable SetRegions, also mid-run)."""

@@ -154,3 +154,58 @@ def test_unusable_style_mid_run_keeps_the_run_going(tiny_clip):
     snap = session.step()
     assert any("no VGG here" in m for m in snap.messages)
     assert snap.guidance.style is None and "style" not in snap.scores
+
+
+def test_download_reports_progress_in_chunks(vgg_checkpoint, hub_dir, monkeypatch):
+    monkeypatch.setattr(st, "DOWNLOAD_CHUNK", 64 * 1024)
+    name = f"vgg16-{hashlib.sha256(vgg_checkpoint).hexdigest()[:8]}.pth"
+    seen: list[tuple[int, int | None]] = []
+    with FakeHub({("models/x", name): vgg_checkpoint}, chunk=64 * 1024) as server:
+        source = st.VggSource.from_url(f"{server.endpoint}/models/x/{name}")
+        path = st.download_vgg(source, progress=lambda d, t: seen.append((d, t)))
+    size = len(vgg_checkpoint)
+    assert path.read_bytes() == vgg_checkpoint
+    assert seen[0] == (0, size) and seen[-1] == (size, size)
+    assert len(seen) >= size // (64 * 1024)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_cancel_stops_the_download_and_leaves_nothing(vgg_checkpoint, hub_dir, monkeypatch):
+    import threading
+
+    from clipdraw_core.clip.weights import DownloadCancelled
+
+    monkeypatch.setattr(st, "DOWNLOAD_CHUNK", 16 * 1024)
+    name = f"vgg16-{hashlib.sha256(vgg_checkpoint).hexdigest()[:8]}.pth"
+    cancel = threading.Event()
+    seen: list[int] = []
+
+    def progress(done: int, total: int | None) -> None:
+        seen.append(done)
+        if done >= 3 * 16 * 1024:
+            cancel.set()
+
+    with FakeHub({("models/x", name): vgg_checkpoint}, chunk=16 * 1024, delay=0.005) as server:
+        source = st.VggSource.from_url(f"{server.endpoint}/models/x/{name}")
+        with pytest.raises(DownloadCancelled):
+            st.download_vgg(source, progress=progress, cancel=cancel)
+    assert max(seen) < len(vgg_checkpoint)
+    checkpoints = hub_dir / "checkpoints"
+    assert not checkpoints.exists() or list(checkpoints.iterdir()) == []
+
+
+def test_a_local_file_is_checked_and_installed(vgg_checkpoint, hub_dir, tmp_path):
+    local = tmp_path / "my-vgg16.pth"
+    local.write_bytes(vgg_checkpoint)
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not a checkpoint")
+    source = st.VggSource.from_url("http://127.0.0.1:9/models/x/vgg16-12345678.pth")
+    with pytest.raises(WeightsError, match="cannot load VGG-16 weights"):
+        st.install_vgg_file(bad, source)
+    assert not st.vgg_cache_path(source).exists()
+    installed = st.install_vgg_file(local, source)
+    assert installed == st.vgg_cache_path(source) and installed.read_bytes() == vgg_checkpoint
+    assert [p.name for p in installed.parent.iterdir()] == [installed.name]
+    net = st.load_style_network("imagenet", source=source)  # no server: found in the cache
+    direct = st.load_style_network(str(local))
+    assert torch.equal(net.features[0].weight, direct.features[0].weight)

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
@@ -97,39 +99,38 @@ class _ThrottledProgress:
             self.task.report_progress((done, total))
 
 
-class DownloadDialog(QDialog):
+class ProgressDownloadDialog(QDialog):
     """Modal progress dialog around one download: bytes, speed, time left, Cancel.
 
-    After ``exec()``: ``path`` is set on success, ``error`` holds the message on failure,
-    ``was_cancelled`` is True when the user cancelled. Closing the window cancels too; the
-    dialog only closes once the download task has stopped (within one chunk).
+    ``download(progress, cancel)`` runs on a background task and returns the file's
+    path; it reports ``progress(done, total)`` and stops with
+    :class:`~clipdraw_core.clip.weights.DownloadCancelled` once ``cancel`` is set (the
+    CLIP and the VGG-16 downloads both do). After ``exec()``: ``path`` is set on
+    success, ``error`` holds the message on failure, ``was_cancelled`` is True when the
+    user cancelled. Closing the window cancels too; the dialog only closes once the
+    download task has stopped (within one chunk).
     """
 
     def __init__(
         self,
         parent: QWidget | None,
-        model_name: str,
-        pretrained: str,
-        *,
-        cache_dir: str | os.PathLike | None = None,
-        endpoint: str | None = None,
-        timeout: float = 30,
+        window_title: str,
+        title_html: str,
+        download: Callable[[Callable[[int, int | None], None], threading.Event], str],
+        task_name: str = "clipdraw-download",
     ) -> None:
         super().__init__(parent)
         self.setObjectName("clipdraw-download-dialog")
-        self.setWindowTitle("Downloading CLIP weights")
+        self.setWindowTitle(window_title)
         self.setModal(True)
         self.path: str | None = None
         self.error: str | None = None
         self.was_cancelled = False
         self._closing = False
-        source = cd_weights.weights_source(model_name, pretrained)
-        approx = f" (about {format_bytes(source.approx_size_bytes)})" if source.approx_size_bytes else ""
+        self._download = download
+        self._task_name = task_name
 
-        self.title = QLabel(
-            f"<b>First run: downloading the CLIP model {model_name} ({pretrained}){approx}.</b><br>"
-            "This happens once; the file is kept in your Hugging Face cache."
-        )
+        self.title = QLabel(title_html)
         self.title.setWordWrap(True)
         self.bar = QProgressBar()
         self.bar.setRange(0, 0)  # busy until the size is known
@@ -156,12 +157,6 @@ class DownloadDialog(QDialog):
         self._start = time.monotonic()
         self._speed_samples: list[tuple[float, int]] = []
         self.last_progress: tuple[int, int | None] = (0, None)
-        self._download_args = (model_name, pretrained)
-        self._download_kwargs = {
-            "cache_dir": None if cache_dir is None else os.fspath(cache_dir),
-            "endpoint": endpoint,
-            "timeout": timeout,
-        }
         self.task_: Task | None = None
         QTimer.singleShot(0, self._start_download)
 
@@ -170,17 +165,11 @@ class DownloadDialog(QDialog):
             return
 
         def download(task: Task) -> str:
-            path = cd_weights.download_weights(
-                *self._download_args,
-                progress=_ThrottledProgress(task),
-                cancel=task.cancel_event,
-                **self._download_kwargs,
-            )
-            return str(path)
+            return self._download(_ThrottledProgress(task), task.cancel_event)
 
         self.task_ = start_task(
             download,
-            "clipdraw-weights-download",
+            self._task_name,
             on_progress=lambda value: self._on_progress(*value),
             on_result=self._on_succeeded,
             on_error=self._on_error,
@@ -252,6 +241,43 @@ class DownloadDialog(QDialog):
     def wait_for_worker(self, timeout_ms: int = 60_000) -> bool:
         """Block until the download task has returned (used after exec())."""
         return True if self.task_ is None else self.task_.wait(timeout_ms)
+
+
+class DownloadDialog(ProgressDownloadDialog):
+    """The progress dialog for one open_clip model's weights (into the HF cache)."""
+
+    def __init__(
+        self,
+        parent: QWidget | None,
+        model_name: str,
+        pretrained: str,
+        *,
+        cache_dir: str | os.PathLike | None = None,
+        endpoint: str | None = None,
+        timeout: float = 30,
+    ) -> None:
+        source = cd_weights.weights_source(model_name, pretrained)
+        approx = f" (about {format_bytes(source.approx_size_bytes)})" if source.approx_size_bytes else ""
+        kwargs = {
+            "cache_dir": None if cache_dir is None else os.fspath(cache_dir),
+            "endpoint": endpoint,
+            "timeout": timeout,
+        }
+
+        def download(progress: Callable[[int, int | None], None], cancel: threading.Event) -> str:
+            path = cd_weights.download_weights(
+                model_name, pretrained, progress=progress, cancel=cancel, **kwargs
+            )
+            return str(path)
+
+        super().__init__(
+            parent,
+            "Downloading CLIP weights",
+            f"<b>First run: downloading the CLIP model {model_name} ({pretrained}){approx}.</b><br>"
+            "This happens once; the file is kept in your Hugging Face cache.",
+            download,
+            "clipdraw-weights-download",
+        )
 
 
 def _ask_what_to_do(parent: QWidget | None, model_name: str, pretrained: str, message: str) -> str:

@@ -18,9 +18,10 @@ weighs about as much as the CLIP term.
 
 Weights: torchvision's ImageNet VGG-16 (``VGG16_Weights.IMAGENET1K_V1``), fetched on
 first use exactly where ``torchvision.models.vgg16(weights=...)`` keeps it (the torch
-hub cache, ``<torch hub dir>/checkpoints/vgg16-397923af.pth``) by torch.hub's own
-``download_url_to_file`` (temporary file, SHA-256 prefix check, atomic move), so
-either loader finds it afterwards without network. Only the convolutional part is
+hub cache, ``<torch hub dir>/checkpoints/vgg16-397923af.pth``), streamed in chunks with
+a progress callback and a cancel event (temporary file, SHA-256 prefix check, atomic
+move, as torch.hub's ``download_url_to_file`` does), so either loader finds it
+afterwards without network; :func:`install_vgg_file` puts a local copy there. Only the convolutional part is
 loaded: the classifier is 90 % of the file and not needed. Offline, a missing file
 is one :class:`~clipdraw_core.errors.WeightsError` line saying where to put it;
 ``"random"`` (what ``--weights random`` selects) builds a seeded random VGG-16 and
@@ -29,11 +30,17 @@ is one :class:`~clipdraw_core.errors.WeightsError` line saying where to put it;
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
+import shutil
 import socket
+import tempfile
+import threading
 import urllib.error
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -42,6 +49,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
+from clipdraw_core.clip.weights import DownloadCancelled
 from clipdraw_core.drawing.guidance import png_to_array
 from clipdraw_core.errors import ClipDrawError, WeightsError
 
@@ -94,48 +102,130 @@ def _reachable(url: str, timeout: float) -> bool:
         return False
 
 
-def download_vgg(source: VggSource | None = None, *, progress: bool = False, timeout: float = 5.0) -> Path:
+ProgressCallback = Callable[[int, "int | None"], None]
+#: Bytes read per chunk: progress and cancel are checked this often.
+DOWNLOAD_CHUNK = 1 << 20
+
+
+def _fetch_to(source: VggSource, target: Path, progress: ProgressCallback | None,
+              cancel: threading.Event | None, timeout: float) -> None:
+    """Stream ``source.url`` into a temporary file next to ``target``, check, rename.
+
+    Hand-written rather than ``torch.hub.download_url_to_file`` because that function
+    has neither a progress callback (only a tqdm bar on stderr) nor a way to stop it.
+    Same guarantees: SHA-256 prefix check, atomic ``os.replace``, and the temporary file
+    is deleted on any failure or cancel, so the cache never holds a partial file.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{source.filename}.", suffix=".partial", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(source.url, timeout=timeout) as response:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            done = 0
+            if progress is not None:
+                progress(0, total)
+            while True:
+                if cancel is not None and cancel.is_set():
+                    raise DownloadCancelled("Download cancelled.")
+                chunk = response.read(DOWNLOAD_CHUNK)
+                if not chunk:
+                    break
+                out.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+        if source.hash_prefix and not digest.hexdigest().startswith(source.hash_prefix):
+            raise WeightsError(
+                f"The VGG-16 weights downloaded from {urlparse(source.url).netloc} are corrupt "
+                "(checksum mismatch); nothing was kept. Retry."
+            )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def download_vgg(
+    source: VggSource | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    timeout: float = 5.0,
+) -> Path:
     """Fetch the VGG-16 weights into the torch hub cache (once); return the file.
 
-    Uses ``torch.hub.download_url_to_file``: it downloads to a temporary file, checks
-    the SHA-256 prefix in the file name and moves the file into place, so a failed or
-    corrupt download leaves nothing behind. Failures are one-line WeightsErrors.
+    ``progress(done_bytes, total_bytes_or_None)`` is called per chunk (1 MiB) from the
+    calling thread; ``cancel`` is checked between chunks and a set event raises
+    :class:`~clipdraw_core.clip.weights.DownloadCancelled` with nothing left behind.
+    Failures are one-line WeightsErrors.
     """
     source = source or VggSource.torchvision()
     target = vgg_cache_path(source)
     if target.is_file():
+        if progress is not None:
+            size = target.stat().st_size
+            progress(size, size)
         return target
     host = urlparse(source.url).netloc or source.url
     advice = (
         f"Connect and retry, copy {source.filename} into {target.parent}, "
         "or use --weights random (a random style network, for trying things out)."
     )
+    if cancel is not None and cancel.is_set():
+        raise DownloadCancelled("Download cancelled.")
     if not _reachable(source.url, timeout):
         raise WeightsError(
             f"The VGG-16 weights for the style loss are not in {target.parent} and {host} "
             f"cannot be reached (offline?). {advice}"
         )
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         logger.info("downloading VGG-16 weights from %s to %s", source.url, target)
-        torch.hub.download_url_to_file(source.url, str(target), source.hash_prefix, progress=progress)
+        _fetch_to(source, target, progress, cancel, timeout)
     except urllib.error.HTTPError as exc:
         raise WeightsError(
             f"Cannot download the VGG-16 weights: {host} answered HTTP {exc.code}. {advice}"
         ) from exc
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         raise WeightsError(f"Cannot download the VGG-16 weights: {host} is unreachable. {advice}") from exc
-    except RuntimeError as exc:
-        if "invalid hash" in str(exc):
-            raise WeightsError(
-                f"The VGG-16 weights downloaded from {host} are corrupt (checksum mismatch); "
-                "nothing was kept. Retry."
-            ) from exc
+    except ClipDrawError:
         raise
     except OSError as exc:
         raise WeightsError(
             f"Cannot save the VGG-16 weights to {target.parent}: {exc.strerror or exc}"
         ) from exc
+    return target
+
+
+def install_vgg_file(path: str | os.PathLike[str], source: VggSource | None = None) -> Path:
+    """Check that ``path`` is a usable VGG-16 checkpoint and copy it into the cache.
+
+    For an artist who already has the file (offline machine): afterwards
+    ``"imagenet"`` finds it where torchvision would. The file is loaded first (a bad
+    file is a WeightsError and nothing is copied); the copy goes through a temporary
+    file and an atomic rename. Returns the cached path.
+    """
+    src = Path(path).expanduser()
+    _load_features(src)  # validates; raises WeightsError
+    target = vgg_cache_path(source)
+    if target.exists() and target.resolve() == src.resolve():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise WeightsError(
+            f"Cannot copy the VGG-16 weights to {target.parent}: {exc.strerror or exc}"
+        ) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    logger.info("VGG-16 weights installed from %s to %s", src, target)
     return target
 
 
@@ -191,6 +281,20 @@ def vgg16_features() -> nn.Sequential:
     return features
 
 
+def _load_features(path: Path) -> nn.Sequential:
+    """VGG-16's convolutional part with the weights of the checkpoint at ``path``."""
+    if not path.is_file():
+        raise WeightsError(f"VGG-16 weights file {path} does not exist")
+    features = vgg16_features()
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        features.load_state_dict(_features_state(state), strict=True)
+    except Exception as exc:  # torch.load raises many types on bad files
+        first = (str(exc).splitlines() or [""])[0][:200]
+        raise WeightsError(f"cannot load VGG-16 weights from {path}: {type(exc).__name__}: {first}") from exc
+    return features
+
+
 def load_style_network(
     weights: str = "imagenet", device: str | torch.device = "cpu", *, source: VggSource | None = None
 ) -> StyleNetwork:
@@ -202,17 +306,7 @@ def load_style_network(
             features = vgg16_features()
         return StyleNetwork(features, "random").to(device)
     path = download_vgg(source) if choice.lower() == "imagenet" else Path(choice).expanduser()
-    if not path.is_file():
-        raise WeightsError(f"VGG-16 weights file {path} does not exist")
-    features = vgg16_features()
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        features.load_state_dict(_features_state(state), strict=True)
-    except ClipDrawError:
-        raise
-    except Exception as exc:  # torch.load raises many types on bad files
-        first = (str(exc).splitlines() or [""])[0][:200]
-        raise WeightsError(f"cannot load VGG-16 weights from {path}: {type(exc).__name__}: {first}") from exc
+    features = _load_features(path)
     logger.info("style network: VGG-16 from %s", path)
     return StyleNetwork(features, str(path)).to(device)
 

@@ -218,7 +218,8 @@ def test_lasso_region_before_a_run_then_undo(qtbot, window):
 
 
 def test_style_with_pretrained_weights_fetches_vgg_first(qtbot, window, tmp_path, monkeypatch):
-    """Offline: the banner says why and nothing changes; once the file arrives the style is set."""
+    """Offline: the dialog says why and, cancelled, nothing changes; with the file the style is set."""
+    from app.dialogs import first_run, vgg_weights
     from clipdraw_core.errors import WeightsError
     from clipdraw_core.optim import style as style_module
 
@@ -229,9 +230,17 @@ def test_style_with_pretrained_weights_fetches_vgg_first(qtbot, window, tmp_path
     def offline(source=None, **_kw):
         raise WeightsError("The VGG-16 weights for the style loss cannot be reached (offline?).")
 
+    asked: list[str] = []
+
+    def ask(parent, message):
+        asked.append(message)
+        return first_run.CHOICE_CANCEL
+
     monkeypatch.setattr(style_module, "download_vgg", offline)
+    monkeypatch.setattr(vgg_weights, "ask_what_to_do", ask)
     window.images.set_style_file(_write_png(tmp_path / "style.png", (10, 200, 10)))
-    qtbot.waitUntil(lambda: "offline" in window.banner.message(), timeout=10_000)
+    qtbot.waitUntil(lambda: bool(asked), timeout=10_000)
+    assert "offline" in asked[0]
     qtbot.waitUntil(lambda: "vgg" not in window._busy, timeout=10_000)
     assert window.controller.guidance.style is None and window.undo_stack.count() == 0
 
