@@ -280,28 +280,40 @@ class DownloadDialog(ProgressDownloadDialog):
         )
 
 
-def _ask_what_to_do(parent: QWidget | None, model_name: str, pretrained: str, message: str) -> str:
-    """The offline/failed dialog. Returns one of the CHOICE_* constants."""
+def ask_missing_weights(
+    parent: QWidget | None,
+    *,
+    object_name: str,
+    title: str,
+    text: str,
+    informative: str,
+    file_label: str,
+    file_tip: str,
+    random_choice: tuple[str, str] | None = None,
+) -> str:
+    """The offline/failed dialog of any weights download (CLIP, VGG-16).
+
+    Offers "load a file", Retry (the default), optionally random weights
+    (``random_choice`` = label, tooltip) and Cancel; returns one of the CHOICE_* constants.
+    """
     box = QMessageBox(parent)
-    box.setObjectName("clipdraw-weights-missing")
+    box.setObjectName(object_name)
     box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle("CLIP weights missing")
-    box.setText(
-        f"The CLIP model {model_name} ({pretrained}) is not on this computer and could not be downloaded."
-    )
-    box.setInformativeText(
-        f"{message}\n\nYou can load an open_clip checkpoint file you already have, retry the download, "
-        "or run with random weights to try the app (the drawings will be meaningless)."
-    )
-    load = box.addButton("Load weights file…", QMessageBox.ButtonRole.AcceptRole)
+    box.setWindowTitle(title)
+    box.setText(text)
+    box.setInformativeText(informative)
+    load = box.addButton(file_label, QMessageBox.ButtonRole.AcceptRole)
     load.setObjectName("choice-file")
-    load.setToolTip("Pick an open_clip checkpoint (.safetensors, .bin, .pt) for this model")
+    load.setToolTip(file_tip)
     retry = box.addButton("Retry", QMessageBox.ButtonRole.ActionRole)
     retry.setObjectName("choice-retry")
     retry.setToolTip("Try the download again")
-    random_ = box.addButton("Use random weights (test mode)", QMessageBox.ButtonRole.ActionRole)
-    random_.setObjectName("choice-random")
-    random_.setToolTip("Run the full pipeline on an untrained model: meaningless drawings, no download")
+    choices = {id(load): CHOICE_FILE, id(retry): CHOICE_RETRY}
+    if random_choice is not None:
+        random_ = box.addButton(random_choice[0], QMessageBox.ButtonRole.ActionRole)
+        random_.setObjectName("choice-random")
+        random_.setToolTip(random_choice[1])
+        choices[id(random_)] = CHOICE_RANDOM
     cancel = box.addButton(QMessageBox.StandardButton.Cancel)
     cancel.setObjectName("choice-cancel")
     box.setDefaultButton(retry)
@@ -309,8 +321,29 @@ def _ask_what_to_do(parent: QWidget | None, model_name: str, pretrained: str, me
     box.exec()
     clicked = box.clickedButton()
     box.deleteLater()
-    return {id(load): CHOICE_FILE, id(retry): CHOICE_RETRY, id(random_): CHOICE_RANDOM}.get(
-        id(clicked), CHOICE_CANCEL
+    return choices.get(id(clicked), CHOICE_CANCEL)
+
+
+def _ask_what_to_do(parent: QWidget | None, model_name: str, pretrained: str, message: str) -> str:
+    """The CLIP weights' offline/failed dialog. Returns one of the CHOICE_* constants."""
+    return ask_missing_weights(
+        parent,
+        object_name="clipdraw-weights-missing",
+        title="CLIP weights missing",
+        text=(
+            f"The CLIP model {model_name} ({pretrained}) is not on this computer "
+            "and could not be downloaded."
+        ),
+        informative=(
+            f"{message}\n\nYou can load an open_clip checkpoint file you already have, retry the download, "
+            "or run with random weights to try the app (the drawings will be meaningless)."
+        ),
+        file_label="Load weights file…",
+        file_tip="Pick an open_clip checkpoint (.safetensors, .bin, .pt) for this model",
+        random_choice=(
+            "Use random weights (test mode)",
+            "Run the full pipeline on an untrained model: meaningless drawings, no download",
+        ),
     )
 
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.dialogs.first_run import (
-    CHOICE_CANCEL,
     CHOICE_FILE,
     CHOICE_RETRY,
     ProgressDownloadDialog,
+    ask_missing_weights,
 )
 from clipdraw_core.errors import ClipDrawError
 from clipdraw_core.optim import style as style_module
@@ -55,29 +55,18 @@ def download_dialog(
 
 def ask_what_to_do(parent: QWidget | None, message: str) -> str:
     """The offline/failed dialog: CHOICE_FILE, CHOICE_RETRY or CHOICE_CANCEL."""
-    box = QMessageBox(parent)
-    box.setObjectName("clipdraw-vgg-missing")
-    box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle("VGG-16 weights missing")
-    box.setText("The VGG-16 network for the style loss is not on this computer and could not be downloaded.")
-    box.setInformativeText(
-        f"{message}\n\nYou can load a VGG-16 checkpoint file you already have "
-        "(torchvision's vgg16-397923af.pth), retry the download, or cancel (no style is set)."
+    return ask_missing_weights(
+        parent,
+        object_name="clipdraw-vgg-missing",
+        title="VGG-16 weights missing",
+        text="The VGG-16 network for the style loss is not on this computer and could not be downloaded.",
+        informative=(
+            f"{message}\n\nYou can load a VGG-16 checkpoint file you already have "
+            "(torchvision's vgg16-397923af.pth), retry the download, or cancel (no style is set)."
+        ),
+        file_label="Load a file…",
+        file_tip="Pick a VGG-16 checkpoint (.pth); it is checked and copied into the torch hub cache",
     )
-    load = box.addButton("Load a file…", QMessageBox.ButtonRole.AcceptRole)
-    load.setObjectName("choice-file")
-    load.setToolTip("Pick a VGG-16 checkpoint (.pth); it is checked and copied into the torch hub cache")
-    retry = box.addButton("Retry", QMessageBox.ButtonRole.ActionRole)
-    retry.setObjectName("choice-retry")
-    retry.setToolTip("Try the download again")
-    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
-    cancel.setObjectName("choice-cancel")
-    box.setDefaultButton(retry)
-    box.setEscapeButton(cancel)
-    box.exec()
-    clicked = box.clickedButton()
-    box.deleteLater()
-    return {id(load): CHOICE_FILE, id(retry): CHOICE_RETRY}.get(id(clicked), CHOICE_CANCEL)
 
 
 def pick_file(parent: QWidget | None) -> str | None:
