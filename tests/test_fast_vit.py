@@ -196,3 +196,24 @@ def test_resnet_tower_runs_open_clip_in_fp32(tmp_path):
     images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     expected = F.normalize(clip.model.encode_image(clip.normalize(images)), dim=-1)
     assert torch.equal(clip.encode_image(images), expected)
+
+
+def test_towers_of_one_shape_share_the_measured_attention_kernel(monkeypatch):
+    """A second model of the same shape (a reload, a server session beside a local one)
+    uses the kernel measured first, so both give the same numbers whatever its own timing."""
+    from clipdraw_core.clip import fast_vit
+
+    monkeypatch.setattr(fast_vit, "_MEASURED_KERNELS", {})
+    first_timings = iter([2.0, 1.0])  # sdpa slower: matmul wins
+    monkeypatch.setattr(fast_vit, "time_call", lambda fn, device, repeats: next(first_timings))
+    first = FastVisionTower.from_visual(_vit())
+    assert first.prepare("fp32", 4) == "matmul"
+
+    monkeypatch.setattr(fast_vit, "time_call", lambda fn, device, repeats: pytest.fail("timed again"))
+    second = FastVisionTower.from_visual(_vit())
+    assert second.prepare("fp32", 4) == "matmul"
+    assert second.kernel(torch.float32, 4) == "matmul"
+
+    other_shape = FastVisionTower.from_visual(_vit(width=32))
+    monkeypatch.setattr(fast_vit, "time_call", lambda fn, device, repeats: 1.0)
+    assert other_shape.prepare("fp32", 4) == "sdpa"  # a new shape is measured on its own

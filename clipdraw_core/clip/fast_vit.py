@@ -27,6 +27,7 @@ keeps open_clip's own module. It must never silently compute something different
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -259,6 +260,13 @@ def _attention_matmul(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torc
 
 ATTENTION_KERNELS = {"sdpa": _attention_sdpa, "matmul": _attention_matmul}
 
+#: The kernel measured for each (device, dtype, attention shape), shared by every tower
+#: in the process: two models of one shape (a reload, a server's session beside a
+#: local one) then compute with the same kernel and give the same numbers, whatever
+#: the timing of their own loads would have said.
+_MEASURED_KERNELS: dict[tuple[str, torch.dtype, tuple[int, ...]], str] = {}
+_MEASURED_LOCK = threading.Lock()
+
 
 def synchronize(device: torch.device) -> None:
     """Wait for queued work (timing only: never called inside a drawing step)."""
@@ -377,16 +385,24 @@ class FastVisionTower:
             out = kernel(*qkv)
             torch.autograd.grad(out, qkv, grad)
 
-        times = {name: time_call(lambda k=k: run(k), self.device, 3) for name, k in ATTENTION_KERNELS.items()}
-        best = min(times, key=times.__getitem__)
-        logger.info(
-            "attention kernel for %s batch %d on %s: %s (%s)",
-            precision,
-            batch,
-            self.device.type,
-            best,
-            ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in times.items()),
-        )
+        measured_key = (str(self.device), dtype, shape)
+        with _MEASURED_LOCK:
+            best = _MEASURED_KERNELS.get(measured_key, "")
+            if not best:
+                times = {
+                    name: time_call(lambda k=k: run(k), self.device, 3)
+                    for name, k in ATTENTION_KERNELS.items()
+                }
+                best = min(times, key=times.__getitem__)
+                _MEASURED_KERNELS[measured_key] = best
+                logger.info(
+                    "attention kernel for %s batch %d on %s: %s (%s)",
+                    precision,
+                    batch,
+                    self.device.type,
+                    best,
+                    ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in times.items()),
+                )
         self._kernels[key] = best
         if (dtype, 0) not in self._kernels:
             self._kernels[(dtype, 0)] = best
