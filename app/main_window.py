@@ -43,6 +43,7 @@ from app.commands_undo import (
     PromptCommand,
     RespectCommand,
 )
+from app.connection_banner import ConnectionBanner
 from app.controls import ControlPanel
 from app.editing import SELECTION_ACTIONS, StrokeEditor
 from app.errors import ErrorBanner
@@ -56,7 +57,7 @@ from app.status import StatusPanel
 from clipdraw_core.drawing.commands import SetImagePrompts, SetPrompt, SetRegions, SetStyle
 from clipdraw_core.drawing.guidance import Guidance, ImagePrompt, Region, StyleImage
 from clipdraw_core.drawing.strokes import Drawing, Stroke, random_walk_strokes
-from clipdraw_core.errors import WeightsError
+from clipdraw_core.errors import RemoteError, WeightsError
 from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.run_state import RunState
 
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self.controller = RunController(self, clip=clip)
         self.canvas = Canvas(self, threaded=threaded_canvas, state=self.state)
         self.banner = ErrorBanner(self)
+        self.connection_banner = ConnectionBanner(self)
         self._build_central()
         self.controls = ControlPanel(self)
         self.prompts = PromptListPanel(self.controls.prompt, self.controls.negatives, self)
@@ -130,6 +132,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
+        layout.addWidget(self.connection_banner)
         layout.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
 
@@ -187,6 +190,9 @@ class MainWindow(QMainWindow):
         c.historyReset.connect(self.status.clear)
         c.stateChanged.connect(self._on_state)
         c.errorOccurred.connect(self.show_error)
+        c.connection.changed.connect(self._on_connection)
+        self.connection_banner.continueLocally.connect(self.continue_locally)
+        self.connection_banner.chooseServer.connect(self.continue_on_another_server)
         c.loader.busyChanged.connect(lambda busy: self._set_busy("model", busy, "Loading CLIP model…"))
         self.files.jobs.busyChanged.connect(lambda busy, text: self._set_busy("file", busy, text))
         self.status.cancel.clicked.connect(c.cancel_loading)
@@ -572,6 +578,11 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ errors
     def show_error(self, message: str, exc: object = None) -> None:
         """Non-modal banner; missing weights get actions to pick a file or random weights."""
+        if isinstance(exc, RemoteError) and self.controller.connection.state in ("lost", "gone"):
+            # the run's server was lost: one banner with the ways on, not an error per step
+            host = self.controller.compute.label if self.controller.compute is not None else ""
+            self.connection_banner.show_gone(host, message)
+            return
         actions = []
         if isinstance(exc, WeightsError):
             actions = [
@@ -602,6 +613,26 @@ class MainWindow(QMainWindow):
         if dialog.exec() and dialog.compute() is not None:
             self.controller.compute = dialog.compute()
         self._show_compute()
+
+    def _on_connection(self, event: str, text: str) -> None:
+        compute = self.controller.compute
+        self.connection_banner.on_connection(event, text, compute.label if compute is not None else "")
+        if event == "back":
+            self.statusBar().showMessage("Connection back: the same session goes on", 4000)
+
+    def continue_locally(self) -> None:
+        """The server was lost: go on with the drawing on the canvas here (Compute: This Computer + Draw)."""
+        self.use_local_compute()
+        self.connection_banner.on_connection("closed", "")
+        self.start_drawing()
+
+    def continue_on_another_server(self) -> None:
+        """The server was lost: pick another one and go on with the drawing there."""
+        before = self.controller.compute
+        self.choose_compute_server()
+        if self.controller.compute is not None and self.controller.compute != before:
+            self.connection_banner.on_connection("closed", "")
+            self.start_drawing()
 
     def _show_compute(self) -> None:
         compute = self.controller.compute

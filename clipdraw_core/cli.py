@@ -504,11 +504,11 @@ def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSi
     if args.server:
         if args.resume:
             raise ConfigError("--resume runs locally for now; --server starts a new drawing")
-        if not guidance.empty:
-            raise ConfigError("image prompts, a style image and regions run locally for now (not --server)")
+        if args.style_weights:
+            raise ConfigError("--style-weights is the server's choice (clipdraw-server --style-weights)")
         if args.variations != 1 or args.timelapse or args.replay:
             raise ConfigError("--variations, --timelapse and --replay run locally for now (not --server)")
-        return _run_remote(args, config, seeded, given, signals)
+        return _run_remote(args, config, seeded, given, signals, guidance)
     options = plan_options(args, config, resumed=bool(args.resume))
     if config.renderer == "diffvg":  # say so before the (slow) model load
         from clipdraw_core.render import diffvg_backend
@@ -639,12 +639,15 @@ def _run_remote(
     seeded: list[Stroke],
     given: set[str],
     signals: StopSignals,
+    guidance: Guidance,
 ) -> int:
     """The same job on a ``clipdraw-server``; the outputs are written here, as locally.
 
     ``--model``/``--weights`` are sent only when given: otherwise the server's own
-    model is used. A drop mid-run reconnects to the same session; if the server is
-    gone for good, the drawing so far is written and the exit status is 1.
+    model is used. Image prompts and the style image are read here and sent as PNG
+    data (the server never opens a path), regions as polygons. A drop mid-run
+    reconnects to the same session; if the server is gone for good, the drawing so
+    far is written and the exit status is 1.
     """
     import asyncio
 
@@ -676,6 +679,7 @@ def _run_remote(
                 model=config.model_name if "model" in given else None,
                 weights=config.weights if "weights" in given else None,
                 on_snapshot=progress,
+                guidance=guidance,
             )
         )
     except KeyboardInterrupt:
@@ -693,7 +697,10 @@ def _run_remote(
     snap = result.last
     description = (
         f"CLIPDraw Studio {__version__}: prompt {config.prompt!r}; "
-        f"negatives {list(config.negative_prompts)}; "
+        f"negatives {list(config.negative_prompts)}; extra prompts {list(config.extra_prompts)}; "
+        f"image prompts {[i.name for i in snap.guidance.images]}; "
+        f"style {snap.guidance.style.name if snap.guidance.style else None!r}; "
+        f"regions {[r.label for r in snap.guidance.regions]}; "
         f"{len(snap.drawing.strokes)} strokes; {config.num_steps} steps; seed {config.seed}; "
         f"model {snap.config.model_name} ({snap.config.weights}) on {args.server} ({snap.device})"
     )

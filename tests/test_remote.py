@@ -8,6 +8,8 @@ test starts the real ``clipdraw-server`` command to check its printed contract.
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import re
 import subprocess
 import sys
@@ -16,9 +18,18 @@ import time
 import aiohttp
 import numpy as np
 import pytest
+from PIL import Image
 
 from clipdraw_core import cli
-from clipdraw_core.drawing.commands import AddStrokes, DeleteStrokes, SetFrozen, SetPrompt
+from clipdraw_core.drawing.commands import (
+    AddStrokes,
+    DeleteStrokes,
+    SetFrozen,
+    SetImagePrompts,
+    SetPrompt,
+    SetStyle,
+)
+from clipdraw_core.drawing.guidance import Guidance, ImagePrompt, Region, StyleImage
 from clipdraw_core.drawing.strokes import Stroke
 from clipdraw_core.errors import AuthError, RemoteError
 from clipdraw_core.optim.config import SessionConfig
@@ -50,7 +61,7 @@ def server(tiny_clip_files):
     options = ServerOptions(
         host="127.0.0.1", port=0, token=TOKEN, devices=("cpu",), max_sessions=6,
         model=str(config_path), weights=str(checkpoint), grace_s=30.0,
-        max_message_bytes=MAX_BYTES, max_commands_per_second=50.0,
+        max_message_bytes=MAX_BYTES, max_commands_per_second=50.0, style_weights="random",
     )
     with BackgroundServer(options) as running:
         running.server.preload()
@@ -167,6 +178,14 @@ def test_bad_clients_do_not_harm_another_session(server):
             assert code == 1008 and "unknown command" in reason
             code, _ = await _raw(server, "x" * (MAX_BYTES + 1))
             assert code == 1009
+            bad_picture = {"type": "SetImagePrompts", "images": [{"name": "x", "png_base64": "R0lGODlh"}]}
+            code, reason = await _raw(server, encode_message({"type": "command", "seq": 1,
+                                                              "command": bad_picture}))
+            assert code == 1008 and "must be a PNG" in reason
+            huge_side = {"type": "SetStyle", "style": {"png_base64": png_b64(2000, 2)}}
+            code, reason = await _raw(server, encode_message({"type": "command", "seq": 1,
+                                                              "command": huge_side}))
+            assert code == 1008 and "at most 512 px" in reason
             # A flood of 1000 commands: bounded by the rate limit, then the connection is closed.
             flood = RemoteClient(server.address, TOKEN)
             await flood.connect()
@@ -233,7 +252,32 @@ def test_drop_and_reconnect_keeps_the_session_and_the_edits(server):
                                                   "polyline": [[0, 0]]}}, "float array"),
         ({"type": "command", "seq": 1, "command": {"type": "Exec", "code": "rm"}}, "unknown command"),
         ({"type": "control", "action": "format"}, "control action"),
-        ({"type": "command", "seq": 1, "command": {"type": "SetStyle", "style": None}}, "not available"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetStyle", "style": {"png_base64": "AAAA"}}},
+         "must be a PNG"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetImagePrompts", "images": "cat.png"}},
+         "images must be a list"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetImagePrompts", "images": [
+            {"name": "x", "png_base64": "A" * (3 * 1024 * 1024)}]}}, "at most 2097152 bytes"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetImagePrompts", "images": [
+            {"name": "wide", "png_base64": "@WIDE@"}]}}, "600x8 px; at most 512"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetImagePrompts", "images": [
+            {"name": "x", "png_base64": "@PNG@"}] * 17}}, "at most 16"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetImagePrompts", "images": [
+            {"name": "x", "path": "/etc/passwd", "png_base64": "@PNG@"}]}}, "no field path"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetStyle", "style": {
+            "png_base64": "@PNG@", "strength": 500}}}, "style strength"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetRegions", "regions": [
+            {"id": 1, "prompt": "sky", "polygon": [[0, 0], [5, 5]]}]}}, "3 to"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetRegions", "regions": [
+            {"id": 1, "prompt": "s" * 5000, "polygon": [[0, 0], [9, 0], [9, 9]]}]}}, "characters"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetRegions", "regions": [
+            {"id": 1, "prompt": "sky", "polygon": [[0, 0], [9, "x"], [9, 9]]}]}}, "coordinate"),
+        ({"type": "command", "seq": 1, "command": {"type": "SetRegions", "regions": [],
+                                                  "region_views": 1000}}, "region_views"),
+        ({"type": "start", "config": {"prompt": "cat"}, "guidance": {"style": {"png_base64": "@PNG@",
+                                                                           "every": 0}}}, "style every"),
+        ({"type": "start", "config": {"prompt": "cat"}, "guidance": {"images": [], "file": "x"}},
+         "no field file"),
         ({"type": "command", "seq": 1, "command": {"type": "SetRespect", "ids": [1], "strength": 2}},
          "0 to 1"),
         ({"type": "command", "seq": 1, "command": {"type": "SetPrompt", "prompt": "a",
@@ -241,8 +285,114 @@ def test_drop_and_reconnect_keeps_the_session_and_the_edits(server):
     ],
 )
 def test_malformed_messages_are_refused_before_the_engine(message, fragment):
+    text = encode_message(message).replace("@PNG@", png_b64(16, 16)).replace("@WIDE@", png_b64(600, 8))
     with pytest.raises(ProtocolError, match=fragment):
-        parse_client_message(decode_message(encode_message(message)))
+        parse_client_message(decode_message(text))
+
+
+def png_bytes(width: int, height: int, seed: int = 0) -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def png_b64(width: int, height: int) -> str:
+    return base64.b64encode(png_bytes(width, height)).decode("ascii")
+
+
+def stripes_png(size: int = 48) -> bytes:
+    img = np.zeros((size, size, 3), np.uint8)
+    img[:, ::6] = (240, 200, 20)
+    img[::5, :] = (20, 40, 200)
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def guidance_for_test() -> Guidance:
+    return Guidance(
+        images=(ImagePrompt("noise.png", png_bytes(40, 32, seed=3), 0.7),),
+        regions=(Region.rect(1, 8, 8, 40, 30, "a blue sky", 0.8, name="sky"),),
+    )
+
+
+def test_remote_run_with_image_prompt_region_and_style_gives_the_local_drawing(server, tiny_clip):
+    """Guidance travels as data: the same drawing, bit for bit, as a local run (random VGG-16)."""
+    from clipdraw_core.cli_guidance import constant
+    from clipdraw_core.optim.style import load_style_network
+
+    config = small_config(num_steps=4)
+    guidance = guidance_for_test()
+    style = SetStyle(StyleImage("stripes.png", stripes_png(), strength=60, every=1))
+    more = SetImagePrompts((*guidance.images, ImagePrompt("more.png", png_bytes(24, 24, seed=9), -0.3)))
+    local = Session(config, tiny_clip, guidance=guidance,
+                    style_network=constant(load_style_network("random")))
+    local.submit(style)
+    local.submit(more)
+    local.apply_pending()
+    for _ in local.run():
+        pass
+    expected = local.snapshot()
+    assert "style" in expected.scores and "image: more.png" in expected.scores
+
+    async def scenario():
+        client = RemoteClient(server.address, TOKEN)
+        await client.connect()
+        try:
+            first = await client.start(config, paused=True, guidance=guidance)
+            assert first.guidance == guidance
+            await client.submit(style)
+            await client.submit(more)
+            await until(client, lambda s: s.guidance.style is not None and len(s.guidance.images) == 2)
+            await client.control("run")
+            done = await until(client, lambda s: s.done)
+            await client.control("stop")
+            return done
+        finally:
+            await client.close()
+
+    remote = asyncio.run(scenario())
+    assert remote.step == expected.step == 4
+    for a, b in zip(remote.drawing.strokes, expected.drawing.strokes, strict=True):
+        np.testing.assert_array_equal(a.points, b.points)
+        assert a.color == b.color and a.half_width == b.half_width
+    assert remote.loss == pytest.approx(expected.loss, abs=0)
+    assert remote.scores == pytest.approx(dict(expected.scores), abs=0)
+    # the guidance comes back (sent once, then "the same" on later snapshots)
+    assert [i.name for i in remote.guidance.images] == ["noise.png", "more.png"]
+    assert remote.guidance.style is not None and remote.guidance.style.name == "stripes.png"
+    assert remote.guidance.regions == guidance.regions
+
+
+def test_pictures_are_sent_once_not_with_every_snapshot(server):
+    big = ImagePrompt("noise.png", png_bytes(128, 128, seed=1))  # ~49 kB of PNG
+    assert len(big.png) > 40_000
+
+    async def scenario():
+        async with aiohttp.ClientSession() as http:
+            async with http.ws_connect(
+                f"ws://{server.address}/ws", headers={"Authorization": f"Bearer {TOKEN}"},
+                max_msg_size=0,
+            ) as ws:
+                await ws.receive()  # welcome
+                await ws.send_str(encode_message({
+                    "type": "start", "config": small_config(num_steps=100_000).to_dict(),
+                    "guidance": Guidance(images=(big,)).to_dict(),
+                }))
+                sizes = {}
+                while len(sizes.get("snapshot", [])) < 3:
+                    msg = await asyncio.wait_for(ws.receive(), 60)
+                    data = decode_message(msg.data)
+                    sizes.setdefault(data["type"], []).append((len(msg.data), data.get("guidance_same")))
+                await ws.send_str(encode_message({"type": "control", "action": "stop"}))
+                return sizes
+
+    sizes = asyncio.run(scenario())
+    (started, _), = sizes["started"]
+    assert started > len(big.png)  # the first one carries the picture
+    assert all(same and size < 20_000 for size, same in sizes["snapshot"]), sizes
+
 
 
 def test_arrays_cross_the_wire_bit_for_bit_and_hostile_ones_are_refused():
@@ -359,3 +509,32 @@ def test_proxy_steers_like_a_local_session_and_pauses_when_not_asked(server):
     while sid in server.server.sessions and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sid not in server.server.sessions
+
+
+def test_cli_sends_image_prompts_regions_and_style_to_the_server(server, tmp_path, tiny_clip_files):
+    """--image-prompt, --region and --style-image with --server: the local CLI's drawing."""
+    config_path, checkpoint = tiny_clip_files
+    (tmp_path / "noise.png").write_bytes(png_bytes(40, 32, seed=3))
+    (tmp_path / "stripes.png").write_bytes(stripes_png())
+    job = ["a red cat", "--paths", "6", "--steps", "3", "--augs", "1", "--size", "64", "--quiet",
+           "--image-prompt", f"{tmp_path / 'noise.png'}:0.7", "--region", "8,8,40,30", "a blue sky:0.8",
+           "--style-image", str(tmp_path / "stripes.png"), "--style-strength", "60"]
+    local_args = ["--model", str(config_path), "--weights", str(checkpoint), "--device", "cpu",
+                  "--style-weights", "random"]
+    assert cli.main([*job, "-o", str(tmp_path / "local.svg"), *local_args]) == 0
+    remote = [*job, "-o", str(tmp_path / "remote.svg"), "--project", str(tmp_path / "r.json"),
+              "--server", server.address, "--token", TOKEN]
+    assert cli.main([*remote, "--style-weights", "random"]) == 1  # the server's choice, said in one line
+    assert cli.main(remote) == 0
+
+    def paths(name: str) -> list[str]:
+        return re.findall(r"<path[^>]*>", (tmp_path / name).read_text())
+
+    assert paths("remote.svg") == paths("local.svg") and len(paths("local.svg")) == 6
+    text = (tmp_path / "remote.svg").read_text()
+    assert "noise.png" in text and "stripes.png" in text and "a blue sky" in text
+    from clipdraw_core.io.project import load_project
+
+    project = load_project(tmp_path / "r.json")
+    assert project.guidance.style is not None and project.guidance.style.name == "stripes.png"
+    assert [i.name for i in project.guidance.images] == ["noise.png"]

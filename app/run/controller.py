@@ -22,12 +22,11 @@ from PySide6.QtCore import QObject, Signal
 
 from app.run.loader import ModelLoader
 from app.run.local_edits import apply_command
-from app.run.remote import RemoteCompute
+from app.run.remote import ConnectionWatch, RemoteCompute
 from app.run.worker import SessionWorker, WorkerHandle, error_message
 from clipdraw_core.drawing.commands import Command, SetImagePrompts, SetPrompt, SetRegions, SetStyle
 from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import Drawing
-from clipdraw_core.errors import RemoteError
 from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.run_state import RunState
 from clipdraw_core.remote.proxy import RemoteSessionProxy
@@ -76,6 +75,8 @@ class RunController(QObject):
         self._gc_frozen: set[int] = set()
         #: Where runs compute: ``None`` = this computer, else a ``clipdraw-server``.
         self.compute: RemoteCompute | None = None
+        #: The remote run's connection (lost / back / gone), for the connection banner.
+        self.connection = ConnectionWatch(self)
 
     # ------------------------------------------------------------ queries
     def drawing(self) -> Drawing | None:
@@ -257,15 +258,11 @@ class RunController(QObject):
         guidance = self.guidance
 
         compute = self.compute
+        report = self.connection.reporter() if compute is not None else None
 
         def factory() -> Session | RemoteSessionProxy:
-            if compute is not None:
-                if not guidance.empty:
-                    raise RemoteError(
-                        "image prompts, a style image and regions run on this computer for now: "
-                        "remove them or choose Compute: This Computer"
-                    )
-                return compute.open(config, **kwargs)
+            if compute is not None:  # guidance travels as data (size-capped PNGs, polygons)
+                return compute.open(config, guidance=guidance, on_connection=report, **kwargs)
             assert clip is not None
             return Session(config, clip, guidance=guidance, **kwargs)
 
@@ -341,9 +338,12 @@ class RunController(QObject):
         handle.worker.snapshotReady.disconnect(self._on_snapshot)
         handle.stop()
         session = handle.worker.session()
+        snap, _ = handle.worker.take_latest()
         if isinstance(session, RemoteSessionProxy):
             session.close()  # ends the server's session; its last drawing stays here
-        snap, _ = handle.worker.take_latest()
+            # the proxy's drawing is the newest: it includes edits made while offline
+            snap = session.snapshot()
+            self.connection.close()
         if snap is not None:
             self._snapshot, self._drawing, self._step = snap, snap.drawing, snap.step
             self.drawingChanged.emit(snap.drawing)

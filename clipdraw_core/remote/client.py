@@ -18,12 +18,13 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
 
 from clipdraw_core.drawing.commands import Command
+from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import Stroke
 from clipdraw_core.errors import AuthError, ClipDrawError, RemoteError
 from clipdraw_core.optim.config import SessionConfig
@@ -71,6 +72,11 @@ class RemoteClient:
         self._unacked: list[tuple[int, dict[str, Any]]] = []
         self._acked = 0
         self._closing = False
+        #: The guidance of the last snapshot that carried one (the server sends it on change).
+        self._guidance = Guidance()
+        #: True while a reconnect resends what the server missed: new commands wait in
+        #: ``_unacked`` so that they reach the server after the older ones, in order.
+        self._resyncing = False
 
     # -------------------------------------------------------------- connection
     async def connect(self) -> dict[str, Any]:
@@ -135,13 +141,19 @@ class RemoteClient:
         weights: str | None = None,
         paused: bool = False,
         start_step: int = 0,
+        guidance: Guidance | None = None,
     ) -> Snapshot:
-        """Start a session on the server (at ``start_step`` to continue a drawing); its first snapshot."""
+        """Start a session on the server (at ``start_step`` to continue a drawing); its first snapshot.
+
+        ``guidance`` (image prompts, style image, regions) travels as data: the pictures
+        as the PNG bytes they already are, within the protocol's size caps.
+        """
         await self._send(
             {
                 "type": "start",
                 "config": config.to_dict(),
                 "strokes": [s.to_plain() for s in strokes],
+                "guidance": (guidance or Guidance()).to_dict(),
                 "model": model,
                 "weights": weights,
                 "paused": paused,
@@ -158,13 +170,16 @@ class RemoteClient:
     async def submit(self, command: Command) -> int:
         """Send an edit (kept until acknowledged, resent after a reconnect); returns its seq."""
         self._seq += 1
+        seq = self._seq
         plain = command.to_plain()
-        self._unacked.append((self._seq, plain))
+        self._unacked.append((seq, plain))
+        if self._resyncing:
+            return seq  # the reconnect sends it after the older ones
         try:
-            await self._send({"type": "command", "seq": self._seq, "command": plain})
+            await self._send({"type": "command", "seq": seq, "command": plain})
         except _Dropped:
             pass  # resent on reconnect
-        return self._seq
+        return seq
 
     async def control(self, action: str, lease_s: float | None = None) -> None:
         """``pause``, ``run`` (for ``lease_s`` seconds unless renewed) or ``stop`` the session."""
@@ -203,9 +218,18 @@ class RemoteClient:
     async def _reconnect(self) -> None:
         deadline = time.monotonic() + self.reconnect_s
         delay = 0.2
+        self._resyncing = True
+        try:
+            await self._reconnect_until(deadline, delay)
+        finally:
+            self._resyncing = False
+
+    async def _reconnect_until(self, deadline: float, delay: float) -> None:
         while True:
+            reached = False
             try:
                 await self.connect()
+                reached = True
                 await self._send({"type": "resume", "session": self.session_id})
                 while True:
                     msg = await asyncio.wait_for(self._receive(), self.timeout_s)
@@ -214,12 +238,18 @@ class RemoteClient:
                 self._ack(int(msg.get("seq", 0)))
                 self.state = str(msg.get("state", ""))
                 self._last_resumed = self._snapshot(msg)
-                for seq, plain in list(self._unacked):
+                i = 0
+                while i < len(self._unacked):  # including any submitted meanwhile, in order
+                    seq, plain = self._unacked[i]
                     await self._send({"type": "command", "seq": seq, "command": plain})
-                logger.info("resumed session %s (%d commands resent)", self.session_id, len(self._unacked))
+                    i += 1
+                logger.info("resumed session %s (%d commands resent)", self.session_id, i)
                 return
             except (RemoteError, _Dropped, asyncio.TimeoutError) as exc:
-                if isinstance(exc, AuthError) or time.monotonic() + delay > deadline:
+                # The server answered but will not resume (the session ended, a restart):
+                # final, waiting would not bring the session back.
+                final = isinstance(exc, AuthError) or (reached and isinstance(exc, RemoteError))
+                if final or time.monotonic() + delay > deadline:
                     if isinstance(exc, RemoteError):
                         raise
                     raise RemoteError(f"lost the server at {self.url} and could not reconnect") from exc
@@ -230,12 +260,15 @@ class RemoteClient:
         self._acked = max(self._acked, seq)
         self._unacked = [(s, c) for s, c in self._unacked if s > seq]
 
-    @staticmethod
-    def _snapshot(msg: dict[str, Any]) -> Snapshot:
+    def _snapshot(self, msg: dict[str, Any]) -> Snapshot:
         try:
-            return Snapshot.from_plain(msg["snapshot"])
+            snap = Snapshot.from_plain(msg["snapshot"])
         except (ClipDrawError, KeyError, TypeError, ValueError) as exc:
             raise RemoteError(f"the server sent an unreadable snapshot: {exc}") from exc
+        if msg.get("guidance_same"):
+            return replace(snap, guidance=self._guidance)
+        self._guidance = snap.guidance
+        return snap
 
     async def _send(self, message: dict[str, Any]) -> None:
         if self._ws is None or self._ws.closed:
@@ -282,12 +315,13 @@ async def run_remote_job(
     weights: str | None = None,
     on_snapshot: Callable[[Snapshot], None] | None = None,
     reconnect_s: float = 30.0,
+    guidance: Guidance | None = None,
 ) -> Snapshot:
     """Run ``config`` to its last step on a server (what ``clipdraw-cli --server`` does)."""
     client = RemoteClient(address, token, reconnect_s=reconnect_s)
     await client.connect()
     try:
-        snap = await client.start(config, strokes, model=model, weights=weights)
+        snap = await client.start(config, strokes, model=model, weights=weights, guidance=guidance)
         result.last = snap
         if on_snapshot is not None:
             on_snapshot(snap)

@@ -17,7 +17,16 @@ through :func:`command_from_plain` plus :func:`check_command` (stroke counts, pr
 lengths, array shapes). A failure is a :class:`ProtocolError`, which the server turns
 into closing that one connection with the reason.
 
-Client → server: ``start`` (config, strokes, paused), ``resume`` (session id),
+Image prompts, a style image and regions travel as data too (:func:`check_guidance`):
+pictures as base64 PNG, as project files embed them, each capped in encoded bytes
+(:data:`MAX_IMAGE_BYTES`) and in pixels a side (:data:`MAX_IMAGE_SIDE`, the size the
+app and the CLI shrink them to anyway), their header read before any pixel is decoded;
+counts, names, prompts and polygons are capped too. The server never opens a path.
+Snapshots carry the guidance in force only when it changed since the last snapshot
+on that connection (``"guidance_same": true`` otherwise), so a 300 kB style image is
+not resent with every step.
+
+Client → server: ``start`` (config, strokes, guidance, paused), ``resume`` (session id),
 ``command`` (seq, command), ``control`` (action: pause, run, stop; ``run`` may carry
 ``lease_s``: pause unless renewed within that time), ``ping``.
 Server → client: ``welcome`` (server info), ``started`` / ``resumed`` (session id,
@@ -27,10 +36,12 @@ last acknowledged command seq, snapshot), ``snapshot``, ``state``, ``pong``, ``e
 from __future__ import annotations
 
 import base64
+import binascii
+import io
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,6 +51,12 @@ from clipdraw_core.drawing.commands import (
     Command,
     SetPrompt,
     command_from_plain,
+)
+from clipdraw_core.drawing.guidance import (
+    MAX_IMAGE_SIDE,
+    MAX_ITEMS,
+    MAX_REGION_VERTICES,
+    Guidance,
 )
 from clipdraw_core.drawing.strokes import MAX_STROKES, Stroke
 from clipdraw_core.errors import ClipDrawError, RemoteError
@@ -57,8 +74,15 @@ MAX_SESSION_ID = 64
 MAX_NAME = 300
 _DTYPES = frozenset({"float32", "float64", "int32", "int64", "uint8", "bool"})
 CONTROL_ACTIONS = ("pause", "run", "stop")
-#: Commands a server does not take yet (their pictures would need their own size caps).
-REMOTE_UNSUPPORTED = frozenset({"SetImagePrompts", "SetStyle", "SetRegions"})
+#: Encoded PNG bytes of one image prompt or style image (a 512 px photo is ~0.5 MB).
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+#: Image prompts in one message (each is one CLIP embedding, computed once).
+MAX_IMAGE_PROMPTS = 16
+#: Regions in one message, and vertices of one region (the engine's own caps).
+MAX_REGIONS = MAX_ITEMS
+#: Longest name of an image prompt, a style image or a region.
+MAX_LABEL = 200
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CLIENT_TYPES = ("start", "resume", "command", "control", "ping")
 
 
@@ -149,6 +173,7 @@ class ClientMessage:
     command: Command | None = None
     action: str = ""
     payload: Any = None
+    guidance: Guidance = field(default_factory=Guidance)
 
 
 def _int(value: Any, name: str, low: int = 0, high: int = 2**53) -> int:
@@ -183,6 +208,115 @@ def _strokes(value: Any) -> tuple[Stroke, ...]:
         except ClipDrawError as exc:
             raise ProtocolError(f"invalid stroke: {exc}") from exc
     return tuple(out)
+
+
+def _number(value: Any, name: str, low: float = -1e6, high: float = 1e6) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ProtocolError(f"{name} must be a number between {low:g} and {high:g}")
+    return float(value)
+
+
+def _label(value: Any, name: str) -> None:
+    if not isinstance(value, str) or len(value) > MAX_LABEL:
+        raise ProtocolError(f"{name} must be text of at most {MAX_LABEL} characters")
+
+
+def _fields(data: Any, allowed: set[str], what: str) -> Mapping[str, Any]:
+    if not isinstance(data, dict):
+        raise ProtocolError(f"{what} must be an object")
+    unknown = set(data) - allowed
+    if unknown:
+        raise ProtocolError(f"{what} has no field {', '.join(sorted(map(str, unknown)))}")
+    return data
+
+
+def check_png(text: Any, what: str) -> None:
+    """Base64 PNG data within the byte and pixel caps; only the header is read."""
+    limit = 4 * ((MAX_IMAGE_BYTES + 2) // 3)
+    if not isinstance(text, str) or not text or len(text) > limit:
+        raise ProtocolError(f"{what} must be a base64 PNG of at most {MAX_IMAGE_BYTES} bytes")
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError) as exc:
+        raise ProtocolError(f"{what}: the image data is not base64") from exc
+    if not raw.startswith(_PNG_SIGNATURE):
+        raise ProtocolError(f"{what} must be a PNG")
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(raw), formats=["PNG"]) as im:
+            width, height = im.size
+    except Exception as exc:  # whatever a hostile header trips
+        raise ProtocolError(f"{what} is not a readable PNG") from exc
+    if not (1 <= width <= MAX_IMAGE_SIDE and 1 <= height <= MAX_IMAGE_SIDE):
+        raise ProtocolError(f"{what} is {width}x{height} px; at most {MAX_IMAGE_SIDE} px a side")
+
+
+def _check_image(data: Any, what: str) -> None:
+    item = _fields(data, {"name", "weight", "png_base64"}, what)
+    _label(item.get("name", ""), f"{what}'s name")
+    _number(item.get("weight", 1.0), f"{what}'s weight")
+    check_png(item.get("png_base64"), what)
+
+
+def _check_style(data: Any) -> None:
+    if data is None:
+        return
+    item = _fields(data, {"name", "strength", "every", "png_base64"}, "the style image")
+    _label(item.get("name", ""), "the style image's name")
+    _number(item.get("strength", 50.0), "the style strength", 0, 100)
+    _int(item.get("every", 1), "style every", 1, 1000)
+    check_png(item.get("png_base64"), "the style image")
+
+
+def _check_regions(value: Any) -> None:
+    if not isinstance(value, list) or len(value) > MAX_REGIONS:
+        raise ProtocolError(f"regions must be a list of at most {MAX_REGIONS}")
+    for data in value:
+        region = _fields(data, {"id", "name", "prompt", "weight", "muted", "polygon"}, "a region")
+        _int(region.get("id"), "a region's id", 0, 2**31 - 1)
+        _label(region.get("name", ""), "a region's name")
+        _prompt(region.get("prompt"))
+        _number(region.get("weight", 1.0), "a region's weight")
+        if not isinstance(region.get("muted", False), bool):
+            raise ProtocolError("a region's muted must be true or false")
+        polygon = region.get("polygon")
+        if not isinstance(polygon, list) or not 3 <= len(polygon) <= MAX_REGION_VERTICES:
+            raise ProtocolError(f"a region's polygon must be a list of 3 to {MAX_REGION_VERTICES} points")
+        for point in polygon:
+            if not isinstance(point, list) or len(point) != 2:
+                raise ProtocolError("a region's points must be [x, y] pairs")
+            for v in point:
+                _number(v, "a region's coordinate", -1e5, 1e5)
+
+
+def _check_region_views(value: Any) -> None:
+    if value is not None:
+        _int(value, "region_views", 1, 64)
+
+
+def _check_images(value: Any) -> None:
+    if not isinstance(value, list) or len(value) > MAX_IMAGE_PROMPTS:
+        raise ProtocolError(f"images must be a list of at most {MAX_IMAGE_PROMPTS} image prompts")
+    for item in value:
+        _check_image(item, "an image prompt")
+
+
+def check_guidance(data: Any) -> Guidance:
+    """Image prompts, style image and regions of a ``start`` message, checked, then built."""
+    if data is None:
+        return Guidance()
+    plain = _fields(data, {"images", "style", "regions", "region_views"}, "guidance")
+    _check_images(plain.get("images") or [])
+    _check_style(plain.get("style"))
+    _check_regions(plain.get("regions") or [])
+    _check_region_views(plain.get("region_views"))
+    try:
+        return Guidance.from_dict(plain)
+    except ClipDrawError as exc:
+        raise ProtocolError(f"invalid guidance: {exc}") from exc
+    except Exception as exc:  # whatever a hostile value trips, it must not reach the engine
+        raise ProtocolError(f"invalid guidance: {type(exc).__name__}: {exc}") from exc
 
 
 def check_command(data: Mapping[str, Any]) -> Command:
@@ -235,8 +369,13 @@ def check_command(data: Mapping[str, Any]) -> Command:
         anchors = data.get("anchors")
         if anchors is not None and (not isinstance(anchors, list) or len(anchors) > MAX_STROKES):
             raise ProtocolError("anchors must be a list (one per id)")
-    elif kind in REMOTE_UNSUPPORTED:
-        raise ProtocolError(f"{kind} is not available on a server yet (image prompts, style and regions)")
+    elif kind == "SetImagePrompts":
+        _check_images(data.get("images"))
+    elif kind == "SetStyle":
+        _check_style(data.get("style"))
+    elif kind == "SetRegions":
+        _check_regions(data.get("regions"))
+        _check_region_views(data.get("region_views"))
     else:
         raise ProtocolError(f"unknown command type {kind!r}")
     try:
@@ -289,8 +428,10 @@ def parse_client_message(data: Mapping[str, Any]) -> ClientMessage:
                 raise ProtocolError(f"{key} must be a name of at most {MAX_NAME} characters")
             names.append(value)
         step = _int(data.get("step", 0), "step", 0, cfg.num_steps)
+        guidance = check_guidance(data.get("guidance"))
         return ClientMessage(
-            "start", config=cfg, strokes=strokes, paused=paused, payload=tuple(names), seq=step
+            "start", config=cfg, strokes=strokes, paused=paused, payload=tuple(names), seq=step,
+            guidance=guidance,
         )
     if kind == "resume":
         sid = data.get("session")

@@ -14,6 +14,15 @@ How the calls map:
   caller stops asking (paused, stopped, the network is down) the lease runs out and
   the server pauses. While the connection is down ``step()`` returns the last drawing
   within a second with a note ("reconnecting"), so Stop never hangs.
+* ``submit()`` never waits for the network: the client keeps every command until the
+  server acknowledges it and resends it after a reconnect. While the connection is
+  down the proxy also applies a stroke edit to the drawing it shows
+  (:func:`~clipdraw_core.drawing.commands.apply_to_drawing`, the engine's own rule),
+  so the artist sees the edit at once and "continue on this computer" starts from it.
+* ``on_connection(event, text)`` (optional, called on the client's thread) reports
+  ``"lost"`` (reconnecting), ``"back"`` (the same session resumed) and ``"gone"``
+  (given up: the server is unreachable for ``reconnect_s`` or no longer has the
+  session; ``text`` says why), so a window can say so.
 * ``apply_pending()`` pauses the server and waits until it has received every command
   sent so far (the snapshot's acknowledged sequence number), then returns the snapshot.
 * ``allocate_ids()`` hands out ids above every id seen so far, on this side: the server
@@ -32,23 +41,25 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from clipdraw_core.drawing.commands import Command
+from clipdraw_core.drawing.commands import Command, apply_to_drawing
+from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import Drawing, Stroke
 from clipdraw_core.errors import RemoteError
 from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.snapshot import Snapshot
 from clipdraw_core.remote.client import RemoteClient
-from clipdraw_core.remote.protocol import REMOTE_UNSUPPORTED
 
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 #: Longest wait in ``step()`` before it returns the last snapshot (so Stop stays quick).
 STEP_WAIT_S = 1.0
+#: ``on_connection(event, text)``: "lost", "back" or "gone" and a line for the artist.
+ConnectionCallback = Callable[[str, str], None]
 
 
 class RemoteSessionProxy:
@@ -67,8 +78,11 @@ class RemoteSessionProxy:
         weights: str | None = None,
         lease_s: float = 0.5,
         reconnect_s: float = 60.0,
+        guidance: Guidance | None = None,
+        on_connection: ConnectionCallback | None = None,
     ) -> None:
         self.lease_s = lease_s
+        self._on_connection = on_connection
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="clipdraw-remote", daemon=True)
         self._thread.start()
@@ -80,6 +94,8 @@ class RemoteSessionProxy:
         self._sent = 0
         self._last_lease = 0.0
         self._notes: list[str] = []
+        #: Edits made while disconnected, shown on the drawing until acknowledged.
+        self._offline: list[tuple[int, Command]] = []
         seed = list(strokes)
         if drawing is not None:  # continue this drawing: its strokes and nothing random on top
             seed = list(drawing.strokes)
@@ -88,7 +104,8 @@ class RemoteSessionProxy:
             self.welcome = self._call(self._client.connect())
             first = self._call(
                 self._client.start(
-                    config, seed, model=model, weights=weights, paused=True, start_step=start_step
+                    config, seed, model=model, weights=weights, paused=True, start_step=start_step,
+                    guidance=guidance,
                 )
             )
         except BaseException:
@@ -140,15 +157,31 @@ class RemoteSessionProxy:
         return self._latest
 
     def submit(self, command: Command) -> None:
-        if type(command).__name__ in REMOTE_UNSUPPORTED:
-            # Said in the next snapshot's notes (as the engine does for a skipped command)
-            # rather than sent: the server would close the connection for it.
-            with self._cond:
-                self._notes.append(f"{type(command).__name__} is not available on a server yet; ignored")
-            return
-        seq = self._call(self._client.submit(command))
+        """Send an edit without waiting for the network (kept and resent until acknowledged)."""
         with self._cond:
-            self._sent = max(self._sent, seq)
+            # Commands get seq 1, 2, ... in the order they are handed to the loop.
+            self._sent += 1
+            self._fire(self._client.submit(command))
+            if not self._connected:
+                self._offline.append((self._sent, command))
+                self._latest = self._with_offline(self._latest)
+                self._notes.append(f"{type(command).__name__} kept; it is sent when the connection is back")
+                self._cond.notify_all()
+
+    def _with_offline(self, snap: Snapshot) -> Snapshot:
+        """``snap`` with the edits made offline that the server has not acknowledged yet.
+
+        So an edit made while disconnected shows at once and stays shown after the
+        reconnect until a snapshot from the server includes it.
+        """
+        self._offline = [(seq, c) for seq, c in self._offline if seq > self._acked]
+        drawing = snap.drawing
+        for _, command in self._offline:
+            try:
+                drawing, _ = apply_to_drawing(drawing, command)
+            except Exception as exc:  # the server says the same when it applies it
+                logger.info("edit not shown while disconnected: %s", exc)
+        return snap if drawing is snap.drawing else replace(snap, drawing=drawing)
 
     def allocate_ids(self, n: int = 1) -> list[int]:
         with self._id_lock:
@@ -158,7 +191,7 @@ class RemoteSessionProxy:
         """Keep the server running and return the newest snapshot after the last one returned."""
         self._raise_error()
         now = time.monotonic()
-        if now - self._last_lease > self.lease_s / 4:
+        if self._connected and now - self._last_lease > self.lease_s / 4:
             self._last_lease = now
             self._fire(self._client.control("run", self.lease_s))
         deadline = now + STEP_WAIT_S
@@ -180,11 +213,18 @@ class RemoteSessionProxy:
     def apply_pending(self) -> Snapshot:
         """Pause the server, wait until it has every command sent so far, return its snapshot."""
         self._raise_error()
-        self._fire(self._client.control("pause"))
+        if self._connected:
+            self._fire(self._client.control("pause"))
         deadline = time.monotonic() + 10.0
         with self._cond:
-            # A snapshot's seq is the last command it includes.
-            while self._acked < self._sent and self._error is None and time.monotonic() < deadline:
+            # A snapshot's seq is the last command it includes. Offline, the edits are
+            # already on the drawing shown (_show_offline): nothing to wait for.
+            while (
+                self._acked < self._sent
+                and self._connected
+                and self._error is None
+                and time.monotonic() < deadline
+            ):
                 self._cond.wait(0.1)
         self._raise_error()
         self._returned_step = self._latest.step
@@ -199,16 +239,18 @@ class RemoteSessionProxy:
         """Stop the server's session and the client thread."""
         if self._loop.is_closed():
             return
+        self._on_connection = None  # a window that stopped this run hears no more of it
+        reachable = self._connected and self._error is None
 
         async def finish() -> None:
-            await self._client.control("stop")
+            if reachable and self._client.session_id is not None:
+                await self._client.control("stop")
+            elif (reader := getattr(self, "_reader", None)) is not None:
+                reader.cancel()  # nobody to tell: the server ends a detached session after its grace
             await self._client.close()
 
         try:
-            if self._client.session_id is not None:
-                self._call(finish(), timeout=5.0)
-            else:
-                self._call(self._client.close(), timeout=5.0)
+            self._call(finish(), timeout=5.0 if reachable else 2.0)
         except (RemoteError, TimeoutError, OSError) as exc:
             logger.info("closing the remote session: %s", exc)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -220,6 +262,10 @@ class RemoteSessionProxy:
     async def _read(self) -> None:
         try:
             async for event in self._client.events():
+                if event.kind in ("disconnected", "reconnected"):
+                    lost = event.kind == "disconnected"
+                    logger.info("connection to %s %s", self._where, "lost" if lost else "back")
+                    self._tell("lost" if lost else "back", self._where)
                 with self._cond:
                     if event.kind == "disconnected":
                         self._connected = False
@@ -228,8 +274,9 @@ class RemoteSessionProxy:
                     if event.snapshot is not None:
                         # The status bar shows where it runs: "cuda @ gpu-box:8765".
                         snap = event.snapshot
-                        self._latest = replace(snap, device=f"{snap.device} @ {self._where}")
                         self._acked = max(self._acked, event.seq)
+                        snap = replace(snap, device=f"{snap.device} @ {self._where}")
+                        self._latest = self._with_offline(snap) if self._offline else snap
                         top = max((s.id for s in event.snapshot.drawing.strokes), default=-1)
                         if top > self._top_id:
                             self._top_id = top
@@ -237,12 +284,23 @@ class RemoteSessionProxy:
                                 current = next(self._next_id)
                                 self._next_id = itertools.count(max(current, top + 1))
                     self._cond.notify_all()
+        except asyncio.CancelledError:
+            raise
         except BaseException as exc:  # handed to the caller's thread
             with self._cond:
                 failure = exc if isinstance(exc, RemoteError) else RemoteError(f"connection failed: {exc}")
                 self._error = failure
                 self._connected = False
                 self._cond.notify_all()
+            self._tell("gone", " ".join(str(failure).split()))
+
+    def _tell(self, event: str, text: str) -> None:
+        callback = self._on_connection
+        if callback is not None:
+            try:
+                callback(event, text)
+            except Exception:  # a listener's bug must not end the connection
+                logger.exception("connection listener failed")
 
     def _raise_error(self) -> None:
         if self._error is not None:
@@ -252,4 +310,11 @@ class RemoteSessionProxy:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def _fire(self, coro: Coroutine[Any, Any, Any]) -> None:
-        asyncio.run_coroutine_threadsafe(coro, self._loop)
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        future.add_done_callback(_log_failure)
+
+
+def _log_failure(future: Any) -> None:
+    """A fire-and-forget call that failed (the connection is down): the reader says so."""
+    if not future.cancelled() and future.exception() is not None:
+        logger.debug("remote call failed: %s", future.exception())

@@ -28,9 +28,11 @@ How a connection runs:
 * A connection that drops leaves its session *detached* (still running) for
   ``--grace`` seconds; ``resume`` with the session id attaches again and reports the
   last command it received, so the client resends only what was lost.
-* No file path from a client is ever opened: seeds arrive as strokes; a model is
-  served only if it is the one the server was started with or a built-in open_clip
-  model with published (cached) weights.
+* No file path from a client is ever opened: seeds arrive as strokes, image prompts
+  and a style image as size-capped PNG data, regions as polygons; a model is served
+  only if it is the one the server was started with or a built-in open_clip model
+  with published (cached) weights. The style loss's VGG-16 is the server's choice
+  (``--style-weights``; random when the CLIP weights are), loaded once per device.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +57,14 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from clipdraw_core import __version__
 from clipdraw_core.clip.clip_model import ClipModel
 from clipdraw_core.drawing.commands import Command
+from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import Stroke
 from clipdraw_core.errors import ClipDrawError, ConfigError, RemoteError
 from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.run_state import RunState
 from clipdraw_core.optim.session import Session
 from clipdraw_core.optim.snapshot import Snapshot
+from clipdraw_core.optim.style import StyleNetwork
 from clipdraw_core.remote.protocol import (
     DEFAULT_MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
@@ -78,6 +82,7 @@ DEFAULT_PORT = 8765
 CLOSE_POLICY = int(WSCloseCode.POLICY_VIOLATION)
 CLOSE_TRY_AGAIN = int(WSCloseCode.TRY_AGAIN_LATER)
 CLOSE_TAKEN_OVER = 4000
+_NO_GUIDANCE = Guidance()
 
 
 @dataclass
@@ -94,6 +99,9 @@ class ServerOptions:
     grace_s: float = 120.0
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_commands_per_second: float = 100.0
+    #: VGG-16 of the style loss: imagenet, random or a checkpoint on this machine
+    #: (``None``: random when ``weights`` is random, else imagenet).
+    style_weights: str | None = None
 
     def check(self) -> ServerOptions:
         if self.token is not None and not self.token.strip():
@@ -141,10 +149,14 @@ class TokenBucket:
 class ModelPool:
     """CLIP models by (model, weights, device), loaded once; decides what a client may ask for."""
 
-    def __init__(self, model: str, weights: str) -> None:
+    def __init__(self, model: str, weights: str, style_weights: str | None = None) -> None:
         self.model, self.weights = model, weights
+        test_mode = weights.strip().lower() == "random"
+        self.style_weights = style_weights or ("random" if test_mode else "imagenet")
         self._models: dict[tuple[str, str, str], ClipModel] = {}
+        self._styles: dict[str, StyleNetwork] = {}
         self._lock = threading.Lock()
+        self._style_lock = threading.Lock()
 
     def resolve(self, model: str | None, weights: str | None) -> tuple[str, str]:
         """The (model, weights) to load for a request, or :class:`RemoteError` saying why not."""
@@ -172,6 +184,20 @@ class ModelPool:
                 logger.info("loading model %s (%s) on %s", model, weights, device)
                 self._models[key] = load_clip(model, weights, device)
             return self._models[key]
+
+    def style_loader(self, device: str) -> Callable[[], StyleNetwork]:
+        """What a session calls when a style image first needs VGG-16: one network per device."""
+
+        def load() -> StyleNetwork:
+            from clipdraw_core.optim.style import load_style_network
+
+            with self._style_lock:
+                if device not in self._styles:
+                    logger.info("loading the style network (%s) on %s", self.style_weights, device)
+                    self._styles[device] = load_style_network(self.style_weights, device)
+                return self._styles[device]
+
+        return load
 
 
 class HostedSession:
@@ -295,6 +321,9 @@ class _Connection:
     peer: str
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     hosted: HostedSession | None = None
+    transport: asyncio.Transport | None = None
+    #: The guidance the client last received (snapshots repeat it only when it changes).
+    sent_guidance: Guidance | None = None
 
 
 class RemoteServer:
@@ -302,7 +331,7 @@ class RemoteServer:
 
     def __init__(self, options: ServerOptions) -> None:
         self.options = options.check()
-        self.pool = ModelPool(options.model, options.weights)
+        self.pool = ModelPool(options.model, options.weights, options.style_weights)
         self.sessions: dict[str, HostedSession] = {}
         self._connections: set[_Connection] = set()
         self._runner: web.AppRunner | None = None
@@ -384,7 +413,7 @@ class RemoteServer:
             return web.Response(status=401, text="wrong or missing token")
         ws = web.WebSocketResponse(max_msg_size=self.options.max_message_bytes, heartbeat=20.0)
         await ws.prepare(request)
-        conn = _Connection(ws, peer)
+        conn = _Connection(ws, peer, transport=request.transport)
         self._connections.add(conn)
         logger.info("%s connected", peer)
         sender = asyncio.create_task(self._send_snapshots(conn))
@@ -434,7 +463,7 @@ class RemoteServer:
             assert msg.config is not None
             hosted = await self._start_session(conn, msg.config, msg.strokes, msg.paused,
                                                msg.payload if isinstance(msg.payload, tuple) else None,
-                                               start_step=msg.seq)
+                                               start_step=msg.seq, guidance=msg.guidance)
             await self._attach(conn, hosted, "started")
         elif msg.type == "resume":
             if conn.hosted is not None:
@@ -464,6 +493,7 @@ class RemoteServer:
         model_request: tuple[str | None, str | None] | None,
         *,
         start_step: int = 0,
+        guidance: Guidance | None = None,
     ) -> HostedSession:
         if len(self.sessions) >= self.options.max_sessions:
             raise RemoteError(f"the server is busy: {self.options.max_sessions} sessions already run")
@@ -474,7 +504,10 @@ class RemoteServer:
         def create() -> Session:
             clip = self.pool.get(model, weights, device)
             cfg = config.replace(model_name=model, weights=weights, device=device).validate()
-            return Session(cfg, clip, initial_strokes=strokes, start_step=start_step)
+            return Session(
+                cfg, clip, initial_strokes=strokes, start_step=start_step, guidance=guidance,
+                style_network=self.pool.style_loader(device),
+            )
 
         try:
             session = await loop.run_in_executor(None, create)
@@ -506,6 +539,8 @@ class RemoteServer:
             hosted.expiry = None
         conn.hosted = hosted
         hosted.connection = conn
+        snap = (hosted.take_latest() or hosted.peek())[0]
+        conn.sent_guidance = snap.guidance
         await conn.ws.send_str(
             encode_message(
                 {
@@ -513,7 +548,7 @@ class RemoteServer:
                     "session": hosted.id,
                     "seq": hosted.last_seq,
                     "state": str(hosted.state),
-                    "snapshot": (hosted.take_latest() or hosted.peek())[0].to_plain(),
+                    "snapshot": snap.to_plain(),
                 }
             )
         )
@@ -566,8 +601,13 @@ class RemoteServer:
                 "type": "snapshot",
                 "seq": seq,  # the last command this snapshot includes
                 "state": str(hosted.state),
-                "snapshot": snap.to_plain(),
             }
+            if snap.guidance is conn.sent_guidance or snap.guidance == conn.sent_guidance:
+                message["guidance_same"] = True  # pictures are sent once, not every step
+                snap = replace(snap, guidance=_NO_GUIDANCE)
+            else:
+                conn.sent_guidance = snap.guidance
+            message["snapshot"] = snap.to_plain()
             if hosted.error:
                 message["error"] = hosted.error
             # Encoding a 256-stroke snapshot takes milliseconds: off the loop, so that
@@ -609,6 +649,23 @@ class BackgroundServer:
     def address(self) -> str:
         return f"{self.server.options.host}:{self.port}"
 
+    def drop_connections(self, then_stall_s: float = 0.0) -> None:
+        """Cut every connection as a network failure would (tests, the benchmark).
+
+        ``then_stall_s`` keeps the server from answering for that long afterwards (its
+        event loop sleeps; sessions keep stepping on their threads), like a network
+        that stays down for a while: clients see the drop at once and reconnect after.
+        """
+
+        def cut() -> None:
+            for conn in list(self.server._connections):
+                if conn.transport is not None:
+                    conn.transport.abort()
+            if then_stall_s > 0:  # after the sockets are closed (callbacks run in order)
+                self.loop.call_soon(time.sleep, then_stall_s)
+
+        self.loop.call_soon_threadsafe(cut)
+
 
 # ---------------------------------------------------------------------- entry point
 def build_parser() -> argparse.ArgumentParser:
@@ -630,6 +687,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--weights", default=defaults.weights, metavar="TAG|PATH|random",
         help="pretrained tag (openai), a local checkpoint file, or 'random' to test offline",
+    )
+    parser.add_argument(
+        "--style-weights", default=None, metavar="imagenet|random|PATH",
+        help="VGG-16 of the style loss, on this machine (default imagenet; random with --weights random)",
     )
     parser.add_argument(
         "--grace", type=float, default=120.0, help="seconds a dropped session waits for its client"
@@ -662,6 +723,7 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         grace_s=args.grace,
         max_message_bytes=args.max_message_bytes,
         max_commands_per_second=args.max_commands_per_second,
+        style_weights=args.style_weights,
     ).check()
 
 

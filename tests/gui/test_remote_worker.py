@@ -25,7 +25,7 @@ TOKEN = "gui-token"
 def server(tiny_clip_files):
     config_path, checkpoint = tiny_clip_files
     options = ServerOptions(host="127.0.0.1", port=0, token=TOKEN, devices=("cpu",),
-                            model=str(config_path), weights=str(checkpoint))
+                            model=str(config_path), weights=str(checkpoint), style_weights="random")
     with BackgroundServer(options) as running:
         yield running
 
@@ -157,3 +157,42 @@ def test_window_compute_menu_switches_between_this_computer_and_a_server(window,
     window.actions_.by_name["compute_local"].trigger()
     assert window.controller.compute is None
     assert "this computer" in window.statusBar().currentMessage()
+
+
+def test_image_prompts_regions_and_style_steer_a_run_on_the_server(qtbot, server):
+    """Guidance is no longer refused remotely: it goes up as data, with the start and mid-run."""
+    import io
+
+    from PIL import Image
+
+    from app.run.controller import RunController
+    from clipdraw_core.drawing.commands import SetStyle
+    from clipdraw_core.drawing.guidance import Guidance, ImagePrompt, Region, StyleImage
+
+    def png(seed: int) -> bytes:
+        pixels = np.random.default_rng(seed).integers(0, 256, (24, 24, 3), dtype=np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, format="PNG")
+        return buf.getvalue()
+
+    controller = RunController()
+    controller.compute = RemoteCompute(server.address, TOKEN)
+    controller.guidance = Guidance(images=(ImagePrompt("cat.png", png(1)),),
+                                   regions=(Region.rect(1, 4, 4, 30, 30, "a blue sky", name="sky"),))
+    seen = []
+    errors = []
+    controller.snapshotApplied.connect(seen.append)
+    controller.errorOccurred.connect(lambda message, exc: errors.append(message))
+    config = SessionConfig(prompt="a red cat", num_paths=4, num_steps=100_000, num_augs=1,
+                           width=64, height=64)
+    controller.start(config)
+    try:
+        qtbot.waitUntil(lambda: bool(seen) and seen[-1].step >= 2, timeout=30000)
+        assert "image: cat.png" in seen[-1].scores and "region sky: a blue sky" in seen[-1].scores
+        controller.submit(SetStyle(StyleImage("style.png", png(2), strength=50)))
+        qtbot.waitUntil(lambda: "style" in seen[-1].scores, timeout=30000)
+        assert seen[-1].guidance.style is not None and seen[-1].guidance.style.name == "style.png"
+        assert seen[-1].device == f"cpu @ {server.address}"
+    finally:
+        controller.shutdown()
+    assert not errors
