@@ -506,8 +506,9 @@ def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSi
             raise ConfigError("--resume runs locally for now; --server starts a new drawing")
         if args.style_weights:
             raise ConfigError("--style-weights is the server's choice (clipdraw-server --style-weights)")
-        if args.variations != 1 or args.timelapse or args.replay:
-            raise ConfigError("--variations, --timelapse and --replay run locally for now (not --server)")
+        if args.variations != 1:
+            # ranking variations needs CLIP here; one server run per seed is the batch command
+            raise ConfigError("--variations runs locally for now (not --server); try clipdraw-cli batch")
         return _run_remote(args, config, seeded, given, signals, guidance)
     options = plan_options(args, config, resumed=bool(args.resume))
     if config.renderer == "diffvg":  # say so before the (slow) model load
@@ -645,15 +646,21 @@ def _run_remote(
 
     ``--model``/``--weights`` are sent only when given: otherwise the server's own
     model is used. Image prompts and the style image are read here and sent as PNG
-    data (the server never opens a path), regions as polygons. A drop mid-run
-    reconnects to the same session; if the server is gone for good, the drawing so
-    far is written and the exit status is 1.
+    data (the server never opens a path), regions as polygons. The server runs the
+    settings' stages, prunes and auto-stop around the session as the local loop does
+    and, for ``--timelapse``, records the frames, which come down at the end; the
+    videos are encoded here. A drop mid-run reconnects to the same session; if the
+    server is gone for good, the drawing so far is written and the exit status is 1.
     """
     import asyncio
 
+    from clipdraw_core.cli_time import plan_options, write_videos
     from clipdraw_core.errors import RemoteError
+    from clipdraw_core.optim.plan import RunPlan
+    from clipdraw_core.optim.timelapse import TimelapseRecorder
     from clipdraw_core.remote.client import RemoteResult, run_remote_job
 
+    plan = RunPlan(plan_options(args, config), config)  # checked here, run on the server
     token = _server_token(args)
     bar = None
     if not args.quiet and config.num_steps > 0:
@@ -680,6 +687,8 @@ def _run_remote(
                 weights=config.weights if "weights" in given else None,
                 on_snapshot=progress,
                 guidance=guidance,
+                plan=True,
+                record=bool(args.timelapse),
             )
         )
     except KeyboardInterrupt:
@@ -717,6 +726,17 @@ def _run_remote(
         return signals.exit_status()
     if outputs.failed:
         raise OutputError(f"{'; '.join(outputs.failed)} ({outputs.summary()})")
+    if result.timelapse is not None:
+        plan.recorder = TimelapseRecorder.from_dict(result.timelapse)
+    if not interrupted and failure is None:
+        try:
+            write_videos(args, snap.config, plan, snap.drawing)
+        except KeyboardInterrupt:
+            print(f"clipdraw-cli: interrupted while writing the videos; {outputs.summary()}", file=sys.stderr)
+            return signals.exit_status()
+        if result.stopped_early and config.auto_stop and not args.quiet:
+            print(f"clipdraw-cli: auto-stop at step {snap.step}: the score stopped improving",
+                  file=sys.stderr)
     if interrupted or failure is not None:
         why = f"interrupted ({signals.name()})" if interrupted else " ".join(str(failure).split())
         print(f"clipdraw-cli: {why} at step {snap.step}; {outputs.summary()} (the drawing so far)",

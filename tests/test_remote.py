@@ -538,3 +538,71 @@ def test_cli_sends_image_prompts_regions_and_style_to_the_server(server, tmp_pat
     project = load_project(tmp_path / "r.json")
     assert project.guidance.style is not None and project.guidance.style.name == "stripes.png"
     assert [i.name for i in project.guidance.images] == ["noise.png"]
+
+
+def test_cli_stages_prune_auto_stop_and_time_lapse_run_on_the_server_as_locally(server, tmp_path):
+    """The server runs the settings' plan around the session; the frames come down at the end."""
+    config_path = server.server.options.model
+    checkpoint = server.server.options.weights
+    job = ["a red cat", "--paths", "8", "--steps", "12", "--augs", "1", "--size", "64", "--quiet",
+           "--stages", "2", "--prune", "0.05", "--prune-every", "5", "--timelapse-every", "2",
+           "--caption"]
+
+    def outputs(name: str) -> list[str]:
+        return ["-o", str(tmp_path / f"{name}.svg"), "--timelapse", str(tmp_path / f"{name}.gif"),
+                "--replay", str(tmp_path / f"{name}-replay.gif"), "--project", str(tmp_path / f"{name}.json")]
+
+    local_args = ["--model", config_path, "--weights", checkpoint, "--device", "cpu"]
+    assert cli.main([*job, *outputs("local"), *local_args]) == 0
+    assert cli.main([*job, *outputs("remote"), "--server", server.address, "--token", TOKEN]) == 0
+
+    def paths(name: str) -> list[str]:
+        return re.findall(r"<path[^>]*>", (tmp_path / f"{name}.svg").read_text())
+
+    assert paths("remote") == paths("local") and paths("local")
+    frames = {}
+    for name in ("local", "remote"):
+        with Image.open(tmp_path / f"{name}.gif") as gif:
+            frames[name] = gif.n_frames
+        assert (tmp_path / f"{name}-replay.gif").stat().st_size > 0
+    assert frames["remote"] == frames["local"] >= 6
+    assert (tmp_path / "remote.gif").read_bytes() == (tmp_path / "local.gif").read_bytes()
+    assert cli.main([*job, "-o", str(tmp_path / "v.svg"), "--variations", "2",
+                     "--server", server.address, "--token", TOKEN]) == 1
+
+
+def test_auto_stop_ends_a_remote_cli_run_early_as_locally(server, tmp_path, capsys):
+    config_path = server.server.options.model
+    checkpoint = server.server.options.weights
+    job = ["a red cat", "--paths", "4", "--steps", "400", "--augs", "1", "--size", "64",
+           "--auto-stop", "--patience", "5", "--project"]
+    local_args = ["--model", config_path, "--weights", checkpoint, "--device", "cpu", "--quiet"]
+    assert cli.main([*job, str(tmp_path / "l.json"), "-o", str(tmp_path / "l.svg"), *local_args]) == 0
+    assert cli.main([*job, str(tmp_path / "r.json"), "-o", str(tmp_path / "r.svg"),
+                     "--server", server.address, "--token", TOKEN]) == 0
+    assert "auto-stop at step" in capsys.readouterr().err
+    from clipdraw_core.io.project import load_project
+
+    local, remote = load_project(tmp_path / "l.json"), load_project(tmp_path / "r.json")
+    assert remote.step == local.step < 400
+
+
+def test_a_session_the_server_no_longer_has_is_given_up_at_once(server):
+    """After a restart (or the grace period) the server answers but cannot resume: final, no 30 s wait."""
+    async def scenario():
+        client = RemoteClient(server.address, TOKEN, reconnect_s=30)
+        await client.connect()
+        await client.start(small_config(num_steps=100_000))
+        try:
+            await until(client, lambda s: s.step >= 1)
+            hosted = server.server.sessions[client.session_id]
+            server.loop.call_soon_threadsafe(server.server._end, hosted)
+            server.drop_connections()
+            t0 = time.monotonic()
+            with pytest.raises(RemoteError, match="session has ended"):
+                await until(client, lambda s: False, timeout=30)
+            return time.monotonic() - t0
+        finally:
+            await client.close()
+
+    assert asyncio.run(scenario()) < 10

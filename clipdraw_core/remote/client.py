@@ -142,11 +142,15 @@ class RemoteClient:
         paused: bool = False,
         start_step: int = 0,
         guidance: Guidance | None = None,
+        plan: bool = False,
+        record: bool = False,
     ) -> Snapshot:
         """Start a session on the server (at ``start_step`` to continue a drawing); its first snapshot.
 
         ``guidance`` (image prompts, style image, regions) travels as data: the pictures
-        as the PNG bytes they already are, within the protocol's size caps.
+        as the PNG bytes they already are, within the protocol's size caps. ``plan``
+        runs the settings' stages, prunes and auto-stop on the server (as the CLI's local
+        loop does), ``record`` also keeps its time-lapse frames (:meth:`frames`).
         """
         await self._send(
             {
@@ -158,6 +162,7 @@ class RemoteClient:
                 "weights": weights,
                 "paused": paused,
                 "step": start_step,
+                "plan": {"record": record} if plan else None,
             }
         )
         while True:
@@ -166,6 +171,18 @@ class RemoteClient:
                 self.session_id = str(msg["session"])
                 self.state = str(msg.get("state", ""))
                 return self._snapshot(msg)
+
+    async def frames(self) -> dict[str, Any] | None:
+        """The time-lapse the server recorded (``TimelapseRecorder.to_dict()``), once the run is done.
+
+        Call it when :meth:`events` is not being iterated (it reads the socket itself).
+        """
+        await self._send({"type": "frames"})
+        while True:
+            msg = await asyncio.wait_for(self._receive(), 10 * self.timeout_s)
+            if msg.get("type") == "frames":
+                data = msg.get("timelapse")
+                return data if isinstance(data, dict) else None
 
     async def submit(self, command: Command) -> int:
         """Send an edit (kept until acknowledged, resent after a reconnect); returns its seq."""
@@ -249,10 +266,13 @@ class RemoteClient:
                 # The server answered but will not resume (the session ended, a restart):
                 # final, waiting would not bring the session back.
                 final = isinstance(exc, AuthError) or (reached and isinstance(exc, RemoteError))
-                if final or time.monotonic() + delay > deadline:
-                    if isinstance(exc, RemoteError):
-                        raise
-                    raise RemoteError(f"lost the server at {self.url} and could not reconnect") from exc
+                if final:
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise RemoteError(
+                        f"lost the server at {self.url} and could not reconnect within "
+                        f"{self.reconnect_s:g} s"
+                    ) from exc
                 await asyncio.sleep(delay)
                 delay = min(2.0, delay * 2)
 
@@ -302,6 +322,10 @@ class RemoteResult:
     """The newest snapshot a remote job produced (kept even when the job fails midway)."""
 
     last: Snapshot | None = None
+    #: The time-lapse recorded on the server (``record=True``), as ``TimelapseRecorder`` data.
+    timelapse: dict[str, Any] | None = None
+    #: The plan stopped the run before its last step (auto-stop).
+    stopped_early: bool = False
 
 
 async def run_remote_job(
@@ -316,24 +340,35 @@ async def run_remote_job(
     on_snapshot: Callable[[Snapshot], None] | None = None,
     reconnect_s: float = 30.0,
     guidance: Guidance | None = None,
+    plan: bool = False,
+    record: bool = False,
 ) -> Snapshot:
-    """Run ``config`` to its last step on a server (what ``clipdraw-cli --server`` does)."""
+    """Run ``config`` to its last step on a server (what ``clipdraw-cli --server`` does).
+
+    With ``plan`` the server runs the settings' stages, prunes and auto-stop; with
+    ``record`` the time-lapse frames are fetched into ``result.timelapse`` at the end.
+    """
     client = RemoteClient(address, token, reconnect_s=reconnect_s)
     await client.connect()
     try:
-        snap = await client.start(config, strokes, model=model, weights=weights, guidance=guidance)
+        snap = await client.start(
+            config, strokes, model=model, weights=weights, guidance=guidance, plan=plan, record=record
+        )
         result.last = snap
         if on_snapshot is not None:
             on_snapshot(snap)
-        if not snap.done:
+        if not (snap.done and not plan):
             async for event in client.events():
                 if event.snapshot is None:
                     continue
                 result.last = event.snapshot
                 if on_snapshot is not None:
                     on_snapshot(event.snapshot)
-                if event.snapshot.done:
+                if event.state == "done" or (event.snapshot.done and not plan):
                     break
+        result.stopped_early = result.last.step < result.last.total_steps
+        if record:
+            result.timelapse = await client.frames()
         await client.control("stop")
         assert result.last is not None
         return result.last

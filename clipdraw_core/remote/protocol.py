@@ -26,11 +26,13 @@ Snapshots carry the guidance in force only when it changed since the last snapsh
 on that connection (``"guidance_same": true`` otherwise), so a 300 kB style image is
 not resent with every step.
 
-Client → server: ``start`` (config, strokes, guidance, paused), ``resume`` (session id),
-``command`` (seq, command), ``control`` (action: pause, run, stop; ``run`` may carry
-``lease_s``: pause unless renewed within that time), ``ping``.
+Client → server: ``start`` (config, strokes, guidance, paused, and ``plan``: run the
+settings' stages, prunes and auto-stop on the server as the CLI does locally, with
+``record`` for a time-lapse), ``resume`` (session id), ``command`` (seq, command),
+``control`` (action: pause, run, stop; ``run`` may carry ``lease_s``: pause unless
+renewed within that time), ``frames`` (the time-lapse recorded so far), ``ping``.
 Server → client: ``welcome`` (server info), ``started`` / ``resumed`` (session id,
-last acknowledged command seq, snapshot), ``snapshot``, ``state``, ``pong``, ``error``.
+last acknowledged command seq, snapshot), ``snapshot``, ``frames``, ``pong``, ``error``.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ MAX_REGIONS = MAX_ITEMS
 #: Longest name of an image prompt, a style image or a region.
 MAX_LABEL = 200
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-CLIENT_TYPES = ("start", "resume", "command", "control", "ping")
+CLIENT_TYPES = ("start", "resume", "command", "control", "frames", "ping")
 
 
 class ProtocolError(RemoteError):
@@ -174,6 +176,10 @@ class ClientMessage:
     action: str = ""
     payload: Any = None
     guidance: Guidance = field(default_factory=Guidance)
+    #: ``start``: run the settings' plan (stages, prunes, auto-stop) on the server...
+    run_plan: bool = False
+    #: ...and record its time-lapse frames.
+    record: bool = False
 
 
 def _int(value: Any, name: str, low: int = 0, high: int = 2**53) -> int:
@@ -429,9 +435,14 @@ def parse_client_message(data: Mapping[str, Any]) -> ClientMessage:
             names.append(value)
         step = _int(data.get("step", 0), "step", 0, cfg.num_steps)
         guidance = check_guidance(data.get("guidance"))
+        plan = data.get("plan")
+        if plan is not None:
+            plan = _fields(plan, {"record"}, "plan")
+            if not isinstance(plan.get("record", False), bool):
+                raise ProtocolError("plan's record must be true or false")
         return ClientMessage(
             "start", config=cfg, strokes=strokes, paused=paused, payload=tuple(names), seq=step,
-            guidance=guidance,
+            guidance=guidance, run_plan=plan is not None, record=bool(plan and plan.get("record")),
         )
     if kind == "resume":
         sid = data.get("session")
@@ -454,6 +465,8 @@ def parse_client_message(data: Mapping[str, Any]) -> ClientMessage:
         ):
             raise ProtocolError("lease_s must be a number of seconds between 0 and 60")
         return ClientMessage("control", action=str(action), payload=None if lease is None else float(lease))
+    if kind == "frames":
+        return ClientMessage("frames")
     payload = data.get("t")
     if payload is not None and not isinstance(payload, (int, float)):
         raise ProtocolError("ping's t must be a number")

@@ -61,6 +61,7 @@ from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import Stroke
 from clipdraw_core.errors import ClipDrawError, ConfigError, RemoteError
 from clipdraw_core.optim.config import SessionConfig
+from clipdraw_core.optim.plan import PlanOptions, RunPlan
 from clipdraw_core.optim.run_state import RunState
 from clipdraw_core.optim.session import Session
 from clipdraw_core.optim.snapshot import Snapshot
@@ -201,16 +202,33 @@ class ModelPool:
 
 
 class HostedSession:
-    """A :class:`Session` stepping on its own thread, with a one-slot latest snapshot."""
+    """A :class:`Session` stepping on its own thread, with a one-slot latest snapshot.
 
-    def __init__(self, session_id: str, session: Session, device: str, paused: bool) -> None:
+    With a :class:`RunPlan` (``clipdraw-cli --server``) the thread calls its hooks around
+    every step exactly as the CLI's local loop does (stages, prunes, auto-stop, time-lapse
+    frames), so a remote CLI run gives the local run's drawing; the run is *done* when
+    the session reaches its last step or the plan stops it early, and the plan's
+    ``finish`` (last prune, closing frame) has run.
+    """
+
+    def __init__(
+        self, session_id: str, session: Session, device: str, paused: bool, plan: RunPlan | None = None
+    ) -> None:
         self.id = session_id
         self.session = session
+        self.plan = plan
+        self._plan_done = False
+        #: Held around the plan's hooks (session thread) and while its frames are read.
+        self.plan_lock = threading.Lock()
         self.device = device
         self.last_seq = 0
         self.error: str | None = None
         #: The newest snapshot and the last command seq it includes.
-        self._latest: tuple[Snapshot, int] | None = (session.snapshot(), 0)
+        #: The newest snapshot, the last command seq it includes and the run state it was
+        #: published in (so "done" always comes with the final snapshot, never before it).
+        self._latest: tuple[Snapshot, int, str] | None = (
+            session.snapshot(), 0, str(RunState.PAUSED if paused else RunState.RUNNING)
+        )
         self._latest_lock = threading.Lock()
         self._running = not paused
         self._applied = 0
@@ -229,7 +247,7 @@ class HostedSession:
     def state(self) -> RunState:
         if self._stop:
             return RunState.STOPPED
-        if self.session.done:
+        if self._finished():
             return RunState.DONE
         return RunState.RUNNING if self._may_step() else RunState.PAUSED
 
@@ -257,6 +275,15 @@ class HostedSession:
             self._dirty = True
         self._wake.set()
 
+    def _finished(self) -> bool:
+        return self._plan_done if self.plan is not None else self.session.done
+
+    def timelapse(self) -> dict[str, Any] | None:
+        """The time-lapse frames recorded so far as data (``None`` without a recorder)."""
+        with self.plan_lock:
+            recorder = self.plan.recorder if self.plan is not None else None
+            return None if recorder is None else recorder.to_dict()
+
     def _may_step(self) -> bool:
         lease = self._lease_until
         return self._running and (lease is None or time.monotonic() < lease)
@@ -266,16 +293,16 @@ class HostedSession:
         if listener is not None:
             listener()
 
-    def take_latest(self) -> tuple[Snapshot, int] | None:
+    def take_latest(self) -> tuple[Snapshot, int, str] | None:
         with self._latest_lock:
             latest, self._latest = self._latest, None
             return latest
 
-    def peek(self) -> tuple[Snapshot, int]:
+    def peek(self) -> tuple[Snapshot, int, str]:
         with self._latest_lock:
             if self._latest is not None:
                 return self._latest
-        return self.session.snapshot(), self._applied
+        return self.session.snapshot(), self._applied, str(self.state)
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -284,19 +311,31 @@ class HostedSession:
     def _publish(self, snap: Snapshot, seq: int) -> None:
         self._applied = seq
         with self._latest_lock:
-            self._latest = (snap, seq)
+            self._latest = (snap, seq, str(self.state))
         listener = self._listener
         if listener is not None:
             listener()
 
     def _loop(self) -> None:
         session = self.session
+        plan = self.plan
         try:
+            if plan is not None:
+                with self.plan_lock:
+                    plan.start(session)
             while not self._stop:
                 # Every command up to last_seq is already queued, so this step applies them.
                 seq = self.last_seq
-                if self._may_step() and not session.done:
-                    snap = session.step()
+                if self._may_step() and not self._finished():
+                    if plan is None:
+                        snap = session.step()
+                    else:  # the CLI's own loop (run_with_plan), then plan.finish
+                        with self.plan_lock:
+                            plan.before_step(session)
+                            snap = session.step()
+                            if plan.after_step(session, snap) or session.done:
+                                snap = plan.finish(session)
+                                self._plan_done = True
                 else:
                     self._wake.wait(timeout=0.05 if self._running else 1.0)
                     self._wake.clear()
@@ -463,7 +502,8 @@ class RemoteServer:
             assert msg.config is not None
             hosted = await self._start_session(conn, msg.config, msg.strokes, msg.paused,
                                                msg.payload if isinstance(msg.payload, tuple) else None,
-                                               start_step=msg.seq, guidance=msg.guidance)
+                                               start_step=msg.seq, guidance=msg.guidance,
+                                               plan=(msg.run_plan, msg.record))
             await self._attach(conn, hosted, "started")
         elif msg.type == "resume":
             if conn.hosted is not None:
@@ -474,6 +514,14 @@ class RemoteServer:
             await self._attach(conn, found, "resumed")
         elif conn.hosted is None:
             raise ProtocolError(f"{msg.type} before start")
+        elif msg.type == "frames":
+            hosted = conn.hosted
+
+            def frames_text() -> str:
+                return encode_message({"type": "frames", "timelapse": hosted.timelapse()})
+
+            text = await asyncio.get_running_loop().run_in_executor(None, frames_text)
+            await conn.ws.send_str(text)
         elif msg.type == "command":
             assert msg.command is not None
             if conn.hosted.submit(msg.seq, msg.command):
@@ -494,6 +542,7 @@ class RemoteServer:
         *,
         start_step: int = 0,
         guidance: Guidance | None = None,
+        plan: tuple[bool, bool] = (False, False),
     ) -> HostedSession:
         if len(self.sessions) >= self.options.max_sessions:
             raise RemoteError(f"the server is busy: {self.options.max_sessions} sessions already run")
@@ -501,20 +550,28 @@ class RemoteServer:
         device = self._least_busy_device()
         loop = asyncio.get_running_loop()
 
-        def create() -> Session:
-            clip = self.pool.get(model, weights, device)
+        run_plan, record = plan
+
+        def create() -> tuple[Session, RunPlan | None]:
             cfg = config.replace(model_name=model, weights=weights, device=device).validate()
-            return Session(
+            run = None
+            if run_plan:  # as the CLI does locally: first stage's strokes only, then the hooks
+                options = PlanOptions.from_config(cfg, record=record).validate()
+                run = RunPlan(options, cfg, start_step=start_step)
+                cfg = run.session_config(cfg)
+            clip = self.pool.get(model, weights, device)
+            session = Session(
                 cfg, clip, initial_strokes=strokes, start_step=start_step, guidance=guidance,
                 style_network=self.pool.style_loader(device),
             )
+            return session, run
 
         try:
-            session = await loop.run_in_executor(None, create)
+            session, run = await loop.run_in_executor(None, create)
         except ClipDrawError as exc:
             raise RemoteError(" ".join(str(exc).split())) from exc
         sid = secrets.token_urlsafe(16)
-        hosted = HostedSession(sid, session, device, paused)
+        hosted = HostedSession(sid, session, device, paused, run)
         self.sessions[sid] = hosted
         logger.info(
             "session %s for %s: %r, %d steps, %d strokes, model %s (%s) on %s",
@@ -539,7 +596,7 @@ class RemoteServer:
             hosted.expiry = None
         conn.hosted = hosted
         hosted.connection = conn
-        snap = (hosted.take_latest() or hosted.peek())[0]
+        snap, _, state = hosted.take_latest() or hosted.peek()
         conn.sent_guidance = snap.guidance
         await conn.ws.send_str(
             encode_message(
@@ -547,7 +604,7 @@ class RemoteServer:
                     "type": kind,
                     "session": hosted.id,
                     "seq": hosted.last_seq,
-                    "state": str(hosted.state),
+                    "state": state,
                     "snapshot": snap.to_plain(),
                 }
             )
@@ -596,11 +653,11 @@ class RemoteServer:
             latest = hosted.take_latest()
             if latest is None:
                 continue
-            snap, seq = latest
+            snap, seq, state = latest
             message: dict[str, Any] = {
                 "type": "snapshot",
                 "seq": seq,  # the last command this snapshot includes
-                "state": str(hosted.state),
+                "state": state,
             }
             if snap.guidance is conn.sent_guidance or snap.guidance == conn.sent_guidance:
                 message["guidance_same"] = True  # pictures are sent once, not every step
