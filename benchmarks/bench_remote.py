@@ -3,11 +3,14 @@
 Runs the same job (CLIP ViT-B/32 with random weights by default, the original's 256
 strokes at 224 px) locally with a ``Session`` and through a ``clipdraw-server`` on
 127.0.0.1 in this process, alternating local and remote ``--repeats`` times, and
-prints the median it/s of each, their ratio, the size of one snapshot message on the
-wire (bytes per step when every step is sent) and how many snapshots the client
-received per step taken (below 1 when the server coalesced them).
+prints the median it/s of each, their ratio, the bytes of one snapshot message as
+received on the wire (bytes per step when every step is sent) and how many snapshots
+the client received per step taken (below 1 when the server coalesced them).
+``--image-prompt`` adds a 512 px image prompt (about 0.8 MB of PNG) to both runs: the
+picture goes up once and snapshots stay the same size (it is not repeated per step).
 
 Usage: python benchmarks/bench_remote.py [--steps N] [--repeats R] [--model M --weights W]
+       [--image-prompt]
 Last line: ``local_its=A remote_its=B remote_over_local=R snapshot_bytes=S received_per_step=F``
 """
 
@@ -30,6 +33,7 @@ def main() -> None:
     parser.add_argument("--weights", default="random")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--image-prompt", action="store_true", help="add a 512 px image prompt to both runs")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -38,38 +42,52 @@ def main() -> None:
     from clipdraw_core.optim.config import SessionConfig
     from clipdraw_core.optim.session import Session
     from clipdraw_core.remote.client import RemoteClient
-    from clipdraw_core.remote.protocol import encode_message
     from clipdraw_core.remote.server import BackgroundServer, ServerOptions
 
     config = SessionConfig(prompt="Watercolor painting of an underwater submarine.", num_paths=args.paths,
                            num_steps=args.steps)
     clip = load_clip(args.model, args.weights, device=args.device)
+    guidance = None
+    if args.image_prompt:
+        import io
+
+        import numpy as np
+        from PIL import Image
+
+        from clipdraw_core.drawing.guidance import Guidance, ImagePrompt
+
+        pixels = np.random.default_rng(0).integers(0, 256, (512, 512, 3), dtype=np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, format="PNG")
+        guidance = Guidance(images=(ImagePrompt("noise.png", buf.getvalue(), 0.5),))
+        print(f"image prompt: {len(buf.getvalue())} bytes of PNG")
 
     def local() -> float:
-        session = Session(config, clip)
+        session = Session(config, clip, guidance=guidance)
         start = time.perf_counter()
         for _ in session.run():
             pass
         return args.steps / (time.perf_counter() - start)
 
     received: list[float] = []
-    sizes: list[int] = []
+    sizes: list[float] = []
 
     async def remote_once(address: str) -> float:
         client = RemoteClient(address)
         await client.connect()
         try:
-            first = await client.start(config)
-            sizes.append(len(encode_message({"type": "snapshot", "seq": 0, "state": "running",
-                                             "snapshot": first.to_plain()})))
+            await client.start(config, guidance=guidance)
             start = time.perf_counter()
             count = 0
+            bytes_before, messages_before = client.received_bytes, client.received_messages
             async for event in client.events():
                 if event.snapshot is not None:
                     count += 1
                     if event.snapshot.done:
                         break
             elapsed = time.perf_counter() - start
+            messages = client.received_messages - messages_before
+            sizes.append((client.received_bytes - bytes_before) / max(1, messages))
             received.append(count / args.steps)
             await client.control("stop")
             return args.steps / elapsed

@@ -77,6 +77,9 @@ class RemoteClient:
         #: True while a reconnect resends what the server missed: new commands wait in
         #: ``_unacked`` so that they reach the server after the older ones, in order.
         self._resyncing = False
+        #: Bytes and messages received (the benchmark's bandwidth per snapshot).
+        self.received_bytes = 0
+        self.received_messages = 0
 
     # -------------------------------------------------------------- connection
     async def connect(self) -> dict[str, Any]:
@@ -304,6 +307,8 @@ class RemoteClient:
             raise _Dropped()
         msg = await ws.receive()
         if msg.type == aiohttp.WSMsgType.TEXT:
+            self.received_bytes += len(msg.data)  # JSON text is ASCII: characters are bytes
+            self.received_messages += 1
             data = decode_message(msg.data)
             if data.get("type") == "error":
                 raise RemoteError(str(data.get("message", "the server refused")))
