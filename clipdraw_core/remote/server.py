@@ -465,7 +465,7 @@ class RemoteServer:
                         await ws.close(code=CLOSE_POLICY, message=b"binary messages are not accepted")
                     break
                 try:
-                    parsed = parse_client_message(decode_message(msg.data))
+                    parsed = await _parse(msg.data)
                     if parsed.type == "command" and not bucket.take():
                         raise ProtocolError(
                             f"too many commands (at most {self.options.max_commands_per_second:g} per second)"
@@ -674,6 +674,19 @@ class RemoteServer:
                 await conn.ws.send_str(text)
             except (ConnectionError, RuntimeError):
                 return
+
+
+#: Messages larger than this are decoded and checked off the event loop (pictures).
+_PARSE_OFF_LOOP_BYTES = 64 * 1024
+
+
+async def _parse(text: str) -> ClientMessage:
+    """Decode and validate a client message; a big one (pictures to decode) in the executor,
+    so that other connections' snapshots are not held up meanwhile."""
+    if len(text) < _PARSE_OFF_LOOP_BYTES:
+        return parse_client_message(decode_message(text))
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, lambda: parse_client_message(decode_message(text)))
 
 
 class BackgroundServer:
