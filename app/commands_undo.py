@@ -22,6 +22,7 @@ from clipdraw_core.drawing.commands import (
     DeleteStrokes,
     Reorder,
     SetFrozen,
+    SetLook,
     SetPrompt,
     SetRespect,
     SetStrokeStyle,
@@ -238,7 +239,7 @@ class StyleCommand(QUndoCommand):
         drawing = target.drawing()
         wanted = set(command.ids)
         self.old = tuple(
-            SetStrokeStyle((s.id,), color=s.color, half_width=s.half_width)
+            SetStrokeStyle((s.id,), color=s.color, half_width=s.half_width, fill=s.fill)
             for s in (drawing.strokes if drawing is not None else ())
             if s.id in wanted
         )
@@ -286,3 +287,49 @@ class NodeEditCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.target.submit(UpdateStrokes((self.old,)))
+
+
+class LookCommand(QUndoCommand):
+    """Change the look mid-run (palette, ink, widths, paper); undo sends the old values back.
+
+    ``show`` puts the values into the Look panel (undo and redo change what it shows).
+    Consecutive changes of the same fields merge into one undo step, so stepping a
+    width spin box up five times is undone at once.
+    """
+
+    ID = 0x4C4F  # "LO"
+
+    def __init__(
+        self,
+        target: EditTarget,
+        old: SetLook,
+        new: SetLook,
+        show: Callable[[dict[str, object]], None] | None = None,
+        text: str = "Change look",
+        mergeable: bool = True,
+    ) -> None:
+        super().__init__(text)
+        self.target, self.old, self.new, self.show = target, old, new, show
+        self.mergeable = mergeable
+
+    def _apply(self, cmd: SetLook) -> None:
+        self.target.submit(cmd)
+        if self.show is not None:
+            self.show(cmd.fields)
+
+    def redo(self) -> None:
+        self._apply(self.new)
+
+    def undo(self) -> None:
+        self._apply(self.old)
+
+    def id(self) -> int:
+        return self.ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, LookCommand) or not (self.mergeable and other.mergeable):
+            return False
+        if set(other.new.fields) != set(self.new.fields):
+            return False
+        self.new = other.new
+        return True

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import settings
+from app.canvas_shape import CanvasShape
 from app.settings import GuiSettings
 from clipdraw_core.drawing.commands import SetPrompt
 from clipdraw_core.errors import ConfigError
@@ -141,6 +142,7 @@ SESSION_VIEWS: tuple[FieldView, ...] = (
     FieldView("num_steps", "num_steps", "int", step=50, original_default=True),
     FieldView("seed", "seed", "int"),
     FieldView("width", "canvas_size", "int", step=32, suffix=" px", original_default=True),
+    FieldView("height", "canvas_height", "int", step=32, suffix=" px", original_default=True),
     FieldView("model_name", "model", "editable", suggestions=MODELS),
     FieldView("weights", "weights", "editable", suggestions=WEIGHTS),
     FieldView("device", "device", "combo"),
@@ -298,6 +300,7 @@ class ControlPanel(QWidget):
     num_steps: QSpinBox
     seed: QDoubleSpinBox
     canvas_size: QSpinBox
+    canvas_height: QSpinBox
     model: QComboBox
     weights: QComboBox
     device: QComboBox
@@ -312,6 +315,10 @@ class ControlPanel(QWidget):
         self._brush_color = QColor(GuiSettings().brush_color)
         self.brush_color_button = QPushButton(self)
         self._editors = self._build_editors()
+        aspect = FieldView("canvas_aspect", "canvas_aspect", "combo")
+        self.canvas_aspect = _make_editor(aspect, setting_named(GuiSettings, aspect.name), self).widget
+        self.canvas_shape = CanvasShape(self.canvas_size, self.canvas_height, self.canvas_aspect, self)
+        self.canvas_shape.show_aspect(GuiSettings().canvas_aspect)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 8, 8, 8)
         self._build_prompts(outer)
@@ -402,12 +409,17 @@ class ControlPanel(QWidget):
         form = QFormLayout(run)
         extras = {"model_name": self._model_button(run), "weights": self._browse_button(run)}
         for view in SESSION_VIEWS:
-            if not view.fixed_while_running:
+            if not view.fixed_while_running or view.name == "height":  # height: in the canvas row
                 continue
             editor = self._editors[view.name]
             editor.widget.setParent(run)
             label = setting_named(SessionConfig, view.name).label
-            if view.name in extras:
+            if view.name == "width":
+                self.canvas_height.setParent(run)
+                self.canvas_aspect.setParent(run)
+                form.addRow(label, self.canvas_shape.row(run))
+                form.addRow(setting_named(GuiSettings, "canvas_aspect").label, self.canvas_aspect)
+            elif view.name in extras:
                 row = QHBoxLayout()
                 row.addWidget(editor.widget, 1)
                 row.addWidget(extras[view.name])
@@ -498,7 +510,6 @@ class ControlPanel(QWidget):
         """The widgets as a SessionConfig (other fields from ``base``); not validated."""
         base = base or SessionConfig()
         values = {view.name: self._editors[view.name].value() for view in SESSION_VIEWS}
-        values["height"] = values["width"]  # the app's canvas is square
         return base.replace(**values)
 
     def set_config(self, cfg: SessionConfig) -> None:
@@ -509,10 +520,15 @@ class ControlPanel(QWidget):
         always fits.
         """
         cfg.validate()
-        values = {view.name: getattr(cfg, view.name) for view in SESSION_VIEWS}
-        values["width"] = max(cfg.width, cfg.height)
-        for view in SESSION_VIEWS:
-            self._editors[view.name].set_value(values[view.name])
+        self.show_values(cfg, [view.name for view in SESSION_VIEWS])
+
+    def show_values(self, cfg: SessionConfig, names: list[str]) -> None:
+        """Show only these fields of ``cfg`` (a look preset sets the stroke count, nothing else here)."""
+        shown = {view.name for view in SESSION_VIEWS}
+        with self.canvas_shape.unlinked():
+            for name in names:
+                if name in shown:
+                    self._editors[name].set_value(getattr(cfg, name))
 
     def prompt_command(self) -> SetPrompt:
         return SetPrompt(self.prompt.toPlainText().strip(), _lines(self.negatives.toPlainText()))
@@ -540,17 +556,21 @@ class ControlPanel(QWidget):
         for view in SESSION_VIEWS:
             if view.fixed_while_running:
                 self._editors[view.name].widget.setEnabled(editable)
+        self.canvas_aspect.setEnabled(editable)
 
     # ------------------------------------------------------------ persistence
     def load_settings(self) -> None:
         """Show the remembered values (each checked against its setting's range on reading)."""
-        for view in (*SESSION_VIEWS, *GUI_VIEWS):
-            key = settings.key_for(view.name)
-            try:
-                self._editors[view.name].set_value(settings.read(key))
-            except ConfigError as exc:  # cannot happen for values read() checked; keep the default
-                logger.warning("setting %s not shown: %s", key, exc)
+        with self.canvas_shape.unlinked():
+            for view in (*SESSION_VIEWS, *GUI_VIEWS):
+                key = settings.key_for(view.name)
+                try:
+                    self._editors[view.name].set_value(settings.read(key))
+                except ConfigError as exc:  # cannot happen for values read() checked; keep the default
+                    logger.warning("setting %s not shown: %s", key, exc)
+        self.canvas_shape.load()
 
     def save_settings(self) -> None:
         for view in (*SESSION_VIEWS, *GUI_VIEWS):
             settings.write(settings.key_for(view.name), self._editors[view.name].value())
+        self.canvas_shape.save()

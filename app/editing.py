@@ -235,6 +235,19 @@ class StrokeEditor:
             color = (picked.redF(), picked.greenF(), picked.blueF())
         self._style(SetStrokeStyle(tuple(s.id for s in strokes), color=color), "Recolour")
 
+    def recolour_to(self, color: tuple[float, float, float], text: str = "Recolour") -> bool:
+        """Give the selection this colour, outlines and shapes' fills alike (a palette swatch).
+
+        One undo step; opacities are kept. False when nothing is selected.
+        """
+        strokes = self._selected()
+        if not strokes:
+            return False
+        has_fill = any(s.fill is not None for s in strokes)
+        ids = tuple(s.id for s in strokes)
+        self._style(SetStrokeStyle(ids, color=color, fill=color if has_fill else None), text)
+        return True
+
     def set_opacity(self, opacity: float | None = None) -> None:
         strokes = self._selected()
         if not strokes:

@@ -151,7 +151,16 @@ class FileActions:
         try:
             from clipdraw_core.io.svg_export import save_svg
 
-            save_svg(target, drawing, title=self._title(), description="Made with CLIPDraw Studio")
+            cfg = self.host.current_config()
+            entries, mode, _ = cfg.look_palette()
+            save_svg(
+                target,
+                drawing,
+                title=self._title(),
+                description="Made with CLIPDraw Studio",
+                transparent=cfg.transparent,
+                palette=entries if mode == "hard" else (),
+            )
         except Exception as exc:
             self._error("Export failed", exc)
             return None
@@ -175,8 +184,9 @@ class FileActions:
         # The engine's renderer takes ~1 s at large sizes: render and write off the GUI thread.
         from clipdraw_core.io.raster_export import save_png
 
+        transparent = self.host.current_config().transparent
         task = start_task(
-            lambda _task: save_png(target, drawing, int(width)),
+            lambda _task: save_png(target, drawing, int(width), transparent=transparent),
             "clipdraw-png-export",
             on_result=lambda _path: self._png_done(target, None),
             on_error=lambda message, _exc: self._png_done(target, message),

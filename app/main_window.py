@@ -49,6 +49,8 @@ from app.editing import SELECTION_ACTIONS, StrokeEditor
 from app.errors import ErrorBanner
 from app.files import FileActions
 from app.image_prompt_panel import ImagePromptPanel
+from app.look_actions import LookActions
+from app.look_panel import LookPanel
 from app.prompt_panel import PromptListPanel, command_of, prompt_key
 from app.region_panel import RegionPanel
 from app.run.controller import RunController
@@ -101,8 +103,10 @@ class MainWindow(QMainWindow):
         self.prompts = PromptListPanel(self.controls.prompt, self.controls.negatives, self)
         self.regions = RegionPanel(self)
         self.images = ImagePromptPanel(self)
+        self.look = LookPanel(self, drawing=self.controller.drawing)
         self.region_overlay = RegionOverlay(self.canvas)
         self._build_dock()
+        self._build_look_dock()
         self._build_guidance_dock()
         self.status = StatusPanel(self)
         self.statusBar().addPermanentWidget(self.status)
@@ -113,6 +117,8 @@ class MainWindow(QMainWindow):
         )
         self.actions_ = Actions(self, targets, self.undo_stack)
         self.actions_.by_name["compute_local"].setChecked(True)
+        self.look_actions = LookActions(self, self)
+        self.menuBar().insertMenu(self.menuBar().actions()[-1], self.look_actions.menu)  # before Help
         self._apply_startup_choices(model_name, weights, device)
         self._apply_brush()
         self._wire()
@@ -152,6 +158,19 @@ class MainWindow(QMainWindow):
         self.dock.setMinimumWidth(self.controls.sizeHint().width() + 24)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dock)
 
+    def _build_look_dock(self) -> None:
+        """The Look panel (palette and swatches, ink, widths, paper) in a dock below the controls."""
+        scroll = QScrollArea(self)
+        scroll.setWidget(self.look)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.look_dock = QDockWidget("Look", self)
+        self.look_dock.setObjectName("lookDock")
+        self.look_dock.setWidget(scroll)
+        self.look_dock.setFeatures(self.dock.features())
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.look_dock)
+        self.splitDockWidget(self.dock, self.look_dock, Qt.Orientation.Vertical)
+
     def _build_guidance_dock(self) -> None:
         """Prompts (weighted list with scores) and regions + soft lock, in a dock on the right."""
         body = QWidget(self)
@@ -175,6 +194,7 @@ class MainWindow(QMainWindow):
     def _apply_startup_choices(self, model_name: str | None, weights: str | None, device: str | None) -> None:
         """Saved settings first, then what the command line asked for."""
         self.controls.load_settings()
+        self.look.load_settings()
         for value, widget in ((model_name, self.controls.model), (weights, self.controls.weights)):
             if value:
                 widget.setCurrentText(value)
@@ -205,6 +225,7 @@ class MainWindow(QMainWindow):
         ctl.submitRequested.connect(self.submit_prompt)
         ctl.brushChanged.connect(self._apply_brush)
         ctl.canvas_size.valueChanged.connect(self._on_canvas_size)
+        ctl.canvas_height.valueChanged.connect(self._on_canvas_size)
         cv.freehandFinished.connect(self.add_freehand)
         cv.selectionDragStarted.connect(self.editor.begin_drag)
         cv.nodesEdited.connect(self.editor.set_points)
@@ -264,7 +285,7 @@ class MainWindow(QMainWindow):
 
     def _panel_config(self) -> SessionConfig:
         """The controls and the prompt list as a config (other fields from the last one used)."""
-        return self.prompts.apply_to(self.controls.config(self.controller.config()))
+        return self.look.apply_to(self.prompts.apply_to(self.controls.config(self.controller.config())))
 
     def _on_drawing(self, drawing: Drawing | None) -> None:
         self.canvas.set_drawing(drawing)
@@ -282,6 +303,7 @@ class MainWindow(QMainWindow):
     def _on_state(self, state: RunState) -> None:
         state = RunState(state)
         self.controls.set_state(state)
+        self.look.set_state(state)
         self.actions_.pause.setEnabled(state in (RunState.RUNNING, RunState.PAUSED))
         self.actions_.stop.setEnabled(state.is_active or state is RunState.LOADING)
         self.actions_.draw.setEnabled(self.controls.draw.isEnabled())
@@ -307,11 +329,11 @@ class MainWindow(QMainWindow):
         if has:
             self.statusBar().showMessage(f"{len(ids)} stroke(s) selected", 2000)
 
-    def _on_canvas_size(self, size: int) -> None:
+    def _on_canvas_size(self, *_: int) -> None:
         d = self.controller.drawing()
         if not self.controller.is_active() and (d is None or not d.strokes):
             cfg = self.current_config()
-            self.controller.set_blank(size, size, cfg.background)
+            self.controller.set_blank(cfg.width, cfg.height, cfg.background)
 
     def update_title(self, *_: object) -> None:
         path = self.state.project_path
@@ -323,6 +345,7 @@ class MainWindow(QMainWindow):
         """Draw: validate the options, fetch weights if needed, start the run."""
         self.banner.dismiss()
         self.controls.save_settings()
+        self.look.save_settings()
         cfg = self._panel_config()
         if not self.controller.has_preloaded_model():
             cfg = self._ensure_weights(cfg)
@@ -382,6 +405,7 @@ class MainWindow(QMainWindow):
         self, config: SessionConfig, drawing: Drawing, step: int, guidance: Guidance | None = None
     ) -> None:
         self.controls.set_config(config)  # validates first: a bad config changes nothing
+        self.look.set_config(config)
         self.prompts.set_config(config)
         self.controller.load_drawing(drawing, step, config, guidance)
         self.undo_stack.clear()
@@ -682,6 +706,7 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         self.canvas.shutdown()
         self.files.shutdown()
+        self.look.wait()
 
     def _confirm_close(self) -> bool:
         """Ask before throwing away unsaved work (skipped when ``confirm_close`` is off)."""
@@ -722,6 +747,7 @@ class MainWindow(QMainWindow):
             settings.write("window_geometry", self.saveGeometry())
             settings.write("window_state", self.saveState())
             self.controls.save_settings()
+            self.look.save_settings()
         except Exception:
             logger.exception("could not save settings")
         self.shutdown()

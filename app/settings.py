@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 ORGANIZATION = "CLIPDraw"
 APPLICATION = "CLIPDraw Studio"
 MAX_RECENT = 8
+#: Canvas aspect choices (width:height; "free" types both), landscape then portrait.
+ASPECTS = ("free", "1:1", "3:2", "2:3", "4:3", "3:4", "16:9", "9:16")
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,19 @@ class GuiSettings:
     window_state: QByteArray = setting(label="Window state", factory=QByteArray, help="Qt's")
     compute_server: str = setting("", label="Server", help="clipdraw-server address (Compute: Server…)")
     compute_token: str = setting("", label="Token", help="the server's token (stored in clear text)")
+    canvas_aspect: str = setting(
+        "1:1", label="Aspect", choices=ASPECTS,
+        help="Keep the canvas at this width:height (free: type both)",
+    )
+    look_presets: str = setting(
+        "", label="Own presets", help="The artist's saved look presets (presets.json's format)"
+    )
 
 
-#: Stored keys that differ from the field name. The canvas is square in the app, so
-#: ``width`` is stored as the canvas size and ``height`` follows it.
-_SESSION_KEYS = {"width": "canvas_size"}
-_NOT_STORED = {"height", "extra"}
+#: Stored keys that differ from the field name (``width`` kept its key from when the
+#: window's canvas was square).
+_SESSION_KEYS = {"width": "canvas_size", "height": "canvas_height"}
+_NOT_STORED = {"extra"}
 
 
 def key_for(field_name: str) -> str:

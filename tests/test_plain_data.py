@@ -96,6 +96,7 @@ def sample_commands() -> list[Command]:
         UpdateStrokes((shape,)),
         TransformStrokes((0, 2), (1.0, 0.0, 3.0, 0.0, -1.0, 50.0)),
         SetStrokeStyle((1,), color=(0.2, 0.4, 0.6), opacity=0.5, half_width=2.0),
+        SetStrokeStyle((1, 2), color=(0.2, 0.4, 0.6), fill=(0.2, 0.4, 0.6)),
         Reorder((2, 0), "exact"),
     ]
 

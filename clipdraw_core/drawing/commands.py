@@ -341,16 +341,23 @@ def _transform_points(points: np.ndarray, m: Sequence[float]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SetStrokeStyle(_Plain):
-    """Set the colour (RGB), opacity (alpha) and/or half-width of strokes; ``None`` keeps it."""
+    """Set the colour (RGB), opacity (alpha) and/or half-width of strokes; ``None`` keeps it.
+
+    ``fill`` (RGB or RGBA) sets the fill of closed shapes and leaves open strokes alone,
+    so one command can give a mixed selection one palette entry (outline and fill).
+    """
 
     ids: tuple[int, ...]
     color: tuple[float, ...] | None = None
     opacity: float | None = None
     half_width: float | None = None
+    fill: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.color is not None and len(self.color) not in (3, 4):
             raise ConfigError("a stroke colour needs 3 (RGB) or 4 (RGBA) numbers")
+        if self.fill is not None and len(self.fill) not in (3, 4):
+            raise ConfigError("a fill colour needs 3 (RGB) or 4 (RGBA) numbers")
         if self.opacity is not None and not 0.0 <= float(self.opacity) <= 1.0:
             raise ConfigError(f"opacity must be between 0 and 1, got {self.opacity!r}")
         if self.half_width is not None and not float(self.half_width) > 0.0:
@@ -555,7 +562,11 @@ def apply_to_drawing(drawing: Drawing, command: Command) -> tuple[Drawing, list[
             if command.opacity is not None:
                 a = float(command.opacity)
             hw = s.half_width if command.half_width is None else float(command.half_width)
-            return replace(s, color=(r, g, b, a), half_width=hw)
+            fill = s.fill
+            if command.fill is not None and fill is not None:
+                alpha = float(command.fill[3]) if len(command.fill) == 4 else fill[3]
+                fill = (*(float(v) for v in command.fill[:3]), alpha)  # type: ignore[assignment]
+            return replace(s, color=(r, g, b, a), half_width=hw, fill=fill)
 
         strokes = [styled(s) if s.id in ids else s for s in strokes]
     elif isinstance(command, Reorder):

@@ -190,7 +190,7 @@ class SessionConfig:
         help="hard: every colour is an entry; soft: a pull towards the entries",
     )
     palette_strength: float = setting(
-        1.0, label="Palette strength", minimum=0.0, help="weight of the soft palette's pull"
+        1.0, label="Palette strength", minimum=0.0, maximum=100.0, help="weight of the soft palette's pull"
     )
     palette_opaque: bool = setting(False, label="Opaque palette", help="hard palette colours get alpha 1")
     ink: str | None = setting(
