@@ -165,6 +165,7 @@ class _PaletteEditor(QWidget):
         with QSignalBlocker(self.source):
             self.source.setCurrentText(name or (CUSTOM if self._entries else FREE))
         self.hex.setText(", ".join(self._entries))
+        self.hex.setCursorPosition(0)  # show the first colours, not the end
 
     def choose(self, entries: tuple[str, ...]) -> None:
         """Entries the artist picked (a file, the sketch, a source): shown, then ``changed``."""
@@ -365,7 +366,6 @@ class LookPanel(QWidget):
         self.presets_button.setText("Presets")
         self.presets_button.setToolTip("Fill the look settings from a preset, or save yours")
         self.presets_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        head.addWidget(QLabel("<b>Look</b>", self))
         head.addStretch(1)
         head.addWidget(self.presets_button)
         form.addRow(head)

@@ -50,6 +50,7 @@ class PaletteSwatches(QWidget):
         self._entries = entries
         for button in self.buttons:
             self._grid.removeWidget(button)
+            button.hide()  # at once: deleteLater waits for the event loop
             button.deleteLater()
         self.buttons = []
         self._hint.setVisible(not entries)

@@ -173,3 +173,25 @@ def test_duplicate_is_add_strokes_with_fresh_ids(tiny_clip):
     snap = session.step()
     assert new_id not in [s.id for s in session.drawing().strokes[:-1]]
     assert snap.drawing.ids[-1] == new_id and len(snap.drawing.strokes) == 7
+
+
+def test_style_fill_recolours_shapes_and_leaves_open_strokes_alone(tiny_clip):
+    shape = Stroke(7, np.array([[10, 10], [40, 10], [40, 40]], float), 1.0, (0.0, 0.0, 0.0, 1.0),
+                   fill=(0.2, 0.3, 0.4, 0.6))
+    d = Drawing(64, 64, strokes=(line(0, 5), shape))
+    new, _ = apply_to_drawing(d, SetStrokeStyle((0, 7), color=(1.0, 0.0, 0.0), fill=(0.0, 0.5, 1.0)))
+    assert new.stroke(0).fill is None and new.stroke(0).color == (1.0, 0.0, 0.0, 1.0)
+    assert new.stroke(7).fill == pytest.approx((0.0, 0.5, 1.0, 0.6))  # fill opacity kept
+    assert new.stroke(7).color == (1.0, 0.0, 0.0, 1.0)
+    new, _ = apply_to_drawing(d, SetStrokeStyle((7,), fill=(0.0, 0.5, 1.0, 0.25)))
+    assert new.stroke(7).fill == pytest.approx((0.0, 0.5, 1.0, 0.25))
+    with pytest.raises(ConfigError):
+        SetStrokeStyle((7,), fill=(0.0, 1.0))
+    # in a running session with shapes: the fill lands in the next snapshot
+    session = Session(SessionConfig(prompt="a cat", num_paths=2, num_shapes=2, width=64, height=64,
+                                    num_augs=1), tiny_clip)
+    session.step()
+    target = next(s for s in session.drawing().strokes if s.fill is not None)
+    session.submit(SetStrokeStyle((target.id,), fill=(0.0, 1.0, 0.0)))
+    session._drain()
+    assert session.drawing().stroke(target.id).fill[:3] == pytest.approx((0.0, 1.0, 0.0))

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from helpers import snap, start_run, wait_for, wait_step
+from helpers import start_run, wait_for, wait_step
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -33,7 +33,8 @@ def _choose(qtbot, combo, text: str) -> None:
     view = combo.view()
     qtbot.waitUntil(view.isVisible, timeout=5000)
     rect = view.visualRect(combo.model().index(target, 0))
-    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
+    left, plain = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QTest.mouseClick(view.viewport(), left, plain, rect.center())
     qtbot.waitUntil(lambda: not view.isVisible(), timeout=5000)
     assert combo.currentText() == text
 
@@ -173,7 +174,8 @@ def test_ink_mode_mid_run_makes_one_colour_and_undo_brings_the_colours_back(qtbo
     assert len({tuple(s.color) for s in back.drawing.strokes}) > 1
     assert not window.look.ink.check.isChecked() and window.look.values()["ink"] is None
     # redo: ink again
-    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    QTest.keyClick(window, Qt.Key.Key_Z, ctrl_shift)
     wait_for(qtbot, window, lambda s: s.config.ink == "#000000")
     assert window.look.ink.check.isChecked()
 
@@ -291,7 +293,8 @@ def test_presets_fill_the_widgets_and_hide_none(qtbot, window):
     assert look.palette_opaque.isChecked() and _swatch_colours(window) == ["#111111"]
     cfg = window._panel_config()
     assert cfg.ink == "#111111" and cfg.max_half_width == 2.0 and cfg.num_paths == 128
-    assert window.controller.drawing().background == pytest.approx(find_preset("Ink sketch").settings["background"])
+    paper = find_preset("Ink sketch").settings["background"]
+    assert window.controller.drawing().background == pytest.approx(paper)
     menu.action_named("Poster (palette, shapes)").trigger()
     assert not look.ink.check.isChecked() and look.num_shapes.value() == 48 and c.num_paths.value() == 64
     assert _swatch_colours(window) == find_preset("poster").settings["palette"]
@@ -368,3 +371,19 @@ def test_look_settings_are_remembered(qtbot, window, gui_clip):
     assert re.fullmatch(r"#[0-9a-f]{6}", other.look.ink.colour.colour())
     other.close()
     other.shutdown()
+
+
+def test_a_broken_preset_store_reads_as_empty_and_the_menu_still_works(qtbot, window):
+    from app import settings
+    from app.presets_menu import own_presets, save_own_preset
+
+    settings.write("look_presets", '{"format": "clipdraw-studio-presets", "presets": [{"name": "x", '
+                   '"settings": {"max_half_width": -3}}]}')
+    assert own_presets() == []
+    window.look_actions.menu.rebuild()
+    names = [a.text() for a in window.look_actions.menu.actions()]
+    assert names[:4] == ["CLIPDraw (paper)", "Ink sketch", "Poster (palette, shapes)", "Flat shapes"]
+    settings.write("look_presets", "not json")
+    assert own_presets() == []
+    save_own_preset("Mine", window._panel_config())  # a new save replaces the broken store
+    assert [p.name for p in own_presets()] == ["Mine"]
