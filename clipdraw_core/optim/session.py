@@ -312,11 +312,9 @@ class Session:
         """Apply pending edits, then take one optimisation step."""
         start = self._begin_step()
         with torch.set_grad_enabled(start.trainable):
-            image, views = self._step_views(start)
-            t = time.perf_counter()
-            features = self.clip.encode_image(views.views)
-            loss, objective = self._step_loss(image, views, features)
-            objective.timings["clip"] += time.perf_counter() - t
+            image = self._step_render(start)
+            objective = self._steering.objective(image, self._config, self._gen, self._step)
+            loss = objective.loss + self._regularisers()
         return self._end_step(start, loss, objective)
 
     # The phases of a step. A batch of variations (optim.variation_batch) runs them for
@@ -339,17 +337,25 @@ class Session:
             group_fills["lr"] = cfg.lr_color * factor
         return _StepStart(t_start, free_points, free_strokes, bool(free_strokes.any()), {})
 
-    def _step_views(self, start: _StepStart) -> tuple[torch.Tensor, StepViews]:
-        """Render and augment (call under ``torch.set_grad_enabled(start.trainable)``)."""
+    def _step_render(self, start: _StepStart) -> torch.Tensor:
+        """Render the canvas (call under ``torch.set_grad_enabled(start.trainable)``)."""
         t = time.perf_counter()
         image = self._render(self._config.render_samples)
         start.timings["render"] = time.perf_counter() - t
+        return image
+
+    def _step_views(self, start: _StepStart) -> tuple[torch.Tensor, StepViews]:
+        """Render and augment: the first half of ``Steering.objective``, for a batch."""
+        image = self._step_render(start)
         return image, self._steering.views(image, self._config, self._gen, self._step)
 
     def _step_loss(
         self, image: torch.Tensor, views: StepViews, features: torch.Tensor
     ) -> tuple[torch.Tensor, StepObjective]:
-        """The loss from the CLIP features of this session's views, regularisers included."""
+        """The loss from the CLIP features of this session's views, regularisers included.
+
+        The second half of ``Steering.objective``, for a batch that encoded the views.
+        """
         objective = self._steering.loss(image, views, features, self._config, self._step)
         return objective.loss + self._regularisers(), objective
 
