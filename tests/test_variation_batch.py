@@ -213,3 +213,17 @@ def test_count_is_checked(tiny_clip):
     for bad in (0, 10):
         with pytest.raises(ConfigError, match="between 1 and 9"):
             VariationBatch(tiny_clip, CONFIG, bad)
+
+
+def test_when_every_member_fails_the_batch_fails(tiny_clip):
+    from clipdraw_core.errors import NumericalError
+
+    batch = VariationBatch(tiny_clip, CONFIG, 2)
+    with torch.no_grad():
+        for i in (0, 1):
+            batch.member(i)._colors[0, 0] = math.nan
+    for _ in range(4):
+        batch.step()
+    with pytest.raises(NumericalError, match="5 steps in a row"):
+        batch.step()
+    assert batch.alive == [] and sorted(batch.failed) == [0, 1]

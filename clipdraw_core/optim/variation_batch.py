@@ -32,7 +32,6 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
 
 import torch
 
@@ -254,25 +253,14 @@ class VariationBatch:
                 logger.warning("variation %d (seed %d) dropped: %s", i + 1, self.seeds[i], exc)
                 self.failed[i] = str(exc)
                 self.drop(i)
-        if not snapshots and self.failed:
-            raise NumericalError(next(iter(self.failed.values())))
+        if not snapshots:  # every member failed this step: the batch fails as a session would
+            raise NumericalError(self.failed[alive[-1]])
         self._timings = {
             "clip": encode_seconds,
             "backward": backward_seconds,
             "total": time.perf_counter() - t_start,
         }
         return snapshots
-
-    def run(
-        self, max_steps: int | None = None, on_step: Callable[[dict[int, Snapshot]], None] | None = None
-    ) -> None:
-        """Step until :attr:`done` (or ``max_steps`` more)."""
-        taken = 0
-        while not self.done and (max_steps is None or taken < max_steps):
-            snaps = self.step()
-            if on_step is not None:
-                on_step(snaps)
-            taken += 1
 
     def _check(self, index: int) -> None:
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self._members):
