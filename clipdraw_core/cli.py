@@ -28,10 +28,12 @@ from clipdraw_core.optim.config import DEFAULT_NEGATIVE_PROMPTS, SessionConfig
 from clipdraw_core.stop_signals import StopSignals
 
 if TYPE_CHECKING:
+    from clipdraw_core.clip.clip_model import ClipModel
     from clipdraw_core.drawing.strokes import Drawing, Stroke
-    from clipdraw_core.optim.plan import RunPlan
+    from clipdraw_core.optim.plan import PlanOptions, RunPlan
     from clipdraw_core.optim.session import Session
     from clipdraw_core.optim.snapshot import Snapshot
+    from clipdraw_core.optim.steering import StyleNetworkLoader
 
 logger = logging.getLogger(__name__)
 
@@ -414,6 +416,82 @@ def _optimise(args: argparse.Namespace, session: Session, plan: RunPlan, total: 
     return False
 
 
+def _say_precision(args: argparse.Namespace, session: Session) -> None:
+    logger.info("CLIP image pass precision %s", session.precision.describe())
+    if not args.quiet:
+        print(f"clipdraw-cli: CLIP image pass in {session.precision.describe()}", file=sys.stderr)
+
+
+def _optimise_variations(
+    args: argparse.Namespace,
+    clip: ClipModel,
+    config: SessionConfig,
+    options: PlanOptions,
+    seeded: list[Stroke],
+    guidance: Guidance,
+    style_network: StyleNetworkLoader | None,
+) -> tuple[list[tuple[RunPlan, SessionConfig, Snapshot]], bool]:
+    """``--variations N``: the N seeds as one :class:`VariationBatch`, each with its own run plan.
+
+    Every variation keeps its own stages, prunes and auto-stop (a variation that stops
+    early is left out of the following steps); returns each one's ``(plan, settings,
+    final snapshot)`` in seed order and whether Ctrl-C / SIGTERM stopped the run.
+    """
+    from clipdraw_core.drawing.strokes import Drawing
+    from clipdraw_core.optim.plan import RunPlan
+    from clipdraw_core.optim.variation_batch import VariationBatch
+    from clipdraw_core.optim.variations import variation_seeds
+
+    plans = [RunPlan(options, config.replace(seed=s)) for s in variation_seeds(config.seed, args.variations)]
+    start = Drawing(config.width, config.height, config.background, tuple(seeded))
+    batch = VariationBatch(
+        clip,
+        plans[0].session_config(config),
+        args.variations,
+        drawing=start,
+        style_loader=style_network,
+        guidance=guidance,
+    )
+    _say_precision(args, batch.member(0))
+    for i, plan in enumerate(plans):
+        plan.start(batch.member(i))
+    bar = None
+    interrupted = False
+    try:
+        if not args.quiet and config.num_steps > 0:
+            from tqdm import tqdm
+
+            desc = f"{args.variations} variations"
+            bar = tqdm(total=config.num_steps, desc=desc, unit="step", dynamic_ncols=True, file=sys.stderr)
+        while not batch.done:
+            for i in batch.alive:
+                plans[i].before_step(batch.member(i))
+            snaps = batch.step()
+            for i, snap in snaps.items():
+                if plans[i].after_step(batch.member(i), snap):
+                    batch.drop(i)
+                    if not args.quiet:
+                        print(
+                            f"clipdraw-cli: variation seed {batch.seeds[i]}: auto-stop at step {snap.step}: "
+                            "the score stopped improving",
+                            file=sys.stderr,
+                        )
+            if bar is not None and snaps:
+                best = max((s.score for s in snaps.values() if s.score is not None), default=None)
+                bar.set_postfix(best_score=f"{best:.4f}" if best is not None else "nan")
+                bar.update(batch.step_count - bar.n)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if bar is not None:
+            bar.close()
+    runs = [
+        (plan, config.replace(seed=seed), plan.finish(batch.member(i)))
+        for i, (plan, seed) in enumerate(zip(plans, batch.seeds, strict=True))
+    ]
+    return runs, interrupted
+
+
 #: Options that cannot apply to a resumed project: its strokes and canvas are given.
 _NOT_WITH_RESUME = {
     "size": "--size",
@@ -527,10 +605,11 @@ def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSi
     seeds = variation_seeds(config.seed, args.variations)
     runs: list[tuple[RunPlan, SessionConfig, Snapshot]] = []
     interrupted = False
-    for k, seed in enumerate(seeds, start=1):
-        run_config = config.replace(seed=seed) if len(seeds) > 1 else config
-        plan = RunPlan(options, run_config, start_step=start_step)
-        start_config = plan.session_config(run_config) if drawing is None else run_config
+    if len(seeds) > 1:
+        runs, interrupted = _optimise_variations(args, clip, config, options, seeded, guidance, style_network)
+    else:
+        plan = RunPlan(options, config, start_step=start_step)
+        start_config = plan.session_config(config) if drawing is None else config
         session = Session(
             start_config,
             clip,
@@ -540,16 +619,10 @@ def run(args: argparse.Namespace, given: set[str] | None = None, signals: StopSi
             guidance=guidance,
             style_network=style_network,
         )
-        if k == 1:
-            logger.info("CLIP image pass precision %s", session.precision.describe())
-            if not args.quiet:
-                print(f"clipdraw-cli: CLIP image pass in {session.precision.describe()}", file=sys.stderr)
-        label = f"variation {k}/{len(seeds)}" if len(seeds) > 1 else ""
-        interrupted = _optimise(args, session, plan, todo, label)
+        _say_precision(args, session)
+        interrupted = _optimise(args, session, plan, todo, "")
         # the run's own settings (a staged session starts with fewer strokes than its budget)
-        runs.append((plan, run_config, plan.finish(session)))
-        if interrupted:
-            break
+        runs.append((plan, config, plan.finish(session)))
 
     def describe(cfg: SessionConfig, snap: Snapshot, extra: str = "") -> str:
         return (

@@ -1,8 +1,9 @@
 """A constant-score stub of the loss for auto-stop tests (the CLIP model itself still runs).
 
-The step's objective is computed by ``Steering.objective``; the stub calls the real
-one (render, augment, encode with the real model) and then replaces its score by a
-constant and its loss by zero, so the run sees a perfect plateau.
+The step's loss is computed by ``Steering.loss`` from the encoded views (a session
+reaches it through ``Steering.objective``, a batch of variations directly); the stub
+calls the real one (after the real render, augment and encode) and then replaces its
+score by a constant and its loss by zero, so the run sees a perfect plateau.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from clipdraw_core.optim import steering
 def stub_constant_score(monkeypatch: pytest.MonkeyPatch, score: float) -> itertools.count:
     """Patch the objective; returns a counter whose next value is the number of calls so far."""
     calls = itertools.count()
-    real = steering.Steering.objective
+    real = steering.Steering.loss
 
-    def objective(self, *args, **kwargs):
+    def loss(self, *args, **kwargs):
         out = real(self, *args, **kwargs)
         next(calls)
         return dataclasses.replace(out, loss=out.loss * 0.0, score=score)
 
-    monkeypatch.setattr(steering.Steering, "objective", objective)
+    monkeypatch.setattr(steering.Steering, "loss", loss)
     return calls

@@ -83,6 +83,36 @@ def test_variations_are_written_ranked_best_first(tmp_path, tiny_clip_files):
     assert len(bodies) == 3  # three different drawings
 
 
+def test_variations_run_as_one_batch_with_a_plan_each(tmp_path, tiny_clip_files, monkeypatch):
+    from clipdraw_core.optim import variation_batch
+
+    steps = []
+    real = variation_batch.VariationBatch.step
+
+    def step(self):
+        snaps = real(self)
+        steps.append(sorted(snaps))
+        return snaps
+
+    monkeypatch.setattr(variation_batch.VariationBatch, "step", step)
+    out = tmp_path / "v.svg"
+    code = run_cli(tiny_clip_files, "a cat", "-o", out, "--steps", 4, "--paths", 6, "--variations", 2,
+                   "--stages", 2, "--stage-freeze", "--seed", 3)  # fmt: skip
+    assert code == 0 and steps == [[0, 1]] * 4  # 4 batched steps of both, not 8 single ones
+    for i in (1, 2):
+        paths = (tmp_path / f"v-{i}.svg").read_text().count("<path")
+        assert paths == 6  # each variation's stages added the second half of its strokes
+
+
+def test_auto_stop_ends_every_variation(tmp_path, tiny_clip_files, monkeypatch):
+    stub_constant_score(monkeypatch, 0.5)
+    out = tmp_path / "v.svg"
+    assert run_cli(tiny_clip_files, "a cat", "-o", out, "--steps", 40, "--paths", 4, "--variations", 2,
+                   "--auto-stop", "--patience", 4) == 0  # fmt: skip
+    for i in (1, 2):
+        assert "; 5 steps;" in svg_description(tmp_path / f"v-{i}.svg")
+
+
 def test_stages_with_freeze(tmp_path, tiny_clip_files):
     proj = tmp_path / "s.json"
     assert run_cli(tiny_clip_files, "a cat", "-o", tmp_path / "s.svg", "--project", proj, "--steps", 4,

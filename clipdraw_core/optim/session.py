@@ -73,7 +73,7 @@ from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.losses import diversity_penalty, l2_penalty, smoothness_penalty
 from clipdraw_core.optim.snapshot import Snapshot
 from clipdraw_core.optim.softlock import LockTensors, pack_locks, pull_to_anchors
-from clipdraw_core.optim.steering import Steering, StyleNetworkLoader
+from clipdraw_core.optim.steering import Steering, StepObjective, StepViews, StyleNetworkLoader
 from clipdraw_core.render import StrokeLayout, render
 
 logger = logging.getLogger(__name__)
@@ -97,6 +97,17 @@ class _Slot:
     @property
     def num_points(self) -> int:
         return 3 * self.num_segments + (0 if self.closed else 1)
+
+
+@dataclass
+class _StepStart:
+    """What the first phase of a step hands to the others."""
+
+    t_start: float
+    free_points: torch.Tensor
+    free_strokes: torch.Tensor
+    trainable: bool
+    timings: dict[str, float]
 
 
 def config_with_prompt(config: SessionConfig, command: SetPrompt) -> SessionConfig:
@@ -299,14 +310,23 @@ class Session:
 
     def step(self) -> Snapshot:
         """Apply pending edits, then take one optimisation step."""
+        start = self._begin_step()
+        with torch.set_grad_enabled(start.trainable):
+            image = self._step_render(start)
+            objective = self._steering.objective(image, self._config, self._gen, self._step)
+            loss = objective.loss + self._regularisers()
+        return self._end_step(start, loss, objective)
+
+    # The phases of a step. A batch of variations (optim.variation_batch) runs them for
+    # several sessions with one CLIP call over all their views and one backward pass.
+    def _begin_step(self) -> _StepStart:
+        """Drain the commands, set this step's learning rates and freeze masks."""
         t_start = time.perf_counter()
         self._messages = []
         self._drain()
         cfg = self._config
-        timings: dict[str, float] = {}
         free_points = ~self._point_frozen
         free_strokes = ~self._stroke_frozen
-        trainable = bool(free_strokes.any())
         factor = lr_factor(cfg.lr_schedule, self._step, cfg.num_steps)
         assert self._optimizer is not None
         group_points, group_widths, group_colors, group_fills = self._optimizer.param_groups
@@ -315,25 +335,49 @@ class Session:
             group_widths["lr"] = cfg.lr_width * factor
             group_colors["lr"] = cfg.lr_color * factor
             group_fills["lr"] = cfg.lr_color * factor
+        return _StepStart(t_start, free_points, free_strokes, bool(free_strokes.any()), {})
 
-        with torch.set_grad_enabled(trainable):
-            t = time.perf_counter()
-            image = self._render(cfg.render_samples)
-            timings["render"] = time.perf_counter() - t
-            objective = self._steering.objective(image, cfg, self._gen, self._step)
-            timings.update(objective.timings)
-            loss = objective.loss + self._regularisers()
+    def _step_render(self, start: _StepStart) -> torch.Tensor:
+        """Render the canvas (call under ``torch.set_grad_enabled(start.trainable)``)."""
+        t = time.perf_counter()
+        image = self._render(self._config.render_samples)
+        start.timings["render"] = time.perf_counter() - t
+        return image
 
+    def _step_views(self, start: _StepStart) -> tuple[torch.Tensor, StepViews]:
+        """Render and augment: the first half of ``Steering.objective``, for a batch."""
+        image = self._step_render(start)
+        return image, self._steering.views(image, self._config, self._gen, self._step)
+
+    def _step_loss(
+        self, image: torch.Tensor, views: StepViews, features: torch.Tensor
+    ) -> tuple[torch.Tensor, StepObjective]:
+        """The loss from the CLIP features of this session's views, regularisers included.
+
+        The second half of ``Steering.objective``, for a batch that encoded the views.
+        """
+        objective = self._steering.loss(image, views, features, self._config, self._step)
+        return objective.loss + self._regularisers(), objective
+
+    def _end_step(
+        self, start: _StepStart, loss: torch.Tensor, objective: StepObjective, *, backward: bool = True
+    ) -> Snapshot:
+        """Back-propagate (unless the caller did: ``backward=False``), update, count the step."""
+        timings = start.timings
+        timings.update(objective.timings)
         loss_value = float(loss.detach())
         score_value = math.nan if objective.score is None else objective.score
         self._scores = objective.scores
+        trainable = start.trainable
+        assert self._optimizer is not None
         if trainable and math.isfinite(loss_value):
+            if backward:
+                t = time.perf_counter()
+                self._optimizer.zero_grad(set_to_none=False)
+                loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
+                timings["backward"] = time.perf_counter() - t
             t = time.perf_counter()
-            self._optimizer.zero_grad(set_to_none=False)
-            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
-            timings["backward"] = time.perf_counter() - t
-            t = time.perf_counter()
-            self._update(free_points, free_strokes)
+            self._update(start.free_points, start.free_strokes)
             timings["update"] = time.perf_counter() - t
         elif not math.isfinite(loss_value):
             self._nan_streak += 1
@@ -348,7 +392,7 @@ class Session:
         self._step += 1
         self._last_loss = loss_value if math.isfinite(loss_value) else None
         self._last_score = score_value if math.isfinite(score_value) else None
-        timings["total"] = time.perf_counter() - t_start
+        timings["total"] = time.perf_counter() - start.t_start
         self._timings = timings
         return self.snapshot()
 

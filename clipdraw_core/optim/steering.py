@@ -57,6 +57,19 @@ class StepObjective:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StepViews:
+    """What CLIP is shown in one step: the views and how they split into canvas and regions."""
+
+    #: ``[V, 3, size, size]``: the canvas views first, then each region's views in order.
+    views: Tensor
+    n_canvas: int
+    #: Views of each region this step (0 for a region left out this step).
+    counts: tuple[int, ...]
+    #: Seconds spent augmenting (the step's ``augment`` timing).
+    seconds: float
+
+
 @dataclass
 class _RegionTarget:
     region: Region
@@ -188,9 +201,21 @@ class Steering:
     def objective(
         self, image: Tensor, config: SessionConfig, gen: torch.Generator, step: int
     ) -> StepObjective:
-        """The loss for the rendered image ``[3, H, W]`` (differentiable) at step ``step``."""
+        """The loss for the rendered image ``[3, H, W]`` (differentiable) at step ``step``.
+
+        :meth:`views`, one CLIP call, then :meth:`loss`: a batch of variations calls the
+        two halves itself so that all its members' views share one CLIP call.
+        """
+        views = self.views(image, config, gen, step)
+        t = time.perf_counter()
+        features = self.clip.encode_image(views.views)
+        objective = self.loss(image, views, features, config, step)
+        objective.timings["clip"] += time.perf_counter() - t
+        return objective
+
+    def views(self, image: Tensor, config: SessionConfig, gen: torch.Generator, step: int) -> StepViews:
+        """The step's CLIP views of ``image``: canvas augmentations, then region views."""
         cfg = config
-        timings: dict[str, float] = {}
         size = self.clip.image_size
         counts = allocate_views(len(self._regions), self._region_budget, step)
         with_regions = any(counts)
@@ -227,9 +252,16 @@ class Steering:
                     )
                 )
         views = parts[0] if len(parts) == 1 else torch.cat(parts)
-        timings["augment"] = time.perf_counter() - t
+        return StepViews(views, n_canvas, tuple(counts), time.perf_counter() - t)
+
+    def loss(
+        self, image: Tensor, views: StepViews, features: Tensor, config: SessionConfig, step: int
+    ) -> StepObjective:
+        """The loss from the CLIP ``features`` of ``views`` (plus the style term on ``image``)."""
+        cfg = config
+        timings: dict[str, float] = {"augment": views.seconds}
         t = time.perf_counter()
-        features = self.clip.encode_image(views)
+        n_canvas, counts = views.n_canvas, views.counts
         canvas = features[:n_canvas]
         if self._active is not None and self._active_weights is not None:
             loss = weighted_clip_loss(canvas, self._active, self._active_weights, cfg.temperature)
