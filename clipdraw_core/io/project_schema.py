@@ -34,6 +34,7 @@ from typing import Any
 
 from clipdraw_core.drawing.strokes import MAX_SEGMENTS_PER_STROKE, MAX_STROKES
 from clipdraw_core.errors import ClipDrawError, FileFormatError
+from clipdraw_core.io.project_history import MAX_BRANCHES, MAX_HISTORY_FRAMES
 from clipdraw_core.optim.config import MAX_STEPS, SessionConfig
 from clipdraw_core.optim.setting import check_value
 from clipdraw_core.validation import (
@@ -47,8 +48,11 @@ from clipdraw_core.validation import (
 )
 
 FORMAT_NAME = "clipdraw-studio-project"
-#: 2 added guidance (image prompts, style image, regions) and per-stroke soft locks.
-FORMAT_VERSION = 2
+#: 2 added guidance (image prompts, style image, regions) and per-stroke soft locks;
+#: 3 added the recorded history (time-lapse frames and branches).
+FORMAT_VERSION = 3
+GUIDANCE_FORMAT_VERSION = 2
+HISTORY_FORMAT_VERSION = 3
 #: Room for the largest drawings the app can make and save (5000 strokes of 100 segments are
 #: 98 MB, loaded in 12 s of CPU); anything larger is refused unread.
 MAX_PROJECT_BYTES = 128 * 1024 * 1024
@@ -113,7 +117,12 @@ def precheck_bytes(data: bytes | str, source: str) -> None:
             f"{source} is too large to be a project "
             f"({len(data) / 1e6:.1f} MB > {MAX_PROJECT_BYTES / 1e6:.0f} MB)"
         )
-    strokes = data.count(b'"points"') if isinstance(data, bytes) else data.count('"points"')
+    # History frames hold their points as one base64 string ("points": "..."), never a
+    # list, so they are not counted as strokes.
+    if isinstance(data, bytes):
+        strokes = data.count(b'"points"') - data.count(b'"points": "')
+    else:
+        strokes = data.count('"points"') - data.count('"points": "')
     if strokes > MAX_STROKES:
         raise FileFormatError(f"{source} has too many strokes (about {strokes}; at most {MAX_STROKES})")
 
@@ -372,6 +381,82 @@ def _check_drawing(drawing: Any, problems: _Problems) -> None:
         _check_stroke(stroke, f"drawing.strokes[{k}]", problems, ids)
 
 
+# ------------------------------------------------------------------ history
+#: Base64 text of one frame array: at most MAX_STROKES strokes of the longest stroke's
+#: points (2 float32 each), 4/3 for base64, plus padding.
+_MAX_FRAME_FIELD_CHARS = (MAX_STROKES * _MAX_POINTS * 8 * 4) // 3 + 8
+_FRAME_ARRAYS = ("ids", "segments", "frozen", "points", "half_widths", "colors")
+
+
+def _check_frame(frame: Any, where: str, problems: _Problems) -> None:
+    """A frame's shape and scalars; its arrays are decoded and checked when it is built."""
+    if not isinstance(frame, dict):
+        problems.add(f"{where} must be an object, got {type(frame).__name__}")
+        return
+    if "step" not in frame:
+        problems.add(f"{where}.step is missing")
+    else:
+        problems.check(int_value, frame["step"], f"{where}.step", low=0, high=MAX_STEPS)
+    score = frame.get("score")
+    if score is not None:
+        problems.check(float32_value, score, f"{where}.score", low=-1e6, high=1e6)
+    for key in ("width", "height"):
+        if key not in frame:
+            problems.add(f"{where}.{key} is missing")
+        else:
+            problems.check(int_value, frame[key], f"{where}.{key}", low=16, high=4096)
+    _check_colour(frame.get("background"), f"{where}.background", problems, (3,))
+    for key in _FRAME_ARRAYS:
+        value = frame.get(key)
+        if not isinstance(value, str):
+            problems.add(f"{where}.{key} must be base64 text, got {type(value).__name__}")
+        elif len(value) > _MAX_FRAME_FIELD_CHARS:
+            problems.add(f"{where}.{key} is too long ({len(value)} characters)")
+
+
+def _check_frames(frames: Any, where: str, problems: _Problems) -> None:
+    if not isinstance(frames, list):
+        problems.add(f"{where} must be a list, got {type(frames).__name__}")
+        return
+    if len(frames) > MAX_HISTORY_FRAMES:
+        problems.add(f"{where} has too many frames ({len(frames)} > {MAX_HISTORY_FRAMES})")
+        return
+    for k, frame in enumerate(frames):
+        if problems.full:
+            return
+        _check_frame(frame, f"{where}[{k}]", problems)
+
+
+def _check_history(history: Any, problems: _Problems) -> None:
+    """The recorded frames and branches (see :mod:`clipdraw_core.io.project_history`)."""
+    if not isinstance(history, dict):
+        problems.add(f"history must be an object, got {type(history).__name__}")
+        return
+    for key in ("every", "initial_every"):
+        if key in history:
+            problems.check(int_value, history[key], f"history.{key}", low=1, high=MAX_STEPS)
+    if "every" not in history:
+        problems.add("history.every is missing")
+    origin = history.get("origin")
+    if origin is not None:
+        problems.check(int_value, origin, "history.origin", low=0, high=MAX_STEPS)
+    _check_frames(history.get("frames"), "history.frames", problems)
+    branches = history.get("branches", [])
+    if not isinstance(branches, list):
+        problems.add(f"history.branches must be a list, got {type(branches).__name__}")
+        return
+    if len(branches) > MAX_BRANCHES:
+        problems.add(f"history.branches has too many branches ({len(branches)} > {MAX_BRANCHES})")
+        return
+    for k, branch in enumerate(branches):
+        where = f"history.branches[{k}]"
+        if not isinstance(branch, dict):
+            problems.add(f"{where} must be an object, got {type(branch).__name__}")
+            continue
+        problems.check(int_value, branch.get("shared"), f"{where}.shared", low=0, high=MAX_HISTORY_FRAMES)
+        _check_frames(branch.get("frames"), f"{where}.frames", problems)
+
+
 # ------------------------------------------------------------------ document
 def check_header(data: Any, source: str) -> None:
     """Is it a project at all, and one this version can read? (:class:`FileFormatError`)"""
@@ -402,5 +487,7 @@ def validate_project_data(data: Any, source: str = "project") -> None:
         _check_drawing(data["drawing"], problems)
     if "guidance" in data:
         _check_guidance(data["guidance"], problems)
+    if "history" in data:
+        _check_history(data["history"], problems)
     if problems.items:
         raise ProjectSchemaError(source, problems.items)

@@ -23,6 +23,7 @@ import base64
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -256,6 +257,23 @@ class TimelapseRecorder:
         self._closing = None
         self._origin = None
         self._every = self.initial_every
+
+    def reset_to(self, frames: list[Frame]) -> None:
+        """Keep exactly ``frames`` (in step order), e.g. a history cut at a frame to branch from.
+
+        The recording grid (origin, interval) is kept, so recording goes on where the
+        kept frames end; the frames' arrays are shared, not copied.
+        """
+        steps = [f.step for f in frames]
+        if any(b <= a for a, b in pairwise(steps)):
+            raise ConfigError("time-lapse frames must be in increasing step order")
+        self._frames = list(frames)
+        self._closing = None
+        if not self._frames:
+            self._origin = None
+        elif self._origin is None:
+            self._origin = self._frames[0].step
+        self._enforce_caps()
 
     def frame_at_or_before(self, step: int) -> Frame | None:
         """The latest frame recorded at or before ``step`` (for a timeline scrubber)."""
