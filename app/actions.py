@@ -44,6 +44,10 @@ class WindowCommands(Protocol):
     def use_local_compute(self) -> None: ...
     def choose_compute_server(self) -> None: ...
     def use_region_tool(self) -> None: ...
+    def export_timelapse(self) -> None: ...
+    def continue_from_here(self) -> None: ...
+    def timeline_step(self, delta: int) -> None: ...
+    def timeline_live(self) -> None: ...
     def open_manual(self) -> None: ...
     def show_about(self) -> None: ...
     def close(self) -> bool: ...
@@ -133,6 +137,27 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Ctrl+Shift+E",
         "Export the drawing as a PNG image of a chosen width",
     ),
+    ActionSpec(
+        "export_timelapse",
+        "Export &Time-lapse…",
+        lambda t: t.window.export_timelapse(),
+        "Ctrl+Shift+T",
+        "Export the recorded frames (or a stroke-by-stroke replay) as MP4, WebM or GIF",
+    ),
+    # Timeline
+    ActionSpec(
+        "continue_here",
+        "&Continue from Here",
+        lambda t: t.window.continue_from_here(),
+        "Ctrl+Shift+B",
+        "Make the timeline's frame the drawing (one undo step); the recorded future stays as a branch",
+    ),
+    ActionSpec("timeline_back", "Previous &Frame", lambda t: t.window.timeline_step(-1), "Alt+Left",
+               "Show the previous recorded frame (the run goes on)"),
+    ActionSpec("timeline_forward", "Next F&rame", lambda t: t.window.timeline_step(1), "Alt+Right",
+               "Show the next recorded frame; past the last one, the live drawing"),
+    ActionSpec("timeline_live", "&Live Drawing", lambda t: t.window.timeline_live(), None,
+               "Show the current drawing again (Esc)"),
     ActionSpec("quit", "&Quit", lambda t: t.window.close(), SK.Quit, "Quit CLIPDraw Studio"),
     # Edit (Undo/Redo come from the undo stack, see Actions)
     ActionSpec(
@@ -426,7 +451,7 @@ TOOLS = ("tool_select", "tool_node", "tool_lasso", "tool_draw", "tool_pan", "too
 #: (menu title, action names; SEPARATOR, and RECENT for the Open Recent submenu)
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&File", ("new", "open", RECENT, SEPARATOR, "save", "save_as", SEPARATOR,
-               "export_svg", "export_png", SEPARATOR, "quit")),
+               "export_svg", "export_png", "export_timelapse", SEPARATOR, "quit")),
     ("&Edit", ("undo", "redo", SEPARATOR, "select_all", "deselect", SEPARATOR,
                "cut", "copy", "paste", "duplicate", SEPARATOR, "freeze", "unfreeze", "delete")),
     ("&Object", ("flip_h", "flip_v", "rotate_cw", "rotate_ccw", "scale_up", "scale_down", SEPARATOR,
@@ -437,7 +462,8 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
                  "nudge_down_10")),
     ("&Run", ("draw", "pause", "stop", "reset", SEPARATOR, "add_random", SEPARATOR,
               "compute_local", "compute_server")),
-    ("&View", ("zoom_in", "zoom_out", "zoom_fit", SEPARATOR, *TOOLS)),
+    ("&View", ("zoom_in", "zoom_out", "zoom_fit", SEPARATOR, *TOOLS, SEPARATOR,
+               "timeline_back", "timeline_forward", "timeline_live", "continue_here")),
     ("&Help", ("manual", "about")),
 )  # fmt: skip
 TOOLBAR = (

@@ -149,6 +149,19 @@ SESSION_VIEWS: tuple[FieldView, ...] = (
     FieldView("renderer", "renderer", "combo", suggestions=RENDERERS,
               tooltip="; for comparison with the original CLIPDraw's rasteriser (slower)"),
     FieldView("precision", "precision", "combo", tooltip="; the status bar says what runs and why"),
+    # the Time box (issue 13): recording, stages, prune, auto-stop
+    FieldView("timelapse_every", "timelapse_every", "int", suffix=" steps",
+              tooltip="; the timeline under the canvas shows these frames"),
+    FieldView("stages", "stages", "int"),
+    FieldView("stage_freeze", "stage_freeze", "check"),
+    FieldView("prune_alpha", "prune_alpha", "float", step=0.05, decimals=2),
+    FieldView("prune_every", "prune_every", "int", step=50, suffix=" steps"),
+    FieldView("auto_stop", "auto_stop", "check"),
+    FieldView("patience", "patience", "int", step=10, suffix=" steps"),
+)
+#: Settings of SESSION_VIEWS shown in the Time box instead of the Run box.
+TIME_FIELDS = (
+    "timelapse_every", "stages", "stage_freeze", "prune_alpha", "prune_every", "auto_stop", "patience"
 )
 GUI_VIEWS: tuple[FieldView, ...] = (
     FieldView("brush_color", "brush_color_button", "color"),
@@ -308,6 +321,13 @@ class ControlPanel(QWidget):
     precision: QComboBox
     brush_width: QDoubleSpinBox
     draw_frozen: QCheckBox
+    timelapse_every: QSpinBox
+    stages: QSpinBox
+    stage_freeze: QCheckBox
+    prune_alpha: QDoubleSpinBox
+    prune_every: QSpinBox
+    auto_stop: QCheckBox
+    patience: QSpinBox
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -324,6 +344,7 @@ class ControlPanel(QWidget):
         self._build_prompts(outer)
         self._build_buttons(outer)
         self._build_run_options(outer)
+        self._build_time_options(outer)
         self._build_brush(outer)
         outer.addStretch(1)
         self._update_color_button()
@@ -409,7 +430,7 @@ class ControlPanel(QWidget):
         form = QFormLayout(run)
         extras = {"model_name": self._model_button(run), "weights": self._browse_button(run)}
         for view in SESSION_VIEWS:
-            if not view.fixed_while_running or view.name == "height":  # height: in the canvas row
+            if not view.fixed_while_running or view.name == "height" or view.name in TIME_FIELDS:
                 continue
             editor = self._editors[view.name]
             editor.widget.setParent(run)
@@ -427,6 +448,19 @@ class ControlPanel(QWidget):
             else:
                 form.addRow(label, editor.widget)
         outer.addWidget(run)
+
+    def _build_time_options(self, outer: QVBoxLayout) -> None:
+        """Recording, stages, prune and auto-stop (the window's run loop applies them, app.run.plan_hooks)."""
+        box = QGroupBox("Time", self)
+        form = QFormLayout(box)
+        for name in TIME_FIELDS:
+            widget = self._editors[name].widget
+            widget.setParent(box)
+            if isinstance(widget, QCheckBox):
+                form.addRow(widget)
+            else:
+                form.addRow(setting_named(SessionConfig, name).label, widget)
+        outer.addWidget(box)
 
     def _model_button(self, parent: QWidget) -> QToolButton:
         self.pick_model = QToolButton(parent)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from app.errors import ErrorBanner
     from app.run.controller import RunController
     from clipdraw_core.drawing.guidance import Guidance
+    from clipdraw_core.io.project_history import ProjectHistory
     from clipdraw_core.optim.config import SessionConfig
 
 logger = logging.getLogger(__name__)
@@ -70,8 +71,14 @@ class FileHost(Protocol):
 
     def current_config(self) -> SessionConfig: ...
     def load_project_data(
-        self, config: SessionConfig, drawing: Drawing, step: int, guidance: Guidance | None = None
+        self,
+        config: SessionConfig,
+        drawing: Drawing,
+        step: int,
+        guidance: Guidance | None = None,
+        history: ProjectHistory | None = None,
     ) -> None: ...
+    def project_history(self) -> ProjectHistory | None: ...
     def add_seed_strokes(self, strokes: list[Stroke], text: str) -> None: ...
     def show_status(self, message: str, timeout_ms: int = 0) -> None: ...
 
@@ -247,6 +254,7 @@ class FileActions:
             drawing,
             step=self.host.controller.step(),
             guidance=self.host.controller.guidance,
+            history=self.host.project_history(),
         )
 
     def open_project(self, path: str | os.PathLike[str] | None = None) -> bool:
@@ -348,7 +356,9 @@ class FileActions:
         from clipdraw_core.io.project import load_project
 
         def show(project: Any) -> None:
-            self.host.load_project_data(project.config, project.drawing, project.step, project.guidance)
+            self.host.load_project_data(
+                project.config, project.drawing, project.step, project.guidance, project.history
+            )
             then()
             self.signals.projectShown.emit(Path(path))
 

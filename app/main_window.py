@@ -48,6 +48,7 @@ from app.controls import ControlPanel
 from app.editing import SELECTION_ACTIONS, StrokeEditor
 from app.errors import ErrorBanner
 from app.files import FileActions
+from app.history_commands import ContinueFromFrameCommand, EngineEditCommand
 from app.image_prompt_panel import ImagePromptPanel
 from app.look_actions import LookActions
 from app.look_panel import LookPanel
@@ -56,10 +57,12 @@ from app.region_panel import RegionPanel
 from app.run.controller import RunController
 from app.state import AppState
 from app.status import StatusPanel
+from app.timeline import TimelinePanel
 from clipdraw_core.drawing.commands import SetImagePrompts, SetPrompt, SetRegions, SetStyle
 from clipdraw_core.drawing.guidance import Guidance, ImagePrompt, Region, StyleImage
 from clipdraw_core.drawing.strokes import Drawing, Stroke, random_walk_strokes
 from clipdraw_core.errors import RemoteError, WeightsError
+from clipdraw_core.io.project_history import ProjectHistory
 from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.run_state import RunState
 
@@ -132,7 +135,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ assembly
     def _build_central(self) -> None:
-        """Banner above the canvas."""
+        """Banner above the canvas, the timeline under it."""
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -140,6 +143,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(self.connection_banner)
         layout.addWidget(self.canvas, 1)
+        self.timeline = TimelinePanel(self.controller.history, central)
+        layout.addWidget(self.timeline)
         self.setCentralWidget(central)
 
     def _build_dock(self) -> None:
@@ -208,6 +213,13 @@ class MainWindow(QMainWindow):
         c.snapshotApplied.connect(self._on_snapshot)
         c.historyAppended.connect(self.status.plot.add_points)
         c.historyReset.connect(self.status.clear)
+        c.historyReset.connect(self.timeline.refresh)
+        c.engineEdited.connect(lambda edit: self.undo_stack.push(EngineEditCommand(self.controller, edit)))
+        c.autoStopped.connect(self._on_auto_stop)
+        self.timeline.frameRequested.connect(self._show_frame)
+        self.timeline.continueRequested.connect(self.continue_from_frame)
+        self.timeline.discardRequested.connect(self.discard_branch)
+        self.actions_.deselect.triggered.connect(self.timeline.go_live)  # Esc: back to the live drawing
         c.stateChanged.connect(self._on_state)
         c.errorOccurred.connect(self.show_error)
         c.connection.changed.connect(self._on_connection)
@@ -288,10 +300,13 @@ class MainWindow(QMainWindow):
         return self.look.apply_to(self.prompts.apply_to(self.controls.config(self.controller.config())))
 
     def _on_drawing(self, drawing: Drawing | None) -> None:
-        self.canvas.set_drawing(drawing)
+        if self.timeline.is_live():  # while the artist looks at a past frame, the run goes on unseen
+            self.canvas.set_drawing(drawing)
 
     def _on_snapshot(self, snap: Any) -> None:
         self.status.update_snapshot(snap)
+        self.status.set_eta(self.controller.seconds_left())
+        self.timeline.refresh()
         scores = getattr(snap, "scores", None) or {}
         self.prompts.update_scores(scores)
         self.regions.update_scores(scores)
@@ -315,10 +330,15 @@ class MainWindow(QMainWindow):
             RunState.DONE: "Finished – you can keep editing",
             RunState.STOPPED: "Stopped",
         }.get(state)
+        if state is RunState.DONE and self.controller.auto_stopped():
+            text = self._auto_stop_text(self.controller.step())
         if text:
             self.statusBar().showMessage(text, 0 if state in (RunState.PAUSED, RunState.LOADING) else 3000)
         if state is RunState.RUNNING:
             self._mark_dirty()
+        else:
+            self.status.set_eta(None)
+        self.timeline.refresh()
 
     def _on_selection(self, ids: list[int]) -> None:
         has = bool(ids)
@@ -402,12 +422,20 @@ class MainWindow(QMainWindow):
         self.canvas.set_selection([])
 
     def load_project_data(
-        self, config: SessionConfig, drawing: Drawing, step: int, guidance: Guidance | None = None
+        self,
+        config: SessionConfig,
+        drawing: Drawing,
+        step: int,
+        guidance: Guidance | None = None,
+        history: ProjectHistory | None = None,
     ) -> None:
         self.controls.set_config(config)  # validates first: a bad config changes nothing
         self.look.set_config(config)
         self.prompts.set_config(config)
         self.controller.load_drawing(drawing, step, config, guidance)
+        self.controller.history.load(history)
+        self.timeline.go_live()
+        self.timeline.refresh()
         self.undo_stack.clear()
         self.canvas.set_selection([])
         self.canvas.zoom_fit()
@@ -496,6 +524,89 @@ class MainWindow(QMainWindow):
         """A finished change in the prompt table: one SetPrompt (one undo step) while drawing."""
         if self.controller.is_active():
             self.apply_prompt()
+
+    # ------------------------------------------------------------ timeline
+    def _show_frame(self, frame: Any) -> None:
+        """The timeline asks for a past frame (or ``None``: the live drawing) on the canvas."""
+        if frame is None:
+            self.canvas.set_drawing(self.controller.drawing())
+            return
+        self.canvas.set_drawing(frame.to_drawing())
+        running = self.controller.state() is RunState.RUNNING
+        note = " – the run goes on; Esc or Live to return" if running else " – Esc or Live to return"
+        self.statusBar().showMessage(f"Showing step {frame.step}{note}", 4000)
+
+    @staticmethod
+    def _auto_stop_text(step: int) -> str:
+        return f"Auto-stop at step {step}: the score stopped improving (Draw goes on)"
+
+    def _on_auto_stop(self, step: int) -> None:
+        self.statusBar().showMessage(self._auto_stop_text(step), 0)
+
+    def timeline_step(self, delta: int) -> None:
+        self.timeline.step_by(delta)
+
+    def timeline_live(self) -> None:
+        self.timeline.go_live()
+
+    def continue_from_here(self) -> None:
+        """Ctrl+Shift+B: continue from the frame the timeline shows."""
+        if self.timeline.shown_frame() is None:
+            self.statusBar().showMessage("Drag the timeline to a past frame first", 4000)
+            return
+        self.timeline.request_continue()
+
+    def continue_from_frame(self, track: int, index: int) -> None:
+        """Make frame ``index`` of ``track`` the drawing (one undo step); the old future becomes a branch.
+
+        A finished run is stopped first, so Draw goes on from the frame's own step;
+        a running or paused run continues with the frame's drawing.
+        """
+        tracks = self.controller.history.tracks()
+        if not 0 <= track < len(tracks) or not 0 <= index < len(tracks[track]):
+            return
+        if self.controller.state() is RunState.DONE:
+            self.controller.stop()
+        frame = self.controller.history.continue_from(track, index)
+        active = self.controller.is_active()
+        command = ContinueFromFrameCommand(
+            self.controller,
+            frame.to_drawing(),
+            frame.step,
+            self.controller.step(),
+            None if active else self.controller.set_step,
+        )
+        self.timeline.go_live()
+        self.undo_stack.push(command)
+        self.canvas.set_selection([])
+        self.timeline.refresh()
+        self.statusBar().showMessage(
+            f"Continuing from step {frame.step}; the recorded future is kept as a branch", 5000
+        )
+
+    def discard_branch(self, track: int) -> None:
+        self.controller.history.discard_branch(track)
+        self.timeline.go_live()
+        self.timeline.refresh()
+
+    def project_history(self) -> ProjectHistory | None:
+        """The history to save with the project, when the artist asked for it (the timeline's checkbox)."""
+        return self.controller.history.to_project() if self.timeline.save_history.isChecked() else None
+
+    def export_timelapse(self) -> None:
+        """File > Export Time-lapse…: the dialog (app.dialogs.timelapse_export) runs the export off-thread."""
+        from app.dialogs.timelapse_export import TimelapseExportDialog
+
+        cfg = self.current_config()
+        dialog = TimelapseExportDialog(
+            self,
+            self.timeline.frames() or self.controller.history.main(),
+            self.controller.drawing(),
+            caption=cfg.prompt,
+            on_error=lambda message: self.banner.show_message(message),
+        )
+        self.timelapse_dialog = dialog
+        dialog.open()
 
     # ------------------------------------------------------------ regions, soft lock
     def use_region_tool(self) -> None:
@@ -703,6 +814,10 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop every thread; safe to call twice (closeEvent and aboutToQuit)."""
+        dialog = getattr(self, "timelapse_dialog", None)
+        if dialog is not None and dialog.is_exporting():  # a cancelled export leaves no file
+            dialog.task.cancel()
+            dialog.wait()
         self.controller.shutdown()
         self.canvas.shutdown()
         self.files.shutdown()

@@ -60,6 +60,11 @@ class GuiSettings:
     look_presets: str = setting(
         "", label="Own presets", help="The artist's saved look presets (presets.json's format)"
     )
+    save_history: bool = setting(
+        False,
+        label="Save history in project",
+        help="keep the timeline's recorded frames in project files (bigger files)",
+    )
 
 
 #: Stored keys that differ from the field name (``width`` kept its key from when the

@@ -1,4 +1,4 @@
-"""Status bar: step, loss / CLIP score, iterations per second, device, a live score plot.
+"""Status bar: step, loss / CLIP score, iterations per second, time left, device, a live score plot.
 
 Why a small plot: the score curve tells the artist at a glance whether the drawing
 still improves (keep going), has plateaued (stop or steer), or collapsed after an
@@ -95,10 +95,14 @@ class StatusPanel(QWidget):
         self.score.setToolTip("Mean CLIP cosine similarity to the prompt (higher is better) and the loss")
         self.speed = QLabel("– it/s", self)
         self.speed.setToolTip("Optimisation steps per second")
+        self.eta = QLabel("", self)
+        self.eta.setObjectName("etaLabel")
+        self.eta.setToolTip("Time left at the current speed (auto-stop may end the run sooner)")
         self.device = QLabel("", self)
         self.device.setToolTip("Where the optimisation runs (cpu, cuda, mps) and CLIP's precision")
         self.plot = ScorePlot(self)
-        for w in (self.busy, self.cancel, self.step, self.score, self.speed, self.device, self.plot):
+        shown = (self.busy, self.cancel, self.step, self.score, self.speed, self.eta, self.device, self.plot)
+        for w in shown:
             layout.addWidget(w)
         for label in (self.step, self.score, self.speed):
             label.setMinimumWidth(label.fontMetrics().horizontalAdvance("Score 0.0000 (loss -0.000)") // 2)
@@ -125,7 +129,14 @@ class StatusPanel(QWidget):
         precision = getattr(snap, "precision", "")
         self.device.setText(f"{snap.device} · CLIP {precision}" if precision else str(snap.device))
 
+    def set_eta(self, seconds: float | None) -> None:
+        """``~2 min 05 s left`` while a run's speed is known; empty otherwise."""
+        from clipdraw_core.optim.autostop import format_duration
+
+        self.eta.setText("" if seconds is None else f"~{format_duration(seconds)} left")
+
     def clear(self) -> None:
+        self.eta.setText("")
         self.step.setText("Step –")
         self.score.setText("Score –")
         self.speed.setText("– it/s")

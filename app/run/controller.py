@@ -10,6 +10,12 @@ be driven from tests without a window.
 project (the artist stopped, or reopened yesterday's work); on an empty canvas the
 strokes the artist sketched become seed strokes next to the random ones. Reset / New
 clears the canvas.
+
+Every run carries the engine's RunPlan (:mod:`app.run.plan_hooks`): the time-lapse
+frames go to :attr:`RunController.history` (the timeline's tracks, kept from one run
+to the next until Reset / New), stages and prunes come back as ``engineEdited`` for the
+undo history, auto-stop as ``autoStopped``, and :meth:`RunController.seconds_left` is
+the status bar's ETA.
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.run.history import History
 from app.run.loader import ModelLoader
 from app.run.local_edits import apply_command
+from app.run.plan_hooks import PlanHooks, plan_for
 from app.run.remote import ConnectionWatch, RemoteCompute
 from app.run.worker import SessionWorker, WorkerHandle, error_message
 from clipdraw_core.drawing.commands import Command, SetImagePrompts, SetPrompt, SetRegions, SetStyle
@@ -48,6 +56,8 @@ class RunController(QObject):
     stateChanged = Signal(object)  # RunState
     errorOccurred = Signal(str, object)  # message, exception (or None)
     guidanceChanged = Signal(object)  # Guidance (image prompts, style, regions)
+    engineEdited = Signal(object)  # EngineEdit: a stage or prune the run's plan made
+    autoStopped = Signal(int)  # step at which the score stopped improving
 
     def __init__(
         self, parent: QObject | None = None, *, clip: ClipModel | None = None, min_step_interval: float = 0.0
@@ -77,6 +87,8 @@ class RunController(QObject):
         self.compute: RemoteCompute | None = None
         #: The remote run's connection (lost / back / gone), for the connection banner.
         self.connection = ConnectionWatch(self)
+        #: The recorded frames (timeline tracks), shared with the worker thread.
+        self.history = History()
 
     # ------------------------------------------------------------ queries
     def drawing(self) -> Drawing | None:
@@ -245,15 +257,26 @@ class RunController(QObject):
         from clipdraw_core.optim.session import Session
 
         drawing, step = self._drawing, self._step
-        if drawing is not None and self._continuable and drawing.strokes:
+        resumed = drawing is not None and self._continuable and bool(drawing.strokes)
+        if drawing is not None and resumed:
             config = config.replace(width=drawing.width, height=drawing.height, background=drawing.background)
             start = step if step < config.num_steps else 0
             kwargs: dict[str, Any] = {"drawing": drawing, "start_step": start}
         else:
+            start = 0
             seeds = drawing.strokes if drawing is not None else ()
             kwargs = {"initial_strokes": tuple(seeds)}
+            self.history.clear()
             self.historyReset.emit()
+        try:
+            hooks = PlanHooks(plan_for(config, resumed=resumed, start_step=start), self.history,
+                              config.timelapse_every)
+        except Exception as exc:
+            self.errorOccurred.emit(error_message(exc), exc)
+            self._set_state(RunState.IDLE)
+            return
         self._config = config
+        session_config = hooks.session_config(config)
         self._prompts_in_flight = []
         guidance = self.guidance
 
@@ -262,17 +285,19 @@ class RunController(QObject):
 
         def factory() -> Session | RemoteSessionProxy:
             if compute is not None:  # guidance travels as data (size-capped PNGs, polygons)
-                return compute.open(config, guidance=guidance, on_connection=report, **kwargs)
+                return compute.open(session_config, guidance=guidance, on_connection=report, **kwargs)
             assert clip is not None
-            return Session(config, clip, guidance=guidance, **kwargs)
+            return Session(session_config, clip, guidance=guidance, **kwargs)
 
         if clip is not None:
             self._freeze_gc_once(clip)
-        worker = SessionWorker(factory, min_step_interval=self.min_step_interval)
+        worker = SessionWorker(factory, min_step_interval=self.min_step_interval, plan=hooks)
         handle = WorkerHandle(worker, self)
         worker.snapshotReady.connect(self._on_snapshot)
         worker.stateChanged.connect(self._on_worker_state)
         worker.errorOccurred.connect(self.errorOccurred)
+        worker.engineEdited.connect(self._on_engine_edit)
+        worker.autoStopped.connect(self._on_auto_stop)
         self._handle = handle
         self._continuable = True
         self._set_state(RunState.STARTING)
@@ -294,6 +319,32 @@ class RunController(QObject):
     def _on_worker_state(self, state: RunState) -> None:
         if self.sender() is self.worker():
             self._set_state(state)
+
+    def _on_engine_edit(self, edit: object) -> None:
+        if self.sender() is self.worker():
+            self.engineEdited.emit(edit)
+
+    def _on_auto_stop(self, step: int) -> None:
+        if self.sender() is self.worker():
+            self.autoStopped.emit(step)
+
+    def seconds_left(self) -> float | None:
+        """The run's time left at its current speed (``None`` when not running or not known yet)."""
+        worker = self.worker()
+        if worker is None or worker.plan is None or self._state is not RunState.RUNNING:
+            return None
+        return worker.plan.seconds_left()
+
+    def auto_stopped(self) -> bool:
+        """Whether auto-stop ended the current run (the score stopped improving)."""
+        worker = self.worker()
+        return bool(worker is not None and worker.plan is not None and worker.plan.auto_stopped)
+
+    def set_step(self, step: int) -> None:
+        """The step a continued drawing starts from (a timeline frame's) while no session runs."""
+        if not self.is_active():
+            self._step = max(0, int(step))
+            self._continuable = True
 
     def _on_snapshot(self) -> None:
         worker = self.sender()
@@ -360,6 +411,7 @@ class RunController(QObject):
         self.guidance = Guidance()
         self.guidanceChanged.emit(self.guidance)
         self._local_next_id = 0
+        self.history.clear()
         self.historyReset.emit()
         self.set_blank(config.width, config.height, config.background)
         self._set_state(RunState.IDLE)
@@ -376,6 +428,7 @@ class RunController(QObject):
         self._drawing = drawing
         self.guidance = guidance or Guidance()
         self.guidanceChanged.emit(self.guidance)
+        self.history.clear()
         self.historyReset.emit()
         self.drawingChanged.emit(drawing)
         self._set_state(RunState.IDLE)

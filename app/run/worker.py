@@ -15,6 +15,11 @@ delivered on the GUI thread:
 
 While paused (or finished) the worker still applies submitted edits at once with
 ``session.apply_pending()``, so a freeze or delete shows without resuming.
+
+With :class:`~app.run.plan_hooks.PlanHooks` the loop also runs the engine's RunPlan
+(time-lapse frames, stages, prunes, auto-stop, ETA): ``engineEdited`` carries each
+edit the plan made (for the undo history), ``autoStopped`` the step where the score
+stopped improving; the session then stays steerable, as after its last step.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -31,6 +36,9 @@ from app.background import Mailbox, Task, error_message, start_task
 from clipdraw_core.drawing.commands import Command
 from clipdraw_core.optim.run_state import RunState
 from clipdraw_core.optim.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from app.run.plan_hooks import EngineEdit, PlanHooks
 
 __all__ = ["SessionWorker", "WorkerHandle", "error_message"]
 
@@ -61,6 +69,8 @@ class SessionWorker(QObject):
     stateChanged = Signal(object)  # RunState
     errorOccurred = Signal(str, object)  # message, exception
     finished = Signal()
+    engineEdited = Signal(object)  # EngineEdit (a stage or a prune the plan made)
+    autoStopped = Signal(int)  # the step at which auto-stop ended the run
 
     def __init__(
         self,
@@ -68,9 +78,13 @@ class SessionWorker(QObject):
         *,
         start_paused: bool = False,
         min_step_interval: float = 0.0,
+        plan: PlanHooks | None = None,
     ) -> None:
         super().__init__()
         self._factory = session_factory
+        #: The run's time extras (frames, stages, prunes, auto-stop, ETA), or None.
+        self.plan = plan
+        self._finished_plan = False
         self._session: SteppableSession | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -144,7 +158,7 @@ class SessionWorker(QObject):
         session = self._create_session()
         if session is not None:
             while not self._abort:
-                if self._paused or session.done:
+                if self._paused or session.done or self._finished_plan:
                     self._idle(session)
                 else:
                     self._step(session)
@@ -167,13 +181,16 @@ class SessionWorker(QObject):
         try:
             self._publish(session.apply_pending() if self._edits_pending else session.snapshot())
             self._edits_pending = False
+            if self.plan is not None:
+                self.plan.start(session)
         except Exception as exc:
             self.errorOccurred.emit(error_message(exc), exc)
         return session
 
     def _idle(self, session: SteppableSession) -> None:
         """Paused or finished: apply edits at once, else sleep until woken (or 0.25 s)."""
-        self._set_state(RunState.DONE if session.done and not self._paused else RunState.PAUSED)
+        over = session.done or self._finished_plan
+        self._set_state(RunState.DONE if over and not self._paused else RunState.PAUSED)
         if self._edits_pending:
             self._edits_pending = False
             try:
@@ -187,11 +204,19 @@ class SessionWorker(QObject):
 
     def _step(self, session: SteppableSession) -> None:
         """One optimisation step; an error pauses the run instead of ending it."""
+        if self.plan is not None and self._state is not RunState.RUNNING:
+            self.plan.resumed()
         self._set_state(RunState.RUNNING)
         t0 = time.perf_counter()
         self._edits_pending = False  # step() drains the queue first
+        edits: list[EngineEdit] = []
         try:
+            if self.plan is not None:
+                edits = self.plan.before_step(session)
             snap = session.step()
+            if self.plan is not None:
+                snap, more = self._after_plan_step(session, snap)
+                edits += more
         except Exception as exc:
             logger.warning("optimisation step failed: %s", exc, exc_info=True)
             self._paused = True
@@ -200,9 +225,25 @@ class SessionWorker(QObject):
             return
         self.steps_done += 1
         self._publish(snap)
+        for edit in edits:
+            self.engineEdited.emit(edit)
+        if self._finished_plan and self.plan is not None and self.plan.auto_stopped:
+            self.autoStopped.emit(snap.step)
         # let the GUI thread take the GIL between steps; optional pacing for demos
         wait = self._min_interval - (time.perf_counter() - t0)
         time.sleep(max(0, wait))
+
+
+    def _after_plan_step(
+        self, session: SteppableSession, snap: Snapshot
+    ) -> tuple[Snapshot, list[EngineEdit]]:
+        """Record, auto-stop, and at the end the plan's final prune and closing frame."""
+        assert self.plan is not None
+        stop = self.plan.after_step(session, snap)
+        if not (stop or session.done):
+            return snap, []
+        self._finished_plan = True
+        return self.plan.finish(session)
 
 
 class WorkerHandle(QObject):

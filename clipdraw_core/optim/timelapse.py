@@ -258,6 +258,13 @@ class TimelapseRecorder:
         self._origin = None
         self._every = self.initial_every
 
+    def copy(self) -> TimelapseRecorder:
+        """An independent recorder with the same frames (shared, immutable) and grid."""
+        other = TimelapseRecorder(self.initial_every, max_frames=self.max_frames, max_bytes=self.max_bytes)
+        other._every, other._origin = self._every, self._origin
+        other._frames, other._closing = list(self._frames), self._closing
+        return other
+
     def reset_to(self, frames: list[Frame]) -> None:
         """Keep exactly ``frames`` (in step order), e.g. a history cut at a frame to branch from.
 
