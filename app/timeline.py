@@ -19,8 +19,19 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app import settings
 from app.run.history import History, Track
@@ -43,21 +54,26 @@ class TimelinePanel(QWidget):
         self._track = 0
         #: Step of the frame shown, or None when live.
         self._shown_step: int | None = None
-        layout = QHBoxLayout(self)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
+        layout.setSpacing(2)
+        top, bottom = QHBoxLayout(), QHBoxLayout()
+        layout.addLayout(top)
+        layout.addLayout(bottom)
         self.track_box = QComboBox(self)
         self.track_box.setObjectName("timelineTrack")
         self.track_box.setToolTip("Main: the history of the drawing on the canvas; branches: futures left")
+        self.track_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.track_box.currentIndexChanged.connect(self._on_track)
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setObjectName("timelineSlider")
         self.slider.setToolTip("Drag to see the drawing as it was (the run goes on); the right end is live")
         self.slider.setPageStep(10)
+        self.slider.setMinimumWidth(60)
         self.slider.valueChanged.connect(self._on_slider)
         self.label = QLabel("No history yet", self)
         self.label.setObjectName("timelineLabel")
-        widest = "Branch 9 · step 100000 · 1000/1000"
-        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance(widest))
+        self.label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.live = QPushButton("Live", self)
         self.live.setToolTip("Show the current drawing again (Esc)")
         self.live.clicked.connect(self.go_live)
@@ -71,13 +87,25 @@ class TimelinePanel(QWidget):
         self.discard.setToolTip("Forget the branch shown")
         self.discard.clicked.connect(lambda: self.discardRequested.emit(self._track))
         self.save_history = QCheckBox("Save history in project", self)
-        self.save_history.setToolTip("Keep these frames in the project file (bigger: ~27 kB per frame)")
+        self.save_history.setObjectName("saveHistory")
+        self.save_history.setToolTip(
+            "Keep these frames and branches in the project file (bigger: ~29 kB per frame)"
+        )
         self.save_history.setChecked(bool(settings.read("save_history")))
         self.save_history.toggled.connect(lambda on: settings.write("save_history", bool(on)))
-        for w in (self.track_box, self.slider, self.label, self.live, self.continue_button, self.discard):
-            layout.addWidget(w, 1 if w is self.slider else 0)
-        layout.addWidget(self.save_history)
+        top.addWidget(self.track_box)
+        top.addWidget(self.slider, 1)
+        top.addWidget(self.label)
+        for w in (self.live, self.continue_button, self.discard):
+            bottom.addWidget(w)
+        bottom.addStretch(1)
+        bottom.addWidget(self.save_history)
+        # a narrow window clips the bar's right end rather than growing to fit it
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         self.refresh(force=True)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(120, super().minimumSizeHint().height())
 
     # ------------------------------------------------------------ queries
     def is_live(self) -> bool:
@@ -119,8 +147,9 @@ class TimelinePanel(QWidget):
             if i == 0:
                 box.addItem("Main")
             else:
-                first = track[0].step if track else 0
-                box.addItem(f"Branch {i} (to step {track[-1].step if track else first})")
+                first, last = (track[0].step, track[-1].step) if track else (0, 0)
+                box.addItem(f"Branch {i}")
+                box.setItemData(i, f"steps {first}–{last}", Qt.ItemDataRole.ToolTipRole)
         box.setCurrentIndex(self._track)
         box.setVisible(len(self._tracks) > 1)
         box.blockSignals(False)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from clipdraw_core.drawing.commands import AddStrokes, Command, DeleteStrokes, SetFrozen, apply_to_drawing
 from clipdraw_core.drawing.strokes import Drawing
@@ -32,10 +32,18 @@ from clipdraw_core.optim.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from app.run.history import History
-    from app.run.worker import SteppableSession
     from clipdraw_core.optim.session import Session
 
 logger = logging.getLogger(__name__)
+
+
+class SteppableSession(Protocol):
+    """What the hooks need of a session (the worker's ``SteppableSession`` has it; not imported: no cycle)."""
+
+    def submit(self, command: Command) -> None: ...
+    def allocate_ids(self, n: int = 1) -> list[int]: ...
+    def snapshot(self) -> Snapshot: ...
+    def apply_pending(self) -> Snapshot: ...
 
 
 @dataclass(frozen=True)

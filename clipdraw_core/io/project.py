@@ -4,7 +4,7 @@ A project holds the settings (text prompts and their weights included), the draw
 (stroke ids, control points, widths, colours, frozen flags, soft locks with their
 anchors), the guidance (image prompts, style image, regions) and the step reached;
 optionally the recorded history (time-lapse frames and branches,
-:mod:`clipdraw_core.io.project_history`), which makes the file bigger (about 27 kB per
+:mod:`clipdraw_core.io.project_history`), which makes the file bigger (about 29 kB per
 frame of 256 strokes) and is therefore the artist's choice.
 
 Image and style prompts are **embedded** as base64 PNG (reduced to at most 512 px on
