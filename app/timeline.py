@@ -133,8 +133,8 @@ class TimelinePanel(QWidget):
             return
         self._revision = self.history.revision
         self._tracks = self.history.tracks()
-        if self._track >= len(self._tracks):
-            self._track, self._shown_step = 0, None
+        if self._track >= len(self._tracks) or (self._shown_step is not None and not self.frames()):
+            self._track, self._shown_step = 0, None  # what was shown is gone (Reset, a new run)
             self.frameRequested.emit(None)
         self._fill_track_box()
         self._sync_slider()

@@ -70,6 +70,17 @@ def test_scrubbing_while_running_shows_the_past_and_the_run_goes_on(qtbot, windo
     window.controller.stop()
 
 
+def test_reset_while_looking_at_the_past_returns_to_the_live_canvas(qtbot, window):
+    _record_every_step(window)
+    start_run(qtbot, window, steps=3)
+    _scrub_to(qtbot, window, 0)
+    assert not window.timeline.is_live()
+    qtbot.mouseClick(window.controls.reset, Qt.MouseButton.LeftButton)
+    assert window.timeline.is_live() and window.controller.history.main() == ()
+    assert window.canvas.drawing().strokes == ()
+    assert window.timeline.label.text() == "No history yet"
+
+
 def test_continue_from_a_past_frame_undo_and_the_branch(qtbot, window):
     _record_every_step(window)
     start_run(qtbot, window, steps=6)
