@@ -318,7 +318,13 @@ def guidance_for_test() -> Guidance:
 
 
 def test_remote_run_with_image_prompt_region_and_style_gives_the_local_drawing(server, tiny_clip):
-    """Guidance travels as data: the same drawing, bit for bit, as a local run (random VGG-16)."""
+    """Guidance travels as data: the same drawing as a local run (random VGG-16).
+
+    Not bit for bit, unlike the plain run: the server's VGG-16 is a second network in
+    another thread, and oneDNN's CPU convolutions do not promise the same summation
+    order from one call to the next (one run in many differed by 6e-6 px). Anything a
+    lost or misread picture would change moves points by far more than the tolerance.
+    """
     from clipdraw_core.cli_guidance import constant
     from clipdraw_core.optim.style import load_style_network
 
@@ -355,10 +361,11 @@ def test_remote_run_with_image_prompt_region_and_style_gives_the_local_drawing(s
     remote = asyncio.run(scenario())
     assert remote.step == expected.step == 4
     for a, b in zip(remote.drawing.strokes, expected.drawing.strokes, strict=True):
-        np.testing.assert_array_equal(a.points, b.points)
-        assert a.color == b.color and a.half_width == b.half_width
-    assert remote.loss == pytest.approx(expected.loss, abs=0)
-    assert remote.scores == pytest.approx(dict(expected.scores), abs=0)
+        np.testing.assert_allclose(a.points, b.points, atol=1e-4, rtol=0)
+        np.testing.assert_allclose(a.color, b.color, atol=1e-5, rtol=0)
+        assert a.half_width == pytest.approx(b.half_width, abs=1e-5)
+    assert remote.loss == pytest.approx(expected.loss, rel=1e-5)
+    assert remote.scores == pytest.approx(dict(expected.scores), rel=1e-4, abs=1e-6)
     # the guidance comes back (sent once, then "the same" on later snapshots)
     assert [i.name for i in remote.guidance.images] == ["noise.png", "more.png"]
     assert remote.guidance.style is not None and remote.guidance.style.name == "stripes.png"
