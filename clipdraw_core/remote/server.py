@@ -342,6 +342,9 @@ class HostedSession:
                     if self._stop or not self._dirty:
                         continue
                     self._dirty = False
+                    # Read again: a command that woke this wait came after the read above,
+                    # and its snapshot must say it is in (a paused client waits for that).
+                    seq = self.last_seq
                     snap = session.apply_pending()
                 self._publish(snap, seq)
         except ClipDrawError as exc:
