@@ -291,3 +291,24 @@ def test_look_changes_mid_run_and_undo(tiny_clip) -> None:
     # the paper colour also applies to a drawing before any session exists
     drawing, _ = apply_to_drawing(snap.drawing, SetLook.of(background=(0.0, 0.0, 0.0)))
     assert drawing.background == (0.0, 0.0, 0.0)
+
+
+def test_look_values_are_checked_on_their_own_as_validate_checks_them():
+    """What a mid-run SetLook from a client may carry (the server asks before the engine sees it)."""
+    from clipdraw_core.errors import ConfigError
+    from clipdraw_core.optim.config import SessionConfig
+
+    SessionConfig.check_look({"palette": ["#000000", "#FFFFFF"], "ink": None, "max_half_width": 3})
+    SessionConfig.check_look({"palette": [], "min_half_width": 60.0})  # the session's max decides
+    for changes, fragment in [
+        ({"palette": ["#000000"]}, "2 to 32"),
+        ({"ink": "black"}, "not a colour"),
+        ({"min_half_width": 4, "max_half_width": 3}, "exceeds"),
+        ({"max_half_width": 2e4}, "between 0 and 10000"),
+        ({"palette_opaque": "no"}, "true or false"),
+        ({"seed": 3}, "seed"),
+    ]:
+        with pytest.raises(ConfigError, match=fragment):
+            SessionConfig.check_look(changes)
+    with pytest.raises(ConfigError, match="between 0 and 10000"):
+        SessionConfig(max_half_width=2e4).validate()

@@ -382,6 +382,8 @@ class Reorder(_Plain):
     def __post_init__(self) -> None:
         if self.where not in REORDER_WHERE:
             raise ConfigError(f"reorder must be one of {', '.join(REORDER_WHERE)}, got {self.where!r}")
+        if len(set(self.ids)) != len(self.ids):  # "exact" puts each listed stroke in one place
+            raise ConfigError("a reorder lists each stroke id once")
 
 
 def _reordered(strokes: list[Stroke], ids: Sequence[int], where: str) -> list[Stroke]:

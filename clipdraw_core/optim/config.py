@@ -12,14 +12,16 @@ that (see ``docs/architecture.md``, "How to add a setting").
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from clipdraw_core.drawing.commands import MID_RUN_LOOK
 from clipdraw_core.drawing.palette import MAX_COLORS, MIN_COLORS, check_palette, parse_hex
 from clipdraw_core.drawing.strokes import MAX_CANVAS, MAX_STROKES, MIN_CANVAS
 from clipdraw_core.errors import ConfigError
-from clipdraw_core.optim.setting import Setting, check_all, setting, settings_of
-from clipdraw_core.validation import check_text
+from clipdraw_core.optim.setting import Setting, check_all, check_value, setting, settings_of
+from clipdraw_core.validation import MAX_HALF_WIDTH, check_text
 
 #: The original CLIPDraw's optional negative prompts.
 DEFAULT_NEGATIVE_PROMPTS: tuple[str, ...] = ("A badly drawn sketch.", "Many ugly, messy drawings.")
@@ -129,8 +131,12 @@ class SessionConfig:
         cli="--lr-schedule",
         help="learning-rate schedule: step (the original), cosine or constant",
     )
-    min_half_width: float = setting(1.0, label="Minimum half-width", minimum=0.0, help="clamped every step")
-    max_half_width: float = setting(50.0, label="Maximum half-width", minimum=0.0, help="clamped every step")
+    min_half_width: float = setting(
+        1.0, label="Minimum half-width", minimum=0.0, maximum=MAX_HALF_WIDTH, help="clamped every step"
+    )
+    max_half_width: float = setting(
+        50.0, label="Maximum half-width", minimum=0.0, maximum=MAX_HALF_WIDTH, help="clamped every step"
+    )
     perspective_distortion: float = setting(
         0.5, label="Perspective distortion", minimum=0.0, maximum=1.0, help="of the augmentations"
     )
@@ -284,8 +290,7 @@ class SessionConfig:
             raise ConfigError("segments per stroke must satisfy 1 <= min <= max <= 64")
         if self.temperature <= 0:
             raise ConfigError("temperature must be > 0")
-        if self.min_half_width > self.max_half_width:
-            raise ConfigError("minimum stroke width exceeds the maximum")
+        _check_width_range(self.min_half_width, self.max_half_width)
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ConfigError("gradient clipping must be a positive number (or off)")
         lo, hi = self.crop_scale
@@ -298,11 +303,26 @@ class SessionConfig:
             raise ConfigError(f"{k} stages need at least {k} steps, got {self.num_steps}")
         if self.num_paths + self.num_shapes > MAX_STROKES:
             raise ConfigError(f"strokes plus shapes must be at most {MAX_STROKES}")
-        if self.palette:
-            check_palette(self.palette)
-        if self.ink is not None:
-            parse_hex(self.ink)
+        _check_colours(self.palette, self.ink)
         return self
+
+    @classmethod
+    def check_look(cls, changes: Mapping[str, Any]) -> None:
+        """Check mid-run look values on their own (a ``SetLook`` from a client) as :meth:`validate` does.
+
+        Each value gets its field's type, range and choices (:func:`check_value`), a
+        palette and an ink the hex checks of :meth:`validate`, and a width range given
+        whole must be ordered. What depends on the run's other settings (a new minimum
+        above its maximum) is left to the session, which ignores such a change with a note.
+        """
+        by_name = {s.name: s for s in cls.settings()}
+        for name, value in changes.items():
+            if name not in MID_RUN_LOOK:
+                raise ConfigError(f"{name!r} is not a look setting that may change during a run")
+            check_value(by_name[name], value)
+        _check_colours(changes.get("palette", ()), changes.get("ink"))
+        if "min_half_width" in changes and "max_half_width" in changes:
+            _check_width_range(changes["min_half_width"], changes["max_half_width"])
 
     def look_palette(self) -> tuple[tuple[str, ...], str, bool]:
         """``(entries, mode, opaque)`` in effect: ink mode is a one-colour opaque hard palette."""
@@ -342,3 +362,16 @@ class SessionConfig:
             return cls(**kwargs)
         except TypeError as exc:
             raise ConfigError(f"invalid settings: {exc}") from exc
+
+
+def _check_width_range(low: float, high: float) -> None:
+    if low > high:
+        raise ConfigError("minimum stroke width exceeds the maximum")
+
+
+def _check_colours(palette: Any, ink: Any) -> None:
+    """The palette (empty: free colours) and the ink colour (``None``: off) as hex colours."""
+    if palette:
+        check_palette(palette)
+    if ink is not None:
+        parse_hex(ink)

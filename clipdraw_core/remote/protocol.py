@@ -13,8 +13,10 @@ decoder accepts a short list of numeric dtypes with a size check. No new depende
 Everything a client sends is checked here before it reaches the engine
 (:func:`parse_client_message`): the message's shape and types, the settings through
 :meth:`SessionConfig.validate`, strokes through :meth:`Stroke.from_plain`, commands
-through :func:`command_from_plain` plus :func:`check_command` (stroke counts, prompt
-lengths, array shapes). A failure is a :class:`ProtocolError`, which the server turns
+through :func:`check_command` (one check per command type in ``_COMMAND_CHECKS``:
+stroke counts, id lists, prompt lengths, array shapes, finite numbers, transform
+matrices, look values through :meth:`SessionConfig.check_look`), then
+:func:`command_from_plain`. A failure is a :class:`ProtocolError`, which the server turns
 into closing that one connection with the reason.
 
 Image prompts, a style image and regions travel as data too (:func:`check_guidance`):
@@ -42,13 +44,15 @@ import binascii
 import io
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from clipdraw_core.drawing.commands import (
+    MID_RUN_LOOK,
+    REORDER_WHERE,
     AddFreehand,
     Command,
     SetPrompt,
@@ -60,9 +64,11 @@ from clipdraw_core.drawing.guidance import (
     MAX_REGION_VERTICES,
     Guidance,
 )
+from clipdraw_core.drawing.palette import MAX_COLORS
 from clipdraw_core.drawing.strokes import MAX_STROKES, Stroke
 from clipdraw_core.errors import ClipDrawError, RemoteError
 from clipdraw_core.optim.config import MAX_PROMPT_CHARS, SessionConfig
+from clipdraw_core.validation import MAX_COORDINATE, MAX_HALF_WIDTH
 
 PROTOCOL_VERSION = 1
 #: Largest message a server accepts by default (bytes): a 5000-stroke seed fits.
@@ -84,6 +90,16 @@ MAX_IMAGE_PROMPTS = 16
 MAX_REGIONS = MAX_ITEMS
 #: Longest name of an image prompt, a style image or a region.
 MAX_LABEL = 200
+#: Entries of a palette in a ``SetLook`` (duplicates are allowed and dropped, so more than
+#: the 32 distinct colours a palette holds, but bounded).
+MAX_PALETTE_ENTRIES = 8 * MAX_COLORS
+#: Longest text of a look value (a ``#rrggbb`` colour, a palette mode).
+MAX_SETTING_TEXT = 32
+#: Largest scale or rotation entry of a ``TransformStrokes`` matrix (a thousandfold
+#: enlargement is far beyond any drag), and the largest translation: such a scale
+#: about any point within the coordinate bounds.
+MAX_TRANSFORM_SCALE = 1e3
+MAX_TRANSLATION = (MAX_TRANSFORM_SCALE + 1) * MAX_COORDINATE
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CLIENT_TYPES = ("start", "resume", "command", "control", "frames", "ping")
 
@@ -325,65 +341,175 @@ def check_guidance(data: Any) -> Guidance:
         raise ProtocolError(f"invalid guidance: {type(exc).__name__}: {exc}") from exc
 
 
+def _check_frozen_or_delete(data: Mapping[str, Any]) -> None:
+    _ids(data.get("ids"))
+    if data.get("type") == "SetFrozen" and not isinstance(data.get("frozen", True), bool):
+        raise ProtocolError("frozen must be true or false")
+
+
+def _check_strokes_command(data: Mapping[str, Any]) -> None:
+    _strokes(data.get("strokes"))
+    positions = data.get("positions")
+    if positions is not None:
+        _ids(positions)
+
+
+def _check_freehand(data: Mapping[str, Any]) -> None:
+    _int(data.get("stroke_id"), "stroke_id", 0, 2**31 - 1)
+    for name in ("polyline", "pressure"):
+        array = data.get(name)
+        if array is None and name == "pressure":
+            continue
+        too_big = isinstance(array, np.ndarray) and array.size > 2 * MAX_POLYLINE_POINTS
+        if not isinstance(array, np.ndarray) or array.dtype.kind != "f" or too_big:
+            raise ProtocolError(f"{name} must be a float array of at most {MAX_POLYLINE_POINTS} points")
+    for name in ("half_width", "tolerance"):
+        value = data.get(name, 1.0)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 1e4:
+            raise ProtocolError(f"{name} must be a positive number")
+
+
+def _check_prompt_command(data: Mapping[str, Any]) -> None:
+    _prompt(data.get("prompt"))
+    weight = data.get("prompt_weight", 1.0)
+    if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not math.isfinite(weight):
+        raise ProtocolError("prompt_weight must be a number")
+    for name in ("negative_prompts", "extra_prompts", "prompt_weights", "negative_weights"):
+        value = data.get(name) or []
+        if not isinstance(value, list) or len(value) > MAX_PROMPTS:
+            raise ProtocolError(f"{name} must be a list of at most {MAX_PROMPTS}")
+        for v in value:
+            if name in ("prompt_weights", "negative_weights"):
+                if not isinstance(v, (int, float)) or isinstance(v, bool):
+                    raise ProtocolError("prompt weights must be numbers")
+            else:
+                _prompt(v)
+
+
+def _check_count(data: Mapping[str, Any]) -> None:
+    _int(data.get("count"), "count", 0, MAX_STROKES)
+
+
+def _check_respect(data: Mapping[str, Any]) -> None:
+    _ids(data.get("ids"))
+    strength = data.get("strength")
+    if not isinstance(strength, (int, float)) or isinstance(strength, bool) or not 0 <= strength <= 1:
+        raise ProtocolError("strength must be a number from 0 to 1")
+    anchors = data.get("anchors")
+    if anchors is not None and (not isinstance(anchors, list) or len(anchors) > MAX_STROKES):
+        raise ProtocolError("anchors must be a list (one per id)")
+
+
+def _check_image_prompts(data: Mapping[str, Any]) -> None:
+    _check_images(data.get("images"))
+
+
+def _check_style_command(data: Mapping[str, Any]) -> None:
+    _check_style(data.get("style"))
+
+
+def _check_regions_command(data: Mapping[str, Any]) -> None:
+    _check_regions(data.get("regions"))
+    _check_region_views(data.get("region_views"))
+
+
+def _check_look(data: Mapping[str, Any]) -> None:
+    """Only the mid-run look fields, sizes first, then the settings' own checks."""
+    _fields(data, {"type", "changes"}, "a SetLook command")
+    changes = data.get("changes")
+    if not isinstance(changes, dict) or not changes:
+        raise ProtocolError("SetLook needs changes: an object of look settings")
+    unknown = sorted(map(str, set(changes) - set(MID_RUN_LOOK)))
+    if unknown:
+        raise ProtocolError(f"SetLook cannot change {', '.join(unknown)[:MAX_LABEL]} during a run")
+    palette = changes.get("palette", [])
+    if not isinstance(palette, list) or len(palette) > MAX_PALETTE_ENTRIES:
+        raise ProtocolError(f"a palette must be a list of at most {MAX_PALETTE_ENTRIES} hex colours")
+    for value in (*palette, changes.get("ink"), changes.get("palette_mode")):
+        if isinstance(value, str) and len(value) > MAX_SETTING_TEXT:
+            raise ProtocolError(f"look colours and modes are at most {MAX_SETTING_TEXT} characters")
+    try:
+        SessionConfig.check_look(changes)
+    except ClipDrawError as exc:
+        raise ProtocolError(f"invalid SetLook command: {exc}") from exc
+
+
+def _check_transform(data: Mapping[str, Any]) -> None:
+    _fields(data, {"type", "ids", "matrix", "scale_widths"}, "a TransformStrokes command")
+    _ids(data.get("ids"))
+    matrix = data.get("matrix")
+    if not isinstance(matrix, (list, tuple)) or len(matrix) != 6:
+        raise ProtocolError("a transform's matrix must be a list of six numbers (a, b, c, d, e, f)")
+    for k, value in enumerate(matrix):
+        if k in (2, 5):
+            _number(value, "a transform's translation", -MAX_TRANSLATION, MAX_TRANSLATION)
+        else:
+            _number(value, "a transform's scale or rotation entry", -MAX_TRANSFORM_SCALE, MAX_TRANSFORM_SCALE)
+    if not isinstance(data.get("scale_widths", True), bool):
+        raise ProtocolError("scale_widths must be true or false")
+
+
+def _colour(value: Any, name: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, (list, tuple)) or len(value) not in (3, 4):
+        raise ProtocolError(f"{name} must be 3 (RGB) or 4 (RGBA) numbers from 0 to 1")
+    for v in value:
+        _number(v, f"{name}'s channels", 0.0, 1.0)
+
+
+def _check_stroke_style(data: Mapping[str, Any]) -> None:
+    _fields(data, {"type", "ids", "color", "opacity", "half_width", "fill"}, "a SetStrokeStyle command")
+    _ids(data.get("ids"))
+    _colour(data.get("color"), "a stroke colour")
+    _colour(data.get("fill"), "a fill colour")
+    if data.get("opacity") is not None:
+        _number(data.get("opacity"), "opacity", 0.0, 1.0)
+    if data.get("half_width") is not None:
+        if _number(data.get("half_width"), "a stroke's half-width", 0.0, MAX_HALF_WIDTH) <= 0:
+            raise ProtocolError("a stroke's half-width must be positive")
+
+
+def _check_reorder(data: Mapping[str, Any]) -> None:
+    _fields(data, {"type", "ids", "where"}, "a Reorder command")
+    _ids(data.get("ids"))
+    if data.get("where") not in REORDER_WHERE:
+        raise ProtocolError(f"a reorder's where must be one of {', '.join(REORDER_WHERE)}")
+
+
+#: What the server checks of each command it accepts, by the command's type name.
+_COMMAND_CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = {
+    "SetFrozen": _check_frozen_or_delete,
+    "DeleteStrokes": _check_frozen_or_delete,
+    "AddStrokes": _check_strokes_command,
+    "UpdateStrokes": _check_strokes_command,
+    "AddFreehand": _check_freehand,
+    "SetPrompt": _check_prompt_command,
+    "SetStrokeCount": _check_count,
+    "SetRespect": _check_respect,
+    "SetImagePrompts": _check_image_prompts,
+    "SetStyle": _check_style_command,
+    "SetRegions": _check_regions_command,
+    "SetLook": _check_look,
+    "TransformStrokes": _check_transform,
+    "SetStrokeStyle": _check_stroke_style,
+    "Reorder": _check_reorder,
+}
+#: Every command a client may send (all of ``commands.COMMAND_TYPES`` today).
+SERVER_COMMANDS = frozenset(_COMMAND_CHECKS)
+#: Commands the window applies on its own side and never sends to a server. None today:
+#: a new command class must go into ``_COMMAND_CHECKS`` or here (a test checks that every
+#: class in ``clipdraw_core.drawing.commands`` is in exactly one of them).
+CLIENT_ONLY_COMMANDS: frozenset[str] = frozenset()
+
+
 def check_command(data: Mapping[str, Any]) -> Command:
     """A command from its plain form, with every field's type and size checked first."""
     kind = data.get("type")
-    if kind in ("SetFrozen", "DeleteStrokes"):
-        _ids(data.get("ids"))
-        if kind == "SetFrozen" and not isinstance(data.get("frozen", True), bool):
-            raise ProtocolError("frozen must be true or false")
-    elif kind in ("AddStrokes", "UpdateStrokes"):
-        _strokes(data.get("strokes"))
-        positions = data.get("positions")
-        if positions is not None:
-            _ids(positions)
-    elif kind == "AddFreehand":
-        _int(data.get("stroke_id"), "stroke_id", 0, 2**31 - 1)
-        for name in ("polyline", "pressure"):
-            array = data.get(name)
-            if array is None and name == "pressure":
-                continue
-            too_big = isinstance(array, np.ndarray) and array.size > 2 * MAX_POLYLINE_POINTS
-            if not isinstance(array, np.ndarray) or array.dtype.kind != "f" or too_big:
-                raise ProtocolError(f"{name} must be a float array of at most {MAX_POLYLINE_POINTS} points")
-        for name in ("half_width", "tolerance"):
-            value = data.get(name, 1.0)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 1e4:
-                raise ProtocolError(f"{name} must be a positive number")
-    elif kind == "SetPrompt":
-        _prompt(data.get("prompt"))
-        weight = data.get("prompt_weight", 1.0)
-        if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not math.isfinite(weight):
-            raise ProtocolError("prompt_weight must be a number")
-        for name in ("negative_prompts", "extra_prompts", "prompt_weights", "negative_weights"):
-            value = data.get(name) or []
-            if not isinstance(value, list) or len(value) > MAX_PROMPTS:
-                raise ProtocolError(f"{name} must be a list of at most {MAX_PROMPTS}")
-            for v in value:
-                if name in ("prompt_weights", "negative_weights"):
-                    if not isinstance(v, (int, float)) or isinstance(v, bool):
-                        raise ProtocolError("prompt weights must be numbers")
-                else:
-                    _prompt(v)
-    elif kind == "SetStrokeCount":
-        _int(data.get("count"), "count", 0, MAX_STROKES)
-    elif kind == "SetRespect":
-        _ids(data.get("ids"))
-        strength = data.get("strength")
-        if not isinstance(strength, (int, float)) or isinstance(strength, bool) or not 0 <= strength <= 1:
-            raise ProtocolError("strength must be a number from 0 to 1")
-        anchors = data.get("anchors")
-        if anchors is not None and (not isinstance(anchors, list) or len(anchors) > MAX_STROKES):
-            raise ProtocolError("anchors must be a list (one per id)")
-    elif kind == "SetImagePrompts":
-        _check_images(data.get("images"))
-    elif kind == "SetStyle":
-        _check_style(data.get("style"))
-    elif kind == "SetRegions":
-        _check_regions(data.get("regions"))
-        _check_region_views(data.get("region_views"))
-    else:
-        raise ProtocolError(f"unknown command type {kind!r}")
+    check = _COMMAND_CHECKS.get(kind) if isinstance(kind, str) else None
+    if check is None:
+        raise ProtocolError(f"unknown command type {str(kind)[:MAX_LABEL]!r}")
+    check(data)
     try:
         command = command_from_plain(data)
         if isinstance(command, AddFreehand):

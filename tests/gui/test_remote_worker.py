@@ -196,3 +196,34 @@ def test_image_prompts_regions_and_style_steer_a_run_on_the_server(qtbot, server
     finally:
         controller.shutdown()
     assert not errors
+
+
+def test_ink_mode_a_move_and_a_raise_mid_run_on_the_server_keep_the_connection(qtbot, window, server):
+    """Look changes, moves and z-order go up as commands the server accepts (they used to close it)."""
+    from tests.gui.helpers import start_run, wait_for
+
+    window.controller.compute = RemoteCompute(server.address, TOKEN)
+    first = start_run(qtbot, window, "a sun", steps=2)
+    assert first.device == f"cpu @ {server.address}"
+    (sid,) = server.server.sessions
+    # Ink mode: a click on the Look panel's Ink box (one SetLook) turns every stroke black.
+    qtbot.mouseClick(window.look.ink.check, Qt.MouseButton.LeftButton)
+    inked = wait_for(qtbot, window, lambda s: s.config.ink == "#000000")
+    inked = wait_for(qtbot, window, lambda s: s.step > inked.step)
+    assert {tuple(s.color) for s in inked.drawing.strokes} == {(0.0, 0.0, 0.0, 1.0)}
+    # Shift+Right moves the selected stroke ten pixels (one TransformStrokes), Home raises it.
+    stroke_id = inked.drawing.strokes[3].id
+    window.canvas.set_selection([stroke_id])
+    window.canvas.setFocus()
+    before = inked.drawing.stroke(stroke_id).points.mean(axis=0)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Home)
+    later = wait_for(qtbot, window, lambda s: s.drawing.ids[-1] == stroke_id and s.step >= inked.step + 3)
+    shift = later.drawing.stroke(stroke_id).points.mean(axis=0) - before
+    assert shift[0] >= 10 - (later.step - inked.step) - 0.01 and shift[0] >= 5  # lr 1 px a step
+    # The connection stayed up: no banner, the same session, and it goes on stepping.
+    assert window.controller.connection.state not in ("lost", "gone")
+    assert not window.connection_banner.isVisible()
+    assert list(server.server.sessions) == [sid]
+    wait_for(qtbot, window, lambda s: s.step >= later.step + 2)
+    assert list(server.server.sessions) == [sid] and not window.connection_banner.isVisible()
