@@ -41,6 +41,7 @@ class WindowCommands(Protocol):
     def freeze_selected(self, frozen: bool = True) -> None: ...
     def delete_selected(self) -> None: ...
     def add_random_strokes(self, count: int | None = None) -> None: ...
+    def start_variations(self, count: int | None = None) -> None: ...
     def use_local_compute(self) -> None: ...
     def choose_compute_server(self) -> None: ...
     def use_region_tool(self) -> None: ...
@@ -330,6 +331,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
         SP.SP_MediaPlay,
     ),
     ActionSpec(
+        "variations",
+        "&Variations…",
+        lambda t: t.window.start_variations(),
+        "Ctrl+Shift+D",
+        "Run 2-9 seeds of these settings at once from the canvas, ranked live; pick one to continue",
+    ),
+    ActionSpec(
         "pause",
         "&Pause / Resume",
         lambda t: t.controller.toggle_pause(),
@@ -460,7 +468,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
                  "raise", "lower", "raise_top", "lower_bottom", SEPARATOR, "nudge_left", "nudge_right",
                  "nudge_up", "nudge_down", "nudge_left_10", "nudge_right_10", "nudge_up_10",
                  "nudge_down_10")),
-    ("&Run", ("draw", "pause", "stop", "reset", SEPARATOR, "add_random", SEPARATOR,
+    ("&Run", ("draw", "variations", "pause", "stop", "reset", SEPARATOR, "add_random", SEPARATOR,
               "compute_local", "compute_server")),
     ("&View", ("zoom_in", "zoom_out", "zoom_fit", SEPARATOR, *TOOLS, SEPARATOR,
                "timeline_back", "timeline_forward", "timeline_live", "continue_here")),

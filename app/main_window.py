@@ -58,6 +58,8 @@ from app.run.controller import RunController
 from app.state import AppState
 from app.status import StatusPanel
 from app.timeline import TimelinePanel
+from app.variations.launcher import VariationLauncher
+from app.variations.panel import VariationsPanel
 from clipdraw_core.drawing.commands import SetImagePrompts, SetPrompt, SetRegions, SetStyle
 from clipdraw_core.drawing.guidance import Guidance, ImagePrompt, Region, StyleImage
 from clipdraw_core.drawing.strokes import Drawing, Stroke, random_walk_strokes
@@ -111,6 +113,7 @@ class MainWindow(QMainWindow):
         self._build_dock()
         self._build_look_dock()
         self._build_guidance_dock()
+        self._build_variations_dock()
         self.status = StatusPanel(self)
         self.statusBar().addPermanentWidget(self.status)
         self.files = FileActions(self, self, self.state)
@@ -195,6 +198,25 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.guidance_dock)
+
+    def _build_variations_dock(self) -> None:
+        """Variations…: the live grid in a dock below the canvas, shown while a batch runs."""
+        self.variations = VariationsPanel(self)
+        self.variations_dock = QDockWidget("Variations", self)
+        self.variations_dock.setObjectName("variationsDock")
+        self.variations_dock.setWidget(self.variations)
+        self.variations_dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.variations_dock)
+        self.variations_dock.hide()
+        self.variation_launcher = VariationLauncher(self.controller, self.variations, self.undo_stack, self)
+        self.variation_launcher.launched.connect(lambda _count: self.variations_dock.show())
+        self.variation_launcher.errorOccurred.connect(self.show_error)
+        self.variations.errorOccurred.connect(self.show_error)
+        self.variations.ended.connect(self.variations_dock.hide)
+        self.variations.picked.connect(lambda *_: self.variations_dock.hide())
 
     def _apply_startup_choices(self, model_name: str | None, weights: str | None, device: str | None) -> None:
         """Saved settings first, then what the command line asked for."""
@@ -373,6 +395,23 @@ class MainWindow(QMainWindow):
                 return
         self.controller.start(cfg)
         self._warn_if_cpu(cfg)
+
+    def start_variations(self, count: int | None = None) -> None:
+        """Variations…: ask how many (unless given), then run them from the canvas (app.variations)."""
+        if count is None:
+            from app.dialogs.variations import ask_variation_count
+
+            count = ask_variation_count(self, int(self._panel_config().seed))
+            if count is None:
+                return
+        self.banner.dismiss()
+        self.controls.save_settings()
+        cfg = self._panel_config()
+        if not self.controller.has_preloaded_model():
+            cfg = self._ensure_weights(cfg)
+            if cfg is None:
+                return
+        self.variation_launcher.start(cfg, count)
 
     def _warn_if_cpu(self, cfg: SessionConfig) -> None:
         """CPU runs are slow: suggest lighter settings in the status bar (the banner stays for errors)."""
@@ -811,6 +850,7 @@ class MainWindow(QMainWindow):
         state = settings.read("window_state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
+        self.variations_dock.hide()  # shown only while a batch runs, whatever the saved layout says
 
     def shutdown(self) -> None:
         """Stop every thread; safe to call twice (closeEvent and aboutToQuit)."""
@@ -818,6 +858,7 @@ class MainWindow(QMainWindow):
         if dialog is not None and dialog.is_exporting():  # a cancelled export leaves no file
             dialog.task.cancel()
             dialog.wait()
+        self.variations.shutdown()
         self.controller.shutdown()
         self.canvas.shutdown()
         self.files.shutdown()

@@ -65,6 +65,9 @@ class GuiSettings:
         label="Save history in project",
         help="keep the timeline's recorded frames in project files (bigger files)",
     )
+    variation_count: int = setting(
+        4, label="Variations", minimum=2, maximum=9, help="How many variations Variations… runs"
+    )
 
 
 #: Stored keys that differ from the field name (``width`` kept its key from when the

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
@@ -47,6 +48,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """What the canvas shows when no run is active, so an undo can bring it back (a picked variation)."""
+
+    drawing: Drawing | None
+    snapshot: Snapshot | None
+    step: int
+    continuable: bool
+    config: SessionConfig | None
+    state: RunState
+
 
 class RunController(QObject):
     drawingChanged = Signal(object)  # Drawing | None
@@ -58,6 +70,7 @@ class RunController(QObject):
     guidanceChanged = Signal(object)  # Guidance (image prompts, style, regions)
     engineEdited = Signal(object)  # EngineEdit: a stage or prune the run's plan made
     autoStopped = Signal(int)  # step at which the score stopped improving
+    localEditApplied = Signal(object)  # Command applied to the drawing while no session runs
 
     def __init__(
         self, parent: QObject | None = None, *, clip: ClipModel | None = None, min_step_interval: float = 0.0
@@ -150,6 +163,7 @@ class RunController(QObject):
             self.errorOccurred.emit(error_message(exc), exc)
             return
         self.drawingChanged.emit(self._drawing)
+        self.localEditApplied.emit(cmd)
 
     def _set_guidance(self, cmd: SetImagePrompts | SetStyle | SetRegions) -> None:
         """Keep the guidance the artist asked for (the session applies the same command)."""
@@ -432,6 +446,44 @@ class RunController(QObject):
         self.historyReset.emit()
         self.drawingChanged.emit(drawing)
         self._set_state(RunState.IDLE)
+
+    # ------------------------------------------------------------ variations
+    def model_for(self, config: SessionConfig) -> ClipModel | None:
+        """The loaded model these settings need, if it is at hand (else load it with ``loader``)."""
+        return self._preloaded or self.loader.cached(config.model_name, config.weights, config.device)
+
+    def checkpoint(self) -> Checkpoint:
+        """The drawing shown and what Draw would do with it (taken while no run is active)."""
+        state = self._state if self._state in (RunState.IDLE, RunState.STOPPED) else RunState.STOPPED
+        return Checkpoint(self._drawing, self._snapshot, self._step, self._continuable, self._config, state)
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Stop any run and show a checkpoint again, exactly as Draw would have found it."""
+        self.cancel_loading()
+        self.stop()
+        self._drawing, self._snapshot, self._step = checkpoint.drawing, checkpoint.snapshot, checkpoint.step
+        self._continuable, self._config = checkpoint.continuable, checkpoint.config
+        self._prompts_in_flight = []
+        self.historyReset.emit()
+        self.drawingChanged.emit(self._drawing)
+        self._set_state(checkpoint.state)
+
+    def continue_session(self, session: Session) -> None:
+        """Run a session made elsewhere (a picked variation) as the main run, from its own step."""
+        self.cancel_loading()
+        self.stop()
+        self._config = session.config
+        self._prompts_in_flight = []
+        self.historyReset.emit()
+        worker = SessionWorker(lambda: session, min_step_interval=self.min_step_interval)
+        handle = WorkerHandle(worker, self)
+        worker.snapshotReady.connect(self._on_snapshot)
+        worker.stateChanged.connect(self._on_worker_state)
+        worker.errorOccurred.connect(self.errorOccurred)
+        self._handle = handle
+        self._continuable = True
+        self._set_state(RunState.STARTING)
+        handle.start()
 
     def shutdown(self) -> None:
         """Join every thread (window close / app quit)."""
