@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.guidance_dock)
 
     def _build_variations_dock(self) -> None:
-        """Variations…: the live grid in a dock below the canvas, shown while a batch runs."""
+        """Variations…: the live grid in a dock beside the canvas, shown while a batch runs."""
         self.variations = VariationsPanel(self)
         self.variations_dock = QDockWidget("Variations", self)
         self.variations_dock.setObjectName("variationsDock")
@@ -209,14 +209,20 @@ class MainWindow(QMainWindow):
             QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.variations_dock)
+        # a tab beside "Prompts & regions": the full height of the window for up to nine tiles
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.variations_dock)
+        self.tabifyDockWidget(self.guidance_dock, self.variations_dock)
         self.variations_dock.hide()
         self.variation_launcher = VariationLauncher(self.controller, self.variations, self.undo_stack, self)
-        self.variation_launcher.launched.connect(lambda _count: self.variations_dock.show())
+        self.variation_launcher.launched.connect(self._show_variations)
         self.variation_launcher.errorOccurred.connect(self.show_error)
         self.variations.errorOccurred.connect(self.show_error)
         self.variations.ended.connect(self.variations_dock.hide)
         self.variations.picked.connect(lambda *_: self.variations_dock.hide())
+
+    def _show_variations(self) -> None:
+        self.variations_dock.show()
+        self.variations_dock.raise_()  # its tab in front of the prompts while the batch runs
 
     def _apply_startup_choices(self, model_name: str | None, weights: str | None, device: str | None) -> None:
         """Saved settings first, then what the command line asked for."""

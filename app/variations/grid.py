@@ -11,11 +11,10 @@ the member's index and the panel turns them into runner requests.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QImage, QMouseEvent, QPixmap
+from PySide6.QtGui import QImage, QMouseEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -32,13 +31,8 @@ from clipdraw_core.drawing.strokes import Drawing
 
 logger = logging.getLogger(__name__)
 
-#: Longest side of a thumbnail, in device-independent pixels.
-THUMB_SIDE = 150
-
-
-def grid_columns(count: int) -> int:
-    """Columns for ``count`` tiles: one row up to four, then two rows (the dock sits below the canvas)."""
-    return count if count <= 4 else math.ceil(count / 2)
+#: Longest side of a thumbnail, in device-independent pixels (nine tiles fit a 1280 px window).
+THUMB_SIDE = 128
 
 
 class VariationTile(QFrame):
@@ -103,10 +97,9 @@ class VariationTile(QFrame):
         return self._painted == self._generation and self._generation > 0
 
     def _show_caption(self) -> None:
-        parts = [f"#{self.rank}"] if self.rank is not None else []
-        parts.append(f"seed {self.seed}")
-        parts.append("score …" if self.score is None else f"score {self.score:.4f}")
-        self.caption.setText(" · ".join(parts))
+        first = f"#{self.rank} · seed {self.seed}" if self.rank is not None else f"seed {self.seed}"
+        second = "score …" if self.score is None else f"score {self.score:.4f}"
+        self.caption.setText(f"{first}\n{second}")
 
     def _on_image(self, generation: int, image: QImage, scale: float, _selected: object) -> None:
         if generation < self._painted:
@@ -133,7 +126,7 @@ class VariationTile(QFrame):
 
 
 class VariationGrid(QWidget):
-    """The tiles of the alive members in rank order."""
+    """The tiles of the alive members in rank order, as many per row as the width holds."""
 
     pickRequested = Signal(int)
     dropRequested = Signal(int)
@@ -144,6 +137,7 @@ class VariationGrid(QWidget):
         self._layout = QGridLayout(self)
         self._layout.setContentsMargins(4, 4, 4, 4)
         self._layout.setSpacing(6)
+        self._layout.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self._tiles: dict[int, VariationTile] = {}
         self._order: list[int] = []
         self._columns = 1
@@ -164,7 +158,6 @@ class VariationGrid(QWidget):
     def set_members(self, seeds: Sequence[int]) -> None:
         """Start over with one tile per seed (member ``i`` has ``seeds[i]``)."""
         self.clear()
-        self._columns = grid_columns(len(seeds))
         for index, seed in enumerate(seeds):
             tile = VariationTile(index, seed, self)
             tile.pickRequested.connect(self.pickRequested)
@@ -209,12 +202,27 @@ class VariationGrid(QWidget):
         self._order = []
 
     def _place(self, order: list[int]) -> None:
-        for tile in self._tiles.values():
-            self._layout.removeWidget(tile)
+        while self._layout.count():
+            self._layout.takeAt(0)
+        self._columns = self._columns_for(self.width())
         for position, index in enumerate(order):
             row, column = divmod(position, self._columns)
             self._layout.addWidget(self._tiles[index], row, column)
         self._order = order
+
+    def _tile_width(self) -> int:
+        tiles = list(self._tiles.values())
+        return tiles[0].sizeHint().width() if tiles else THUMB_SIDE
+
+    def _columns_for(self, width: int) -> int:
+        margins = self._layout.contentsMargins()
+        usable = width - margins.left() - margins.right() + self._layout.spacing()
+        return max(1, usable // (self._tile_width() + self._layout.spacing()))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._order and self._columns_for(event.size().width()) != self._columns:
+            self._place(self._order)
 
     def shutdown(self) -> None:
         for tile in self._tiles.values():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from app.variations.grid import VariationGrid
@@ -38,6 +38,7 @@ class VariationsPanel(QWidget):
         self.grid = VariationGrid(self)
         self.status = QLabel("", self)
         self.status.setObjectName("variationsStatus")
+        self.status.setWordWrap(True)  # a long line would widen the dock and squeeze the canvas
         self.pause_button = QPushButton("Pause", self)
         self.pause_button.setToolTip("Pause or resume every variation")
         self.stop_button = QPushButton("Stop", self)
@@ -47,15 +48,17 @@ class VariationsPanel(QWidget):
         self.grid.pickRequested.connect(self.pick)
         self.grid.dropRequested.connect(self.drop)
         top = QHBoxLayout()
-        top.addWidget(self.status, 1)
         top.addWidget(self.pause_button)
         top.addWidget(self.stop_button)
-        scroll = QScrollArea(self)
+        top.addStretch(1)
+        self.scroll = scroll = QScrollArea(self)
         scroll.setWidget(self.grid)
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows wrap instead
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
+        layout.addWidget(self.status)
         layout.addWidget(scroll, 1)
         self._handle: RunnerHandle | None = None
         self._count = 0
@@ -222,5 +225,5 @@ class VariationsPanel(QWidget):
         ranked = f", ranked at step {update.scored_step}" if update.scores else ""
         self.status.setText(
             f"{word}: {len(update.ranked)} variations, step {update.step} of {total}{ranked}. "
-            "Pick one (or double-click it) to continue it in the canvas."
+            "Pick one (or double-click it) to continue it alone in the canvas."
         )
