@@ -1,7 +1,8 @@
 """Screenshot of the window with the Variations grid running (tiny random model).
 
-Usage (under Xvfb, or offscreen):
-    Xvfb :113 & DISPLAY=:113 PYTHONPATH=. python scripts/variations_screenshot.py docs/screenshots/variations.png
+Usage (under Xvfb, or offscreen without DISPLAY):
+    Xvfb :113 &
+    DISPLAY=:113 PYTHONPATH=. python scripts/variations_screenshot.py docs/screenshots/variations.png
 """
 
 import json

@@ -17,8 +17,8 @@ def test_every_table_row_is_a_window_action_placed_in_a_menu(qtbot, window):
         assert spec.name in in_menus, f"{spec.name} is in no menu"
     menu_texts = {m.text(): [a.text() for a in m.menu().actions() if not a.isSeparator()] for m in
                   window.menuBar().actions()}  # fmt: skip
-    assert menu_texts["&Run"] == ["&Draw", "&Variations…", "&Pause / Resume", "&Stop", "&Reset", "Add &Random Strokes…",
-                                  "Compute: This &Computer", "Compute: &Server…"]
+    assert menu_texts["&Run"] == ["&Draw", "&Variations…", "&Pause / Resume", "&Stop", "&Reset",
+                                  "Add &Random Strokes…", "Compute: This &Computer", "Compute: &Server…"]
     assert [a.text() for a in acts.canvas_menu.actions()] == [getattr(acts, n).text() for n in CANVAS_MENU]
     assert SEPARATOR not in acts.by_name
 
