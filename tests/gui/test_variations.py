@@ -190,3 +190,33 @@ def test_a_count_out_of_range_is_a_one_line_error(qtbot, window, count):
     window.start_variations(count)
     assert "between 2 and 9" in window.banner.message()
     assert not panel(window).is_active() and snap(window) is None
+
+
+def test_closing_the_window_mid_batch_joins_it(qtbot, window):
+    from app.background import TASKS
+
+    start_variations(qtbot, window, 2)
+    window.close()
+    assert not panel(window).is_active()
+    assert not [t for t in TASKS.running() if t.name == "clipdraw-variations"]
+
+
+def test_the_model_is_loaded_first_when_none_is_at_hand(qtbot, window):
+    window.controller._preloaded = None  # as in the app: the model comes from the loader
+    window.controls.prompt.setPlainText("a red bicycle")
+    window.start_variations(2)
+    assert window.variation_launcher.is_pending() and window.controller.loader.is_busy()
+    wait_update(qtbot, window, lambda u: u.step >= 1 and len(u.snapshots) == 2)
+    assert not window.variation_launcher.is_pending()
+    panel(window).stop()
+
+
+def test_cancelling_the_model_load_starts_nothing(qtbot, window):
+    window.controller._preloaded = None
+    window.start_variations(2)
+    assert window.variation_launcher.is_pending()
+    window.status.cancel.click()
+    qtbot.waitUntil(lambda: not window.variation_launcher.is_pending(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not window.controller.loader._tasks, timeout=TIMEOUT)  # the load has returned
+    qtbot.wait(100)
+    assert not panel(window).is_active() and update(window) is None
