@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from app.run.loader import ModelLoader
 from app.run.local_edits import apply_command
 from app.run.plan_hooks import PlanHooks, plan_for
 from app.run.remote import ConnectionWatch, RemoteCompute
-from app.run.worker import SessionWorker, WorkerHandle, error_message
+from app.run.worker import SessionWorker, SteppableSession, WorkerHandle, error_message
 from clipdraw_core.drawing.commands import Command, SetImagePrompts, SetPrompt, SetRegions, SetStyle
 from clipdraw_core.drawing.guidance import Guidance
 from clipdraw_core.drawing.strokes import Drawing
@@ -305,6 +306,10 @@ class RunController(QObject):
 
         if clip is not None:
             self._freeze_gc_once(clip)
+        self._run_worker(factory, hooks)
+
+    def _run_worker(self, factory: Callable[[], SteppableSession], hooks: PlanHooks) -> None:
+        """Start the session thread (the session is made, or handed over, by ``factory``)."""
         worker = SessionWorker(factory, min_step_interval=self.min_step_interval, plan=hooks)
         handle = WorkerHandle(worker, self)
         worker.snapshotReady.connect(self._on_snapshot)
@@ -474,16 +479,17 @@ class RunController(QObject):
         self.stop()
         self._config = session.config
         self._prompts_in_flight = []
+        self.history.clear()  # the picked variation's frames start here
         self.historyReset.emit()
-        worker = SessionWorker(lambda: session, min_step_interval=self.min_step_interval)
-        handle = WorkerHandle(worker, self)
-        worker.snapshotReady.connect(self._on_snapshot)
-        worker.stateChanged.connect(self._on_worker_state)
-        worker.errorOccurred.connect(self.errorOccurred)
-        self._handle = handle
-        self._continuable = True
-        self._set_state(RunState.STARTING)
-        handle.start()
+        config = session.config
+        try:  # the settings' plan goes on around it (time-lapse frames, prunes, auto-stop; no new stages)
+            hooks = PlanHooks(plan_for(config, resumed=True, start_step=session.step_count), self.history,
+                              config.timelapse_every)
+        except Exception as exc:
+            self.errorOccurred.emit(error_message(exc), exc)
+            self._set_state(RunState.IDLE)
+            return
+        self._run_worker(lambda: session, hooks)
 
     def shutdown(self) -> None:
         """Join every thread (window close / app quit)."""

@@ -179,6 +179,9 @@ class VariationGrid(QWidget):
             drawing = drawings.get(index)
             if drawing is not None:
                 tile.show_drawing(drawing)
+        for index in order:  # the last one cannot be dropped: pick it or stop
+            tile = self._tiles[index]
+            tile.drop_button.setEnabled(len(order) > 1 and tile.pick_button.isEnabled())
         if order != self._order:
             self._place(order)
 

@@ -98,6 +98,7 @@ def test_three_variations_rank_drop_pause_pick_and_undo(qtbot, window):
     u = wait_update(qtbot, window, lambda u: worst not in u.ranked)
     qtbot.waitUntil(lambda: len(grid.tiles()) == 2, timeout=TIMEOUT)
     assert sorted(u.ranked) == sorted(i for i in range(3) if i != worst)
+    assert all(t.drop_button.isEnabled() for t in grid.tiles())
     wait_update(qtbot, window, lambda v: v.step >= u.step + 2)
 
     # pause: the steps stop advancing
@@ -154,6 +155,11 @@ def test_freezes_on_the_canvas_apply_to_every_variation(qtbot, window):
         )
 
     wait_update(qtbot, window, unfrozen_in_all)
+    grid = panel(window).grid
+    qtbot.mouseClick(grid.tiles()[1].drop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(grid.tiles()) == 1, timeout=TIMEOUT)
+    assert not grid.tiles()[0].drop_button.isEnabled()  # the last one: pick it or stop
+    assert grid.tiles()[0].pick_button.isEnabled()
     panel(window).stop_button.click()
     assert not window.variations_dock.isVisible() and not panel(window).is_active()
     assert window.controller.drawing().strokes[0].id == seed_id  # Stop leaves the canvas alone
