@@ -226,3 +226,10 @@ def test_cancelling_the_model_load_starts_nothing(qtbot, window):
     qtbot.waitUntil(lambda: not window.controller.loader._tasks, timeout=TIMEOUT)  # the load has returned
     qtbot.wait(100)
     assert not panel(window).is_active() and update(window) is None
+
+
+def test_variations_with_a_compute_server_chosen_say_they_run_here(qtbot, window, monkeypatch):
+    monkeypatch.setattr(window.controller, "compute", object())  # any server: refused before connecting
+    window.start_variations(2)
+    assert "variations run on this computer" in window.banner.message()
+    assert not panel(window).is_active()
