@@ -62,6 +62,20 @@ def test_variations_action_sits_in_the_run_menu_with_a_count_dialog(qtbot, windo
     assert VariationsDialog(seed=0, parent=window).count() == 3  # remembered
 
 
+def test_the_action_asks_how_many_then_runs_them(qtbot, window, monkeypatch):
+    from app.dialogs import variations as dialog_module
+
+    asked = []
+    monkeypatch.setattr(dialog_module, "ask_variation_count", lambda parent, seed: asked.append(seed) or 2)
+    window.controls.seed.setValue(5)
+    window.actions_.variations.trigger()
+    assert asked == [5]
+    u = wait_update(qtbot, window, lambda u: len(u.snapshots) == 2)
+    assert u.seeds == (5, 6)
+    assert [s.config.seed for _, s in sorted(u.snapshots.items())] == [5, 6]
+    panel(window).stop()
+
+
 def test_three_variations_rank_drop_pause_pick_and_undo(qtbot, window):
     seed_drawing = draw_frozen_seed(qtbot, window)
     seed_stroke = seed_drawing.strokes[0]
