@@ -142,6 +142,9 @@ def test_three_variations_rank_drop_pause_pick_and_undo(qtbot, window):
     assert later.config.seed == chosen_seed
     assert window.controller.state() is RunState.RUNNING
     assert window.undo_stack.undoText() == f"Pick variation (seed {chosen_seed})"
+    # the timeline records the picked run from the step it was picked at
+    frames = window.controller.history.main()
+    assert frames and frames[0].step == paused_at
 
     # undo: the run stops and the drawing from before the variations is back
     window.actions_.undo.trigger()
