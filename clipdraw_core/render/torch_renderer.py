@@ -63,16 +63,17 @@ above.  A fill's pairs are its **interior** plus its **edge band**:
 * interior, no grad: the boundary is flattened (chord error <= 0.02 px) and every
   pixel-centre row is intersected with the polyline (``repeat_interleave`` over the
   rows each edge spans, one sort by (path, row, x), a running sum of the crossing
-  directions = the winding number left to right); spans with a nonzero winding
+  directions = the winding number left to right); spans inside by the path's rule
   enumerate their pixels with their winding ``w``.  Cost: the pixels covered.
 * edge band: the same pair search as strokes with half-width 0 (radius 0.5 + chord
   error) gives every pixel within half a pixel of the boundary, its nearest cubic
   and ``t*``.  The side of the boundary (sign of the normal at ``t*``) says the
-  winding ``w'`` across the nearest edge (``w' = w - side``).  Where exactly one of
-  ``w``, ``w'`` is zero the edge is real and the coverage is the signed-distance
-  box filter ``clamp(0.5 +- d, 0, 1)`` (exact for a straight edge, like the stroke
-  coverage); where both are nonzero (an overlap of a self-intersecting path) the
-  pixel is simply inside.  ``d`` is differentiable at fixed ``t*`` as for strokes,
+  winding ``w'`` across the nearest edge (``w' = w - side``; a pixel left out of the
+  interior by the even-odd rule counts as ``w = 0``, which has the same parity).  Where
+  exactly one side is inside by the rule the edge is real and the coverage is the
+  signed-distance box filter ``clamp(0.5 +- d, 0, 1)`` (exact for a straight edge,
+  like the stroke coverage); where both are inside (an overlap of a self-intersecting
+  path under nonzero) the pixel is simply inside.  ``d`` is differentiable at fixed ``t*`` as for strokes,
   so boundary points get gradients on the band, fill colours on every covered pixel.
 
 Interior-only pairs carry coverage 1 and no distance work.  Scenes without fills
@@ -400,14 +401,24 @@ def _find_pairs(
     return pair_pixel, pair_stroke, pair_cubic, pair_t
 
 
+def _inside(w: Tensor, evenodd: Tensor | None) -> Tensor:
+    """Whether winding numbers ``w`` are inside: ``w != 0``, or ``w`` odd where ``evenodd``."""
+    nonzero = w != 0
+    if evenodd is None:
+        return nonzero
+    return torch.where(evenodd, (w % 2) != 0, nonzero)
+
+
 def _fill_interior(
-    cubics: Tensor, cubic_path: Tensor, width: int, height: int
+    cubics: Tensor, cubic_path: Tensor, width: int, height: int, evenodd: Tensor | None = None
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Pixels whose centre a closed path covers (nonzero winding), no grad.
+    """Pixels whose centre a closed path covers (by its fill rule), no grad.
 
     ``cubics [C, 4, 2]`` are the segments of the filled paths, each path's segments
-    forming a closed loop; ``cubic_path [C]`` their path.  Returns ``pixel [N]``,
-    ``path [N]`` and the winding number ``w [N]`` (nonzero) of each covered pixel centre.
+    forming closed loops (one, or several for a compound path); ``cubic_path [C]`` their
+    path; ``evenodd [S]`` (per path, ``None`` = all nonzero) the paths filled by the
+    even-odd rule.  Returns ``pixel [N]``, ``path [N]`` and the winding number ``w [N]``
+    (inside by the rule) of each covered pixel centre.
     """
     device = cubics.device
     empty = (
@@ -463,7 +474,10 @@ def _fill_interior(
     # spans between consecutive crossings of a (path, row) with nonzero winding
     same = torch.zeros_like(first)
     same[:-1] = ~first[1:]
-    span = torch.nonzero(same & (w != 0)).squeeze(1)
+    span_odd = None
+    if evenodd is not None:
+        span_odd = evenodd.index_select(0, torch.div(group, height, rounding_mode="floor"))
+    span = torch.nonzero(same & _inside(w, span_odd)).squeeze(1)
     if span.numel() == 0:
         return empty
     xa = x.index_select(0, span).clamp(-1.0, width + 1.0)
@@ -542,12 +556,14 @@ def render_torch(
     fills: Tensor | None = None,
     filled: Tensor | None = None,
     outlined: Tensor | None = None,
+    evenodd: Tensor | None = None,
 ) -> Tensor:
     """Render to ``[3, H, W]`` in [0, 1]; see the module docstring for the method.
 
     ``filled [S]`` (bool) marks closed paths painted with ``fills [S, 4]`` (straight
     RGBA) under their outline; ``outlined [S]`` (bool, default all) says which paths
-    also get their stroke of ``colors``/``half_widths``.
+    also get their stroke of ``colors``/``half_widths``; ``evenodd [S]`` (bool, default
+    none) which filled paths use the even-odd rule instead of nonzero winding.
     """
     device = points.device
     bg = _background_tensor(background, device)
@@ -569,6 +585,7 @@ def render_torch(
             fills,
             filled,
             outlined,
+            evenodd,
         )
         return torch.nn.functional.avg_pool2d(hi[None], samples)[0]
 
@@ -600,6 +617,7 @@ def render_torch(
             width,
             height,
             bg,
+            evenodd,
         ).reshape(3, height, width)
 
     with torch.no_grad():
@@ -653,6 +671,7 @@ def _render_layers(
     width: int,
     height: int,
     bg: Tensor,
+    evenodd: Tensor | None = None,
 ) -> Tensor:
     """Paths with fills and/or without outlines: layers ``2i`` (fill), ``2i + 1`` (outline).
 
@@ -681,8 +700,10 @@ def _render_layers(
             cubics_all.index_select(0, seg_all), seg_layer, hw_layers, num_layers, width, height
         )
         b_cubic = seg_all.index_select(0, b_cubic)  # back to indices into seg_index
+        if evenodd is not None and not bool(evenodd.any()):
+            evenodd = None
         i_pixel, i_path, i_w = _fill_interior(
-            cubics_all.index_select(0, seg_f), seg_stroke.index_select(0, seg_f), width, height
+            cubics_all.index_select(0, seg_f), seg_stroke.index_select(0, seg_f), width, height, evenodd
         )
         nb = b_pixel.shape[0]
         keys = torch.cat([b_pixel * num_layers + b_layer, i_pixel * num_layers + 2 * i_path])
@@ -701,9 +722,11 @@ def _render_layers(
         side = _edge_side(cubics_all, b_cubic, b_t, px, py)
         w_here = winding.index_select(0, band_slot)
         w_across = w_here - side
-        # 0: a real edge with the pixel centre inside, 1: outside, 2: overlap (inside both ways)
-        inside = w_here != 0
-        both = inside & (w_across != 0)
+        # a real edge with the pixel centre inside or outside, or an overlap (inside both ways)
+        band_path = torch.div(b_layer, 2, rounding_mode="floor")
+        band_odd = None if evenodd is None else evenodd.index_select(0, band_path)
+        inside = _inside(w_here, band_odd)
+        both = inside & _inside(w_across, band_odd)
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
             "render %dx%d: %d paths (%d filled), %d pairs (%d on edges)",
