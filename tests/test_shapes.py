@@ -17,6 +17,7 @@ import torch
 from clipdraw_core.drawing.strokes import Drawing, Stroke, random_shapes
 from clipdraw_core.errors import ConfigError
 from clipdraw_core.render import StrokeLayout, pack_drawing, render, render_drawing
+from tests.gradcheck import check_gradient
 
 BLACK = (0.0, 0.0, 0.0, 1.0)
 
@@ -179,20 +180,7 @@ def _fill_loss(dtype: torch.dtype):
 @pytest.mark.parametrize("which", ["points", "fill", "half_widths", "colors"])
 def test_fill_gradients_match_finite_differences(which: str) -> None:
     loss, params = _fill_loss(torch.float64)
-    x = params[which].clone().requires_grad_(True)
-    args = {**params, which: x}
-    loss(**args).backward()
-    grad = x.grad
-    assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0
-    gen = torch.Generator().manual_seed(1)
-    h = 1e-4
-    for _ in range(4):
-        v = torch.randn(x.shape, generator=gen, dtype=x.dtype)
-        with torch.no_grad():
-            numeric = (
-                (loss(**{**args, which: x + h * v}) - loss(**{**args, which: x - h * v})) / (2 * h)
-            ).item()
-        assert (grad * v).sum().item() == pytest.approx(numeric, rel=2e-2, abs=2e-2)
+    check_gradient(loss, params, which)
 
 
 def test_boundary_gradients_grow_the_shape_where_ink_is_wanted() -> None:
