@@ -55,6 +55,7 @@ import torch
 from torch import Tensor
 
 from clipdraw_core.errors import ClipDrawError, NumericalError
+from clipdraw_core.render.torch_renderer import _background_tensor
 
 if TYPE_CHECKING:
     from clipdraw_core.render import StrokeLayout
@@ -217,10 +218,7 @@ def render_diffvg(
     """
     pydiffvg = _import_pydiffvg()
     device = points.device
-    if isinstance(background, Tensor):
-        bg = background.to(device=device, dtype=torch.float32).reshape(-1)[:3]
-    else:
-        bg = torch.tensor([float(c) for c in background][:3], dtype=torch.float32, device=device)
+    bg = _background_tensor(background, device)  # the torch renderer's reading of it: RGB, RGBA
     if layout.num_strokes == 0:
         zero = points[:0].sum() + half_widths[:0].sum() + colors[:0].sum()  # 0, keeps the graph
         return (bg[:, None, None].expand(3, height, width) + zero).contiguous()
@@ -230,22 +228,21 @@ def render_diffvg(
     n = max(2, int(samples))
     if seed is None:
         seed = input_seed(points, half_widths, colors, width, height, n, bg)
+
+    def on(run_device: torch.device) -> Tensor:
+        return _apply(pydiffvg, run_device, points, half_widths, colors, layout, width, height, bg, n, seed)
+
     # CUDA tensors go to diffvg's GPU path; a CPU-only build refuses it (a RuntimeError,
-    # caught) and the scene is rendered on the CPU instead, the result moved back
-    if device.type == "cuda":
-        try:
-            img = _apply(pydiffvg, device, points, half_widths, colors, layout, width, height, bg, n, seed)
-        except RuntimeError as exc:
-            if "not compiled with GPU" not in str(exc):
-                raise
-            logger.info("pydiffvg has no GPU support here; rendering on the CPU")
-            img = _apply(
-                pydiffvg, torch.device("cpu"), points, half_widths, colors, layout, width, height, bg, n, seed
-            )
-    else:  # CPU, or a device diffvg has no path for (MPS): the CPU
-        img = _apply(
-            pydiffvg, torch.device("cpu"), points, half_widths, colors, layout, width, height, bg, n, seed
-        )
+    # caught) and the scene is rendered on the CPU instead, the result moved back. Any
+    # other device diffvg has no path for (MPS) renders on the CPU.
+    cpu = torch.device("cpu")
+    try:
+        img = on(device if device.type == "cuda" else cpu)
+    except RuntimeError as exc:
+        if device.type != "cuda" or "not compiled with GPU" not in str(exc):
+            raise
+        logger.info("pydiffvg has no GPU support here; rendering on the CPU")
+        img = on(cpu)
     return img[:, :, :3].to(device=device, dtype=torch.float32).permute(2, 0, 1).contiguous()
 
 
