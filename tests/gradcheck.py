@@ -41,3 +41,22 @@ def check_gradient(
         numeric = ((plus - minus) / (2 * h)).item()
         assert (grad * v).sum().item() == pytest.approx(numeric, rel=tolerance, abs=tolerance)
     return grad
+
+
+def weighted_render_loss(drawing, dtype: torch.dtype = torch.float64):
+    """``(loss, params)``: the drawing rendered (fills included) times fixed random weights, summed.
+
+    ``params`` are the packed ``points``, ``half_widths``, ``colors`` and ``fill`` at ``dtype``;
+    the weights are seeded, so the loss is the same function in every run.
+    """
+    from clipdraw_core.render import pack_drawing, render
+
+    w, h = drawing.width, drawing.height
+    pts, hw, col, fills, layout = pack_drawing(drawing, with_fills=True)
+    pts, hw, col, fills = (t.to(dtype) for t in (pts, hw, col, fills))
+    weights = torch.rand(3, h, w, generator=torch.Generator().manual_seed(0)).to(dtype)
+
+    def loss(points, half_widths, colors, fill):
+        return (render(points, half_widths, colors, layout, w, h, fills=fill) * weights).sum()
+
+    return loss, {"points": pts, "half_widths": hw, "colors": col, "fill": fills}

@@ -20,7 +20,7 @@ import torch
 from clipdraw_core.drawing.strokes import Drawing, Stroke
 from clipdraw_core.errors import ConfigError, FileFormatError
 from clipdraw_core.render import StrokeLayout, pack_drawing, render, render_drawing
-from tests.gradcheck import check_gradient
+from tests.gradcheck import check_gradient, weighted_render_loss
 from tests.test_shapes import circle, polygon, star
 
 BLACK = (0.0, 0.0, 0.0, 1.0)
@@ -156,14 +156,7 @@ def _holes_loss(dtype: torch.dtype):
             ),
         ),
     )
-    pts, hw, col, fills, layout = pack_drawing(drawing, with_fills=True)
-    pts, hw, col, fills = (t.to(dtype) for t in (pts, hw, col, fills))
-    weights = torch.rand(3, 40, 40, generator=torch.Generator().manual_seed(0)).to(dtype)
-
-    def loss(points, half_widths, colors, fill):
-        return (render(points, half_widths, colors, layout, 40, 40, fills=fill) * weights).sum()
-
-    return loss, {"points": pts, "half_widths": hw, "colors": col, "fill": fills}
+    return weighted_render_loss(drawing, dtype)
 
 
 @pytest.mark.parametrize("which", ["points", "fill", "half_widths", "colors"])

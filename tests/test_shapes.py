@@ -17,7 +17,7 @@ import torch
 from clipdraw_core.drawing.strokes import Drawing, Stroke, random_shapes
 from clipdraw_core.errors import ConfigError
 from clipdraw_core.render import StrokeLayout, pack_drawing, render, render_drawing
-from tests.gradcheck import check_gradient
+from tests.gradcheck import check_gradient, weighted_render_loss
 
 BLACK = (0.0, 0.0, 0.0, 1.0)
 
@@ -167,14 +167,7 @@ def _fill_loss(dtype: torch.dtype):
             Stroke(2, [[3.0, 25.0], [10.0, 18.0], [20.0, 30.0], [28.0, 22.0]], 1.2, (0.8, 0.8, 0.1, 0.7)),
         ),
     )
-    pts, hw, col, fills, layout = pack_drawing(drawing, with_fills=True)
-    pts, hw, col, fills = (t.to(dtype) for t in (pts, hw, col, fills))
-    weights = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(0)).to(dtype)
-
-    def loss(points, half_widths, colors, fill):
-        return (render(points, half_widths, colors, layout, 32, 32, fills=fill) * weights).sum()
-
-    return loss, {"points": pts, "half_widths": hw, "colors": col, "fill": fills}
+    return weighted_render_loss(drawing, dtype)
 
 
 @pytest.mark.parametrize("which", ["points", "fill", "half_widths", "colors"])
