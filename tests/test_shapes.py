@@ -219,15 +219,14 @@ def test_closed_layout_wraps_to_the_first_point() -> None:
     assert StrokeLayout.from_segment_counts([2]).closed is None
 
 
-def test_fills_are_required_and_diffvg_refuses_shapes() -> None:
+def test_fills_are_required() -> None:
     d = Drawing(32, 32, (1, 1, 1), (shape(circle(16, 16, 8)),))
     with pytest.raises(ConfigError):
         pack_drawing(d)
-    pts, hw, col, fills, layout = pack_drawing(d, with_fills=True)
-    with pytest.raises(ConfigError, match="fills"):
-        render(pts, hw, col, layout, 32, 32)
-    with pytest.raises(ConfigError, match="diffvg"):
-        render(pts, hw, col, layout, 32, 32, fills=fills, backend="diffvg")
+    pts, hw, col, _fills, layout = pack_drawing(d, with_fills=True)
+    for backend in ("torch", "diffvg"):  # refused before any renderer is asked
+        with pytest.raises(ConfigError, match="fills"):
+            render(pts, hw, col, layout, 32, 32, backend=backend)
 
 
 def test_shape_model_validation_and_dict_round_trip() -> None:

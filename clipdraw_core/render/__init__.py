@@ -182,7 +182,7 @@ def render(
     ``colors [S, 4]`` (straight RGBA) and ``fills [S, 4]`` (the fill colours of the
     layout's closed paths; rows of open paths are ignored).  ``samples=k`` supersamples
     ``k x k`` on top of the analytic box-filter coverage.  ``backend``: one of
-    :data:`RENDERERS` (diffvg draws open strokes only).  ``seed``
+    :data:`RENDERERS`.  ``seed``
     fixes the sample jitter of backends that jitter (diffvg; ``None``: derived from the
     inputs); the torch renderer is deterministic and ignores it.
     """
@@ -220,11 +220,6 @@ def render(
     if backend == "diffvg":
         from clipdraw_core.render import diffvg_backend
 
-        if layout.closed is not None:
-            raise ConfigError(
-                "the diffvg renderer draws open strokes only: use the torch renderer for shapes"
-            )
-
         return diffvg_backend.render_diffvg(
             points,
             half_widths,
@@ -235,6 +230,7 @@ def render(
             background,
             samples=samples,
             seed=seed,
+            fills=fills if layout.closed is not None else None,
         )
     raise ConfigError(unknown_renderer_message(backend))
 
