@@ -326,7 +326,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "draw",
         "&Draw",
         lambda t: t.window.start_drawing(),
-        "Ctrl+Return",
+        # Return is the main keyboard's key, Enter the keypad's: the README says Ctrl+Enter
+        ("Ctrl+Return", "Ctrl+Enter"),
         "Start optimising the drawing",
         SP.SP_MediaPlay,
     ),

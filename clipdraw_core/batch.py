@@ -105,7 +105,14 @@ def run_job(config_data: dict[str, Any]) -> tuple[str, float | None]:
     snap = session.snapshot()
     for step in session.run():
         snap = step
-    svg = drawing_to_svg(snap.drawing, title=config.prompt, description=f"seed {config.seed}")
+    entries, mode, _ = config.look_palette()
+    svg = drawing_to_svg(
+        snap.drawing,
+        title=config.prompt,
+        description=f"seed {config.seed}",
+        transparent=config.transparent,
+        palette=entries if mode == "hard" else (),  # as the single-drawing CLI writes it
+    )
     return svg, snap.score
 
 

@@ -130,6 +130,21 @@ def _add_look_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """Every option that sets a run's :class:`SessionConfig` (read by :func:`_config_from_args`).
+
+    The settings' own options, the look adapters and ``--default-negatives``; the main
+    command and ``batch`` both call this, so a new setting reaches both.
+    """
+    _add_setting_options(parser)
+    _add_look_options(parser)
+    parser.add_argument(
+        "--default-negatives",
+        action="store_true",
+        help="add the original CLIPDraw negatives ('A badly drawn sketch.', 'Many ugly, messy drawings.')",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clipdraw-cli",
@@ -145,13 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--png", metavar="OUT.png", help="also write a PNG at the canvas size, drawn by --renderer"
     )
     parser.add_argument("--project", metavar="OUT.json", help="also save a project file (reopen in the app)")
-    _add_setting_options(parser)
-    _add_look_options(parser)
-    parser.add_argument(
-        "--default-negatives",
-        action="store_true",
-        help="add the original CLIPDraw negatives ('A badly drawn sketch.', 'Many ugly, messy drawings.')",
-    )
+    add_config_options(parser)
     parser.add_argument("--seed-svg", metavar="FILE", help="start from the strokes of an SVG sketch")
     parser.add_argument("--seed-image", metavar="FILE", help="start from a scanned/photographed line sketch")
     parser.add_argument("--seed-frozen", action="store_true", help="keep seeded strokes fixed (frozen)")
@@ -512,9 +521,12 @@ def _config_options() -> dict[str, str]:
     return options
 
 
-def explicit_options(argv: Sequence[str]) -> set[str]:
-    """The argparse dests the user actually gave (so --resume knows what overrides the project)."""
-    parser = build_parser()
+def explicit_options(argv: Sequence[str], parser: argparse.ArgumentParser | None = None) -> set[str]:
+    """The argparse dests the user actually gave (so --resume and a --preset know what overrides them).
+
+    ``parser``: the parser ``argv`` is for (default :func:`build_parser`'s; batch passes its own).
+    """
+    parser = build_parser() if parser is None else parser
     for action in parser._actions:
         action.default = argparse.SUPPRESS
     return set(vars(parser.parse_args(list(argv))))
@@ -831,8 +843,7 @@ def build_batch_parser() -> argparse.ArgumentParser:
         "--ray", metavar="auto|ADDRESS",
         help="one drawing per Ray task on a cluster (needs the [cluster] extra); 'local' starts Ray here",
     )
-    _add_setting_options(parser)
-    parser.add_argument("--default-negatives", action="store_true", help="add the original negatives")
+    add_config_options(parser)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress messages")
     parser.add_argument("--verbose", "-v", action="store_true", help="log details")
     cli_guidance.add_arguments(parser)
@@ -850,7 +861,7 @@ def batch_main(argv: Sequence[str]) -> int:
     try:
         prompts = read_prompts(args.prompts_file)
         args.prompt = prompts[0]
-        base = _config_from_args(args, 0)
+        base = _config_from_args(args, 0, given=explicit_options(argv, build_batch_parser()))
         if not cli_guidance.guidance_from_args(args).empty:
             raise ConfigError("batches take text prompts only for now (no image prompts, style or regions)")
         jobs = make_jobs(prompts, base, args.seeds)

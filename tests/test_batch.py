@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import re
 
 import pytest
 
@@ -79,3 +80,36 @@ def test_ray_batch_matches_the_local_batch(tmp_path, tiny_clip_files):
     for a, b in zip(ray_rows, local_rows, strict=True):
         assert float(a["score"]) == pytest.approx(float(b["score"]), abs=1e-4)
         assert (tmp_path / "ray" / a["file"]).read_text().count("<path") == 4
+
+
+def test_batch_takes_every_setting_option_of_the_main_cli(tmp_path, tiny_clip_files):
+    """The look options (--preset, --width-range, --background, --size WxH, --palette) reach each drawing."""
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a red cat\n", encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["batch", str(prompts), "-o", str(out), *tiny(tiny_clip_files), "--size", "96x64",
+            "--preset", "Poster (palette, shapes)", "--shapes", "2", "--width-range", "2:8",
+            "--background", "transparent", "--palette", "#ff0000,#00ff00,#0000ff"]
+    assert cli.main(argv) == 0
+    svg = (out / read_csv(out / "results.csv")[0]["file"]).read_text()
+    assert 'viewBox="0 0 96 64"' in svg and "<rect" not in svg  # WxH, no paper: transparent
+    assert svg.count(' Z"') == 2  # the preset's shapes, but --shapes (typed) wins over its 48
+    colours = {c.lower() for c in re.findall(r'(?:stroke|fill)="(#[0-9a-fA-F]{6})"', svg)}
+    assert colours and colours <= {"#ff0000", "#00ff00", "#0000ff"}  # the typed palette, hard mode
+    widths = [float(w) for w in re.findall(r'stroke-width="([0-9.]+)"', svg)]
+    assert widths and all(2.0 - 1e-3 <= w <= 8.0 + 1e-3 for w in widths)
+
+
+def test_batch_options_come_from_the_settings_like_the_main_cli():
+    """Every option of the main command that sets the config is a batch option too (no hand-kept list)."""
+    def config_options(parser):
+        return {opt for action in parser._actions for opt in action.option_strings}
+
+    shared = {s.cli for s in SessionConfig.settings() if s.cli}
+    shared |= {"--preset", "--width-range", "--background", "--default-negatives"}
+    batch, main = config_options(cli.build_batch_parser()), config_options(cli.build_parser())
+    assert shared <= batch and shared <= main
+    main_only = main - batch
+    assert not main_only & shared
+    help_text = cli.build_batch_parser().format_help()
+    assert "--width-range" in help_text and "--preset" in help_text and "W[xH]" in help_text

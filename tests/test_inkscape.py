@@ -163,3 +163,18 @@ def test_inkscape_matches_our_canvas_with_filled_shapes(tmp_path: Path) -> None:
     assert ((255 - ref.astype(int)).sum(-1) > 30).mean() > 0.5
     value = _psnr(_render_or_skip()(drawing), ref)
     assert value >= 30.0, f"Inkscape vs our renderer, shapes scene: PSNR {value:.2f} dB"
+
+
+def test_inkscape_matches_our_canvas_with_holes_and_fill_rules(tmp_path: Path) -> None:
+    """Compound shapes (donuts) and both fill rules (stars) as Inkscape fills them."""
+    from tests.test_fill_rules import holes_scene
+
+    drawing = holes_scene()
+    svg = save_svg(tmp_path / "holes.svg", drawing)
+    out = tmp_path / "holes.png"
+    _run_inkscape([str(svg), "--export-type=png", f"--export-filename={out}"], tmp_path)
+    ref = _png_over_white(out.read_bytes())
+    assert ref.shape == (128, 128, 3)
+    assert (ref[34, 98] > 240).all() and (ref[62, 24] < 200).any()  # a hole is paper, a ring is not
+    value = _psnr(_render_or_skip()(drawing), ref)
+    assert value >= 30.0, f"Inkscape vs our renderer, holes scene: PSNR {value:.2f} dB"

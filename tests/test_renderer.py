@@ -18,6 +18,7 @@ from clipdraw_core.render import (
     render,
     render_drawing,
 )
+from tests.gradcheck import check_gradient
 
 
 def line(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:
@@ -147,22 +148,7 @@ def _loss_fn(dtype: torch.dtype):
 @pytest.mark.parametrize("which", ["points", "half_widths", "colors"])
 def test_gradients_match_finite_differences(which: str) -> None:
     loss, pts, hw, col = _loss_fn(torch.float64)
-    params = {"points": pts, "half_widths": hw, "colors": col}
-    x = params[which].clone().requires_grad_(True)
-    args = {**params, which: x}
-    loss(args["points"], args["half_widths"], args["colors"]).backward()
-    grad = x.grad
-    assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0
-    gen = torch.Generator().manual_seed(1)
-    h = 1e-4
-    for _ in range(4):
-        v = torch.randn(x.shape, generator=gen, dtype=x.dtype)
-        with torch.no_grad():
-            plus = loss(**{**args, which: x + h * v})
-            minus = loss(**{**args, which: x - h * v})
-        numeric = ((plus - minus) / (2 * h)).item()
-        analytic = (grad * v).sum().item()
-        assert analytic == pytest.approx(numeric, rel=2e-2, abs=2e-2)
+    check_gradient(loss, {"points": pts, "half_widths": hw, "colors": col}, which)
 
 
 def test_float32_gradients_close_to_float64() -> None:

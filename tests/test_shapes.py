@@ -17,6 +17,7 @@ import torch
 from clipdraw_core.drawing.strokes import Drawing, Stroke, random_shapes
 from clipdraw_core.errors import ConfigError
 from clipdraw_core.render import StrokeLayout, pack_drawing, render, render_drawing
+from tests.gradcheck import check_gradient, weighted_render_loss
 
 BLACK = (0.0, 0.0, 0.0, 1.0)
 
@@ -166,33 +167,13 @@ def _fill_loss(dtype: torch.dtype):
             Stroke(2, [[3.0, 25.0], [10.0, 18.0], [20.0, 30.0], [28.0, 22.0]], 1.2, (0.8, 0.8, 0.1, 0.7)),
         ),
     )
-    pts, hw, col, fills, layout = pack_drawing(drawing, with_fills=True)
-    pts, hw, col, fills = (t.to(dtype) for t in (pts, hw, col, fills))
-    weights = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(0)).to(dtype)
-
-    def loss(points, half_widths, colors, fill):
-        return (render(points, half_widths, colors, layout, 32, 32, fills=fill) * weights).sum()
-
-    return loss, {"points": pts, "half_widths": hw, "colors": col, "fill": fills}
+    return weighted_render_loss(drawing, dtype)
 
 
 @pytest.mark.parametrize("which", ["points", "fill", "half_widths", "colors"])
 def test_fill_gradients_match_finite_differences(which: str) -> None:
     loss, params = _fill_loss(torch.float64)
-    x = params[which].clone().requires_grad_(True)
-    args = {**params, which: x}
-    loss(**args).backward()
-    grad = x.grad
-    assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0
-    gen = torch.Generator().manual_seed(1)
-    h = 1e-4
-    for _ in range(4):
-        v = torch.randn(x.shape, generator=gen, dtype=x.dtype)
-        with torch.no_grad():
-            numeric = (
-                (loss(**{**args, which: x + h * v}) - loss(**{**args, which: x - h * v})) / (2 * h)
-            ).item()
-        assert (grad * v).sum().item() == pytest.approx(numeric, rel=2e-2, abs=2e-2)
+    check_gradient(loss, params, which)
 
 
 def test_boundary_gradients_grow_the_shape_where_ink_is_wanted() -> None:
@@ -238,15 +219,14 @@ def test_closed_layout_wraps_to_the_first_point() -> None:
     assert StrokeLayout.from_segment_counts([2]).closed is None
 
 
-def test_fills_are_required_and_diffvg_refuses_shapes() -> None:
+def test_fills_are_required() -> None:
     d = Drawing(32, 32, (1, 1, 1), (shape(circle(16, 16, 8)),))
     with pytest.raises(ConfigError):
         pack_drawing(d)
-    pts, hw, col, fills, layout = pack_drawing(d, with_fills=True)
-    with pytest.raises(ConfigError, match="fills"):
-        render(pts, hw, col, layout, 32, 32)
-    with pytest.raises(ConfigError, match="diffvg"):
-        render(pts, hw, col, layout, 32, 32, fills=fills, backend="diffvg")
+    pts, hw, col, _fills, layout = pack_drawing(d, with_fills=True)
+    for backend in ("torch", "diffvg"):  # refused before any renderer is asked
+        with pytest.raises(ConfigError, match="fills"):
+            render(pts, hw, col, layout, 32, 32, backend=backend)
 
 
 def test_shape_model_validation_and_dict_round_trip() -> None:

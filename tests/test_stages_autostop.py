@@ -142,3 +142,41 @@ def test_auto_stop_waits_for_the_last_stage(tiny_clip, constant_score):
     snaps = list(run_with_plan(session, plan))
     # stage 2 begins before step 10; the plateau count restarts there and stops 3 steps on
     assert len(snaps[-1].drawing.strokes) == 8 and session.step_count == 13 and plan.stopped_early
+
+
+def test_plan_options_are_checked_by_the_settings_metadata():
+    """A plan built directly gets the settings' own one-line errors; from a config it equals the config."""
+    from dataclasses import fields
+
+    from clipdraw_core.optim.plan import CONFIG_FIELDS
+    from clipdraw_core.optim.setting import setting_named
+
+    config = tiny_config(
+        stages=2, prune_alpha=0.25, prune_every=3, auto_stop=True, patience=7, timelapse_every=2
+    )
+    options = PlanOptions.from_config(config).validate()
+    assert all(getattr(options, name) == getattr(config, name) for name in CONFIG_FIELDS)
+    assert PlanOptions.from_config(config, record=False).timelapse_every == 0
+    assert set(CONFIG_FIELDS) <= {f.name for f in fields(PlanOptions)}
+    assert all(setting_named(SessionConfig, name).cli for name in CONFIG_FIELDS)
+    PlanOptions(timelapse_every=0).validate()  # 0 = no frames, allowed in a plan only
+    bad = {
+        "patience": (0, r"patience \(--patience\) must be an integer between 1"),
+        "stages": (0, r"stages \(--stages\) must be an integer between 1 and 64"),
+        "prune_alpha": (1.5, r"\(--prune\) must be a finite number between 0 and 1"),
+        "prune_every": (-1, r"\(--prune-every\) must be an integer between 0"),
+        "timelapse_every": (-2, r"\(--timelapse-every\) must be an integer between 0"),
+        "stage_freeze": ("yes", r"\(--stage-freeze\) must be true or false"),
+        "auto_stop": (1, r"\(--auto-stop\) must be true or false"),
+        "timelapse_max_frames": (0, "frame cap"),
+        "tolerance": (float("nan"), "tolerance"),
+        "prune_refill": (None, "refill"),
+    }
+    for name, (value, message) in bad.items():
+        with pytest.raises(ConfigError, match=message):
+            PlanOptions(**{name: value}).validate()
+        if name in CONFIG_FIELDS and name != "timelapse_every":  # the same words as the settings say
+            with pytest.raises(ConfigError, match=message):
+                tiny_config(**{name: value}).validate()
+    with pytest.raises(ConfigError, match="--patience"):
+        RunPlan(PlanOptions(patience=0), tiny_config())

@@ -27,16 +27,23 @@ MAX_LAYER_SIDE = 4096
 
 
 def stroke_path(stroke: Stroke) -> QPainterPath:
-    """The stroke's cubic Béziers as a QPainterPath in canvas pixel coordinates (closed for shapes)."""
-    pts = stroke.points.tolist()
-    if stroke.closed:  # 3k points: the last segment returns to the first point
-        pts = [*pts, pts[0]]
-    path = QPainterPath(QPointF(*pts[0]))
-    for i in range(1, len(pts) - 2, 3):
-        path.cubicTo(QPointF(*pts[i]), QPointF(*pts[i + 1]), QPointF(*pts[i + 2]))
-    if stroke.closed:
-        path.closeSubpath()
-        path.setFillRule(Qt.FillRule.WindingFill)  # nonzero, as the engine fills
+    """The stroke's cubic Béziers as a QPainterPath in canvas pixel coordinates (closed for shapes).
+
+    A compound shape is one path of several closed subpaths, filled by the shape's rule.
+    """
+    path = QPainterPath()
+    for contour in stroke.contour_points():
+        pts = contour.tolist()
+        if stroke.closed:  # 3k points: the last segment returns to the first point
+            pts = [*pts, pts[0]]
+        path.moveTo(QPointF(*pts[0]))
+        for i in range(1, len(pts) - 2, 3):
+            path.cubicTo(QPointF(*pts[i]), QPointF(*pts[i + 1]), QPointF(*pts[i + 2]))
+        if stroke.closed:
+            path.closeSubpath()
+    if stroke.closed:  # as the engine fills
+        evenodd = stroke.fill_rule == "evenodd"
+        path.setFillRule(Qt.FillRule.OddEvenFill if evenodd else Qt.FillRule.WindingFill)
     return path
 
 

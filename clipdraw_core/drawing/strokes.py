@@ -8,8 +8,14 @@ exporter writes the full width. Colours are straight (non-premultiplied) RGBA in
 
 A stroke with a ``fill`` colour is a *closed shape*: ``3k`` control points whose last
 segment returns to the first point (so the optimiser cannot open the loop), filled by
-the nonzero winding rule, with its outline (``color``/``half_width``) drawn on top only
-when ``outlined`` is set.
+its ``fill_rule`` (``"nonzero"`` winding, the default, or ``"evenodd"``, as SVG), with
+its outline (``color``/``half_width``) drawn on top only when ``outlined`` is set.
+A *compound* shape (a letter "O", a donut) has several closed contours filled as one:
+``subpaths`` holds each contour's segment count (``(k1, k2, ...)``, summing to the
+shape's segments) and the points are the contours' ``3k1 + 3k2 + ...`` points one after
+the other, each contour's last segment returning to its own first point. The holes are
+where the fill rule leaves the winding number out (a contour drawn the other way round
+cuts a hole under either rule, one drawn the same way only under ``"evenodd"``).
 
 Everything here is immutable (frozen dataclasses, read-only numpy arrays) so a
 :class:`Drawing` can be handed across threads (engine -> GUI) without copies or locks.
@@ -41,6 +47,9 @@ from clipdraw_core.validation import (
 MAX_STROKES = 5000
 #: Upper bound on cubic segments in one stroke (fitted freehand strokes included).
 MAX_SEGMENTS_PER_STROKE = 512
+#: How a closed shape's interior is decided from the winding number ``w`` of a point:
+#: ``w != 0`` ("nonzero") or ``w`` odd ("evenodd"), SVG's ``fill-rule`` values.
+FILL_RULES: tuple[str, ...] = ("nonzero", "evenodd")
 #: Canvas sizes (px per side) that render sensibly.
 MIN_CANVAS = 16
 MAX_CANVAS = 4096
@@ -65,6 +74,22 @@ def as_points(points: Any, closed: bool = False) -> np.ndarray:
     if n // 3 > MAX_SEGMENTS_PER_STROKE:
         raise ConfigError(f"a stroke may have at most {MAX_SEGMENTS_PER_STROKE} segments")
     return _readonly(arr)
+
+
+def _as_subpaths(subpaths: Any, num_points: int) -> tuple[int, ...]:
+    """Validate a compound shape's contour segment counts; ``()`` for a single contour."""
+    if subpaths is None:
+        return ()
+    if isinstance(subpaths, (str, bytes)) or not isinstance(subpaths, Iterable):
+        raise ConfigError(f"a shape's subpaths must be a list of segment counts, got {subpaths!r}")
+    what = "a subpath's segment count"
+    counts = tuple(int_value(k, what, low=1, high=MAX_SEGMENTS_PER_STROKE) for k in subpaths)
+    if counts and 3 * sum(counts) != num_points:
+        raise ConfigError(
+            f"a compound shape's subpaths ({', '.join(map(str, counts))} segments) must add up to its "
+            f"{num_points // 3} segments"
+        )
+    return counts if len(counts) > 1 else ()  # one contour: the plain closed shape
 
 
 def _as_color(color: Sequence[float]) -> tuple[float, float, float, float]:
@@ -140,6 +165,10 @@ class Stroke:
     fill: tuple[float, float, float, float] | None = None
     #: Whether the path's stroke is drawn (always for open strokes; optional for shapes).
     outlined: bool = True
+    #: How a shape is filled: one of :data:`FILL_RULES` (always "nonzero" for open strokes).
+    fill_rule: str = "nonzero"
+    #: Segment counts of a compound shape's closed contours, in point order; ``()`` = one contour.
+    subpaths: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.fill is not None:
@@ -147,6 +176,16 @@ class Stroke:
         outlined = bool_value(self.outlined, "a shape's outlined flag")
         object.__setattr__(self, "outlined", outlined or self.fill is None)
         object.__setattr__(self, "points", as_points(self.points, self.fill is not None))
+        if self.fill_rule not in FILL_RULES:
+            rules = ", ".join(FILL_RULES)
+            raise ConfigError(f"a shape's fill rule must be one of {rules}, got {self.fill_rule!r}")
+        if self.fill is None:
+            if self.subpaths is not None and len(self.subpaths) > 1:
+                raise ConfigError("only a filled shape can have several subpaths")
+            object.__setattr__(self, "fill_rule", "nonzero")  # nothing to fill
+            object.__setattr__(self, "subpaths", ())
+        else:
+            object.__setattr__(self, "subpaths", _as_subpaths(self.subpaths, int(self.points.shape[0])))
         object.__setattr__(self, "color", _as_color(self.color))
         hw = float32_value(self.half_width, "stroke half-width", low=0.0, high=MAX_HALF_WIDTH)
         object.__setattr__(self, "half_width", hw)
@@ -171,6 +210,23 @@ class Stroke:
         n = int(self.points.shape[0])
         return n // 3 if self.fill is not None else (n - 1) // 3
 
+    @property
+    def contours(self) -> tuple[int, ...]:
+        """Segment counts of the closed contours (one entry unless compound); ``()`` for open strokes."""
+        if self.fill is None:
+            return ()
+        return self.subpaths or (self.num_segments,)
+
+    def contour_points(self) -> list[np.ndarray]:
+        """Each closed contour's ``3k`` points (views), in order; ``[points]`` for an open stroke."""
+        if self.fill is None:
+            return [self.points]
+        out, start = [], 0
+        for k in self.contours:
+            out.append(self.points[start : start + 3 * k])
+            start += 3 * k
+        return out
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Stroke):
             return NotImplemented
@@ -183,6 +239,8 @@ class Stroke:
             and self.anchor == other.anchor
             and self.fill == other.fill
             and self.outlined == other.outlined
+            and self.fill_rule == other.fill_rule
+            and self.subpaths == other.subpaths
             and np.array_equal(self.points, other.points)
         )
 
@@ -203,7 +261,17 @@ class Stroke:
         if self.fill is not None:  # open strokes keep the old record (older apps read it)
             data["fill"] = list(self.fill)
             data["outlined"] = self.outlined
+            data.update(self._shape_extras())
         return data
+
+    def _shape_extras(self) -> dict[str, Any]:
+        """The fill rule and subpaths when not the defaults (so a plain shape's record is unchanged)."""
+        extras: dict[str, Any] = {}
+        if self.fill_rule != "nonzero":
+            extras["fill_rule"] = self.fill_rule
+        if self.subpaths:
+            extras["subpaths"] = list(self.subpaths)
+        return extras
 
     def to_plain(self) -> dict[str, Any]:
         """Plain data for another process: like :meth:`to_dict` but points stay a numpy array."""
@@ -219,6 +287,7 @@ class Stroke:
         if self.fill is not None:
             data["fill"] = list(self.fill)
             data["outlined"] = self.outlined
+            data.update(self._shape_extras())
         return data
 
     @classmethod
@@ -239,6 +308,8 @@ class Stroke:
                 anchor=Anchor.from_dict(data["anchor"]) if data.get("anchor") else None,
                 fill=None if data.get("fill") is None else tuple(data["fill"]),
                 outlined=data.get("outlined", True),
+                fill_rule=data.get("fill_rule", "nonzero"),
+                subpaths=data.get("subpaths") or (),
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise FileFormatError(f"invalid stroke record: {exc}") from exc
@@ -457,6 +528,8 @@ def trusted_stroke(
     anchor: Anchor | None = None,
     fill: tuple[float, ...] | None = None,
     outlined: bool = True,
+    fill_rule: str = "nonzero",
+    subpaths: tuple[int, ...] = (),
 ) -> Stroke:
     """Build a :class:`Stroke` from values the engine already validated (no copies, no checks).
 
@@ -474,4 +547,6 @@ def trusted_stroke(
     object.__setattr__(stroke, "anchor", anchor)
     object.__setattr__(stroke, "fill", fill)
     object.__setattr__(stroke, "outlined", outlined or fill is None)
+    object.__setattr__(stroke, "fill_rule", fill_rule)
+    object.__setattr__(stroke, "subpaths", subpaths)
     return stroke

@@ -32,7 +32,7 @@ import re
 from dataclasses import fields
 from typing import Any
 
-from clipdraw_core.drawing.strokes import MAX_SEGMENTS_PER_STROKE, MAX_STROKES
+from clipdraw_core.drawing.strokes import FILL_RULES, MAX_SEGMENTS_PER_STROKE, MAX_STROKES
 from clipdraw_core.errors import ClipDrawError, FileFormatError
 from clipdraw_core.io.project_history import MAX_BRANCHES, MAX_HISTORY_FRAMES
 from clipdraw_core.optim.config import MAX_STEPS, SessionConfig
@@ -312,6 +312,31 @@ def _check_stroke(stroke: Any, where: str, problems: _Problems, ids: set[int]) -
         _check_colour(stroke["fill"], f"{where}.fill", problems, (3, 4))
     if "outlined" in stroke:
         problems.check(bool_value, stroke["outlined"], f"{where}.outlined")
+    if "fill_rule" in stroke and stroke["fill_rule"] not in FILL_RULES:
+        rule = stroke["fill_rule"]
+        shown = repr(rule) if isinstance(rule, str) and len(rule) <= 40 else type(rule).__name__
+        problems.add(f"{where}.fill_rule must be one of {', '.join(FILL_RULES)}, got {shown}")
+    if stroke.get("subpaths") is not None:
+        _check_subpaths(stroke["subpaths"], f"{where}.subpaths", problems, points if closed else None)
+
+
+def _check_subpaths(subpaths: Any, where: str, problems: _Problems, points: Any) -> None:
+    """A compound shape's contour segment counts: whole numbers >= 1 adding up to its segments."""
+    if points is None:
+        problems.add(f"{where}: only a filled shape can have subpaths")
+        return
+    if not isinstance(subpaths, list) or len(subpaths) > MAX_SEGMENTS_PER_STROKE:
+        problems.add(f"{where} must be a list of at most {MAX_SEGMENTS_PER_STROKE} segment counts")
+        return
+    counts = [
+        problems.check(int_value, k, f"{where}[{i}]", low=1, high=MAX_SEGMENTS_PER_STROKE)
+        for i, k in enumerate(subpaths)
+    ]
+    total = sum(k for k in counts if k is not None)
+    if None in counts or not isinstance(points, list):
+        return
+    if subpaths and 3 * total != len(points):
+        problems.add(f"{where} must add up to the shape's {len(points) // 3} segments, got {total}")
 
 
 def _check_anchor(anchor: Any, where: str, problems: _Problems, points: Any) -> None:

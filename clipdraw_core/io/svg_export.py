@@ -7,8 +7,10 @@ Why it looks the way it does:
 * Colours are ``stroke="#rrggbb"`` plus ``stroke-opacity`` — never ``rgba()``, which SVG
   1.1 tools (Inkscape 0.92, Illustrator) drop or paint black.
 * Closed shapes are ``<path d="M ... C ... Z" fill="#rrggbb" fill-opacity="..."
-  fill-rule="nonzero">`` (the renderer's rule), with ``stroke="none"`` unless the
-  shape is outlined; the fill is painted under the outline, as on the canvas.
+  fill-rule="nonzero">`` (or ``"evenodd"``: the shape's own rule, written either way
+  so no viewer falls back to a default), with ``stroke="none"`` unless the shape is
+  outlined; the fill is painted under the outline, as on the canvas. A compound shape
+  (several contours, holes) is one ``<path>`` with one ``M ... Z`` per contour.
 * Widths are the *full* width (``2 * half_width``, see :mod:`clipdraw_core.drawing.strokes`).
 * Strokes are grouped in Inkscape layers ("Background", "Generated",
   "Sketch (frozen)") so the artist can lock/hide them; the background layer comes
@@ -78,6 +80,11 @@ def _path_data(points: np.ndarray, precision: int, closed: bool = False) -> str:
     return "M " + coords[0] + " C " + " ".join(coords[1:]) + (" Z" if closed else "")
 
 
+def _stroke_data(stroke: Stroke, precision: int) -> str:
+    """The ``d`` of a stroke: one subpath, or one closed subpath per contour of a compound shape."""
+    return " ".join(_path_data(p, precision, stroke.closed) for p in stroke.contour_points())
+
+
 def _stroke_element(stroke: Stroke, precision: int, indent: str) -> str:
     r, g, b, a = stroke.color
     digits = max(3, precision)
@@ -85,7 +92,7 @@ def _stroke_element(stroke: Stroke, precision: int, indent: str) -> str:
         f'id="{"shape" if stroke.closed else "stroke"}-{stroke.id}"',
         f'clipdraw:id="{stroke.id}"',
         f'clipdraw:frozen="{"true" if stroke.frozen else "false"}"',
-        f'd="{_path_data(stroke.points, precision, stroke.closed)}"',
+        f'd="{_stroke_data(stroke, precision)}"',
     ]
     if stroke.outlined:
         attrs += [
@@ -99,7 +106,8 @@ def _stroke_element(stroke: Stroke, precision: int, indent: str) -> str:
         attrs.append('stroke="none"')
     if stroke.fill is not None:
         fr, fg, fb, fa = stroke.fill
-        attrs += [f'fill="{_hex((fr, fg, fb))}"', f'fill-opacity="{_num(fa, digits)}"', 'fill-rule="nonzero"']
+        attrs += [f'fill="{_hex((fr, fg, fb))}"', f'fill-opacity="{_num(fa, digits)}"']
+        attrs.append(f'fill-rule="{stroke.fill_rule}"')
     else:
         attrs.append('fill="none"')
     return f"{indent}<path " + " ".join(attrs) + "/>"

@@ -29,14 +29,18 @@ Conversion rules (documented for the UI text):
 
 * every drawable shape (path, line, polyline, polygon, rect, circle, ellipse, also via
   ``<use>``) with transforms, ``viewBox``/units, CSS ``<style>``, inherited attributes;
-  each subpath (each ``M``) becomes its own stroke; lines/quadratics/arcs become exact
-  or close cubics; closed shapes get their closing segment;
+  each subpath (each ``M``) of a stroked shape becomes its own stroke; lines/quadratics/
+  arcs become exact or close cubics; closed shapes get their closing segment;
 * stroked shapes keep stroke colour, ``stroke-opacity`` x ``opacity`` and width (scaled
   by the transforms); *filled* subpaths that enclose an area become closed filled
   shapes (fill colour, ``fill-opacity`` x ``opacity``; an open subpath is closed with a
-  line, as SVG fills it), outlined when the shape is also stroked (a filled-only
-  shape keeps its fill colour, opaque, and :data:`OUTLINE_HALF_WIDTH` for when its
-  outline is switched on); a filled-only rectangle covering the whole
+  line, as SVG fills it), with the shape's ``fill-rule`` (nonzero or evenodd, also
+  from CSS or a parent group); a filled shape with several subpaths that enclose an
+  area (a letter "O", a donut) becomes one *compound* shape, so its holes stay holes
+  (unless its contours together exceed the segment limit of one stroke: then each
+  is filled on its own and a warning says so); outlined when the shape is also
+  stroked (a filled-only shape keeps its fill colour, opaque, and
+  :data:`OUTLINE_HALF_WIDTH` for when its outline is switched on); a filled-only rectangle covering the whole
   document is taken as a background and skipped; ``display:none``/``visibility:hidden``
   shapes are skipped;
 * the document is scaled to fit the canvas (aspect preserved, centred) when its size
@@ -58,8 +62,7 @@ Conversion rules (documented for the UI text):
 Not supported (approximated or dropped): text (not converted to outlines), raster
 images, gradients/patterns (first stop colour only), clipping and masking (shapes are
 imported unclipped), markers, filters, dash arrays (strokes become solid), caps/joins
-(ours are always round), ``fill-rule: evenodd`` (filled as nonzero) and holes (each
-subpath is filled on its own, so a hole cut by a second subpath is filled), blend modes,
+(ours are always round), blend modes,
 ``vector-effect: non-scaling-stroke``, ``<symbol>`` viewBox sizing through
 ``<use width/height>``, non-uniform stroke scaling (a uniform average is used), CSS
 beyond svgelements' simple selectors (no ``@import``, media queries), external
@@ -81,7 +84,13 @@ from xml.parsers import expat
 
 import numpy as np
 
-from clipdraw_core.drawing.strokes import MAX_SEGMENTS_PER_STROKE, MAX_STROKES, Stroke, check_canvas_size
+from clipdraw_core.drawing.strokes import (
+    FILL_RULES,
+    MAX_SEGMENTS_PER_STROKE,
+    MAX_STROKES,
+    Stroke,
+    check_canvas_size,
+)
 from clipdraw_core.errors import ClipDrawError, FileFormatError
 from clipdraw_core.io.fileio import read_regular_file
 from clipdraw_core.io.svg_export import CLIPDRAW_NS, INKSCAPE_NS, SVG_NS
@@ -665,6 +674,12 @@ def _paint(shape: Any, ours: bool) -> Paint | None:
     return stroke_rgba, stroke_width, fill_rgba
 
 
+def _fill_rule(values: dict[str, Any]) -> str:
+    """The shape's ``fill-rule`` (attribute, style, CSS or inherited; SVG's default nonzero)."""
+    rule = str(values.get("fill-rule", "nonzero")).strip().lower()
+    return rule if rule in FILL_RULES else "nonzero"
+
+
 def _closed_points(chain: np.ndarray) -> np.ndarray:
     """A chain [3k+1, 2] as a closed shape's points [3k', 2] (closing line added if open)."""
     if np.linalg.norm(chain[-1] - chain[0]) > 1e-9:
@@ -737,7 +752,9 @@ def load_svg_strokes(
     doc_w = float(getattr(svg, "width", 0.0) or 0.0)
     doc_h = float(getattr(svg, "height", 0.0) or 0.0)
 
-    raw: list[tuple[np.ndarray, Paint, bool, int | None]] = []
+    # (chains, paint, frozen, clipdraw id, fill rule): one chain per stroke or simple shape,
+    # several for a compound shape (the closed contours of one filled element)
+    raw: list[tuple[list[np.ndarray], Paint, bool, int | None, str]] = []
     truncated = over_budget = False
     segments = 0
     for el in elements:
@@ -765,6 +782,24 @@ def load_svg_strokes(
         except Exception as exc:
             logger.warning("%s: skipping a shape that could not be converted: %s", name, exc)
             continue
+        rule = _fill_rule(values)
+        frozen_here, cid_here = _is_frozen(values), _clipdraw_id(values)
+        contours = [c for c in chains if fill_rgba is not None and _area(c) > 1e-9]
+        if len(contours) > 1:
+            closed_segments = sum(len(_closed_points(c)) // 3 for c in contours)
+            if closed_segments <= MAX_SEGMENTS_PER_STROKE:
+                # one compound shape: its contours are filled together, so holes stay holes
+                raw.append((contours, paint, frozen_here, cid_here, rule))
+                segments += closed_segments
+                chains = [c for c in chains if not any(c is k for k in contours)]
+            else:
+                logger.warning(
+                    "%s: a filled shape of %d subpaths has more than %d segments; filling each on "
+                    "its own (its holes are filled)",
+                    name,
+                    len(contours),
+                    MAX_SEGMENTS_PER_STROKE,
+                )
         for chain in chains:
             # a fill of zero area (e.g. an unstroked line) shows nothing: keep its stroke only
             filled = fill_rgba is not None and _area(chain) > 1e-9
@@ -779,7 +814,7 @@ def load_svg_strokes(
                 if stroke_rgba is None:
                     continue
             for part in parts:
-                raw.append((part, part_paint, _is_frozen(values), _clipdraw_id(values)))
+                raw.append(([part], part_paint, frozen_here, cid_here, rule))
                 segments += (len(part) - 1) // 3
         if len(raw) > max_strokes:
             truncated = True
@@ -787,7 +822,7 @@ def load_svg_strokes(
         if segments > MAX_IMPORT_SEGMENTS:
             kept = 0
             for k, item in enumerate(raw):
-                kept += (len(item[0]) - 1) // 3
+                kept += sum((len(c) - 1) // 3 for c in item[0])
                 if kept > MAX_IMPORT_SEGMENTS:
                     raw = raw[:k]
                     break
@@ -811,7 +846,7 @@ def load_svg_strokes(
     # Fit the document into the canvas: aspect preserved, centred.
     scale, offset = 1.0, np.zeros(2)
     if doc_w <= 0 or doc_h <= 0:
-        allpts = np.concatenate([r[0] for r in raw])
+        allpts = np.concatenate([c for r in raw for c in r[0]])
         lo, hi = allpts.min(axis=0), allpts.max(axis=0)
         doc_origin, doc_w, doc_h = lo, max(float(hi[0] - lo[0]), 1e-6), max(float(hi[1] - lo[1]), 1e-6)
     else:
@@ -834,26 +869,29 @@ def load_svg_strokes(
     ids = [r[3] for r in raw]
     keep_ids = set(ids) == set(range(first_id, first_id + len(raw)))
     strokes: list[Stroke] = []
-    for k, (chain, (stroke_rgba, width, fill_rgba), is_frozen, cid) in enumerate(raw):
-        pts = chain * scale + offset if scale != 1.0 or offset.any() else chain
+    for k, (item_chains, (stroke_rgba, width, fill_rgba), is_frozen, cid, rule) in enumerate(raw):
+        moved = [c * scale + offset if scale != 1.0 or offset.any() else c for c in item_chains]
         half = OUTLINE_HALF_WIDTH if stroke_rgba is None or width is None else 0.5 * width * scale
         sid = cid if keep_ids and cid is not None else first_id + k
         try:
             if fill_rgba is not None:
                 outline = stroke_rgba if stroke_rgba is not None else (*fill_rgba[:3], 1.0)
+                loops = [_closed_points(c) for c in moved]
                 strokes.append(
                     Stroke(
                         sid,
-                        _closed_points(pts),
+                        np.concatenate(loops),
                         half,
                         outline,
                         frozen or is_frozen,
                         fill=fill_rgba,
                         outlined=stroke_rgba is not None,
+                        fill_rule=rule,
+                        subpaths=tuple(len(loop) // 3 for loop in loops),
                     )
                 )
             else:
-                strokes.append(Stroke(sid, pts, half, stroke_rgba, frozen or is_frozen))  # type: ignore[arg-type]
+                strokes.append(Stroke(sid, moved[0], half, stroke_rgba, frozen or is_frozen))  # type: ignore[arg-type]
         except ClipDrawError as exc:
             logger.warning("%s: skipping an invalid shape: %s", name, exc)
     if not strokes:

@@ -13,15 +13,17 @@ the hooks from its own loop.
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from clipdraw_core.errors import ConfigError
 from clipdraw_core.optim.autostop import DEFAULT_PATIENCE, DEFAULT_TOLERANCE, EtaEstimator, PlateauDetector
 from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.prune import PruneResult, prune
+from clipdraw_core.optim.setting import check_value, setting_named
 from clipdraw_core.optim.snapshot import Snapshot
 from clipdraw_core.optim.stages import StageScheduler
 from clipdraw_core.optim.timelapse import TimelapseRecorder
@@ -30,6 +32,17 @@ if TYPE_CHECKING:
     from clipdraw_core.optim.session import Session
 
 logger = logging.getLogger(__name__)
+
+#: The :class:`PlanOptions` fields that are :class:`SessionConfig` settings of the same name.
+CONFIG_FIELDS = (
+    "timelapse_every",
+    "stages",
+    "stage_freeze",
+    "prune_alpha",
+    "prune_every",
+    "auto_stop",
+    "patience",
+)
 
 
 @dataclass(frozen=True)
@@ -58,27 +71,32 @@ class PlanOptions:
     @classmethod
     def from_config(cls, config: SessionConfig, *, record: bool = True) -> PlanOptions:
         """The plan the settings ask for; ``record=False`` keeps no time-lapse frames."""
-        return cls(
-            timelapse_every=config.timelapse_every if record else 0,
-            stages=config.stages,
-            stage_freeze=config.stage_freeze,
-            prune_alpha=config.prune_alpha,
-            prune_every=config.prune_every,
-            auto_stop=config.auto_stop,
-            patience=config.patience,
-        )
+        values = {name: getattr(config, name) for name in CONFIG_FIELDS}
+        if not record:
+            values["timelapse_every"] = 0
+        return cls(**values)
 
     def validate(self) -> PlanOptions:
-        for name in ("timelapse_every", "prune_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(f"{name.replace('_', ' ')} must be a whole number of steps >= 0")
-        if not 0 <= self.prune_alpha <= 1:
-            raise ConfigError(
-                f"the prune opacity threshold must be between 0 and 1, got {self.prune_alpha!r}"
-            )
-        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1:
-            raise ConfigError(f"patience must be a whole number of steps >= 1, got {self.patience!r}")
+        """Raise :class:`ConfigError` on a bad value (for plans built directly, not from a config).
+
+        The fields copied from :class:`SessionConfig` are checked by their settings'
+        metadata (:func:`~clipdraw_core.optim.setting.check_value`), so a plan and the
+        settings accept the same values and name them alike ("patience (--patience)
+        must be ..."); only ``timelapse_every`` also accepts 0 here (no recording).
+        """
+        for name in CONFIG_FIELDS:
+            spec = setting_named(SessionConfig, name)
+            if name == "timelapse_every":
+                spec = replace(spec, minimum=0)  # 0 = record nothing (the CLI without --timelapse)
+            check_value(spec, getattr(self, name))
+        frames = self.timelapse_max_frames
+        if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
+            raise ConfigError(f"the time-lapse frame cap must be a whole number >= 1, got {frames!r}")
+        if not isinstance(self.prune_refill, bool):
+            raise ConfigError(f"prune refill must be true or false, got {self.prune_refill!r}")
+        tol = self.tolerance
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0.0 <= tol < math.inf:
+            raise ConfigError(f"the auto-stop tolerance must be a finite number >= 0, got {tol!r}")
         return self
 
 

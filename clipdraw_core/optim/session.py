@@ -93,6 +93,8 @@ class _Slot:
     anchor: Anchor | None = None
     closed: bool = False
     outlined: bool = True
+    fill_rule: str = "nonzero"
+    subpaths: tuple[int, ...] = ()
 
     @property
     def num_points(self) -> int:
@@ -266,6 +268,8 @@ class Session:
                     slot.anchor,
                     fill=fill,
                     outlined=slot.outlined,
+                    fill_rule=slot.fill_rule,
+                    subpaths=slot.subpaths,
                 )
             )
             offset += n
@@ -766,6 +770,8 @@ class Session:
                         item.anchor,
                         closed=item.closed,
                         outlined=item.outlined,
+                        fill_rule=item.fill_rule,
+                        subpaths=item.subpaths,
                     )
                 )
             else:
@@ -782,6 +788,8 @@ class Session:
                         old_slot.anchor,
                         closed=old_slot.closed,
                         outlined=old_slot.outlined,
+                        fill_rule=old_slot.fill_rule,
+                        subpaths=old_slot.subpaths,
                     )
                 )
         dev = self.device
@@ -841,7 +849,12 @@ class Session:
         self._slots = slots
         counts = [s.num_segments for s in slots]
         self._layout = StrokeLayout.from_segment_counts(
-            counts, device=dev, closed=[s.closed for s in slots], outlined=[s.outlined for s in slots]
+            counts,
+            device=dev,
+            closed=[s.closed for s in slots],
+            outlined=[s.outlined for s in slots],
+            evenodd=[s.fill_rule == "evenodd" for s in slots],
+            subpaths=[s.subpaths for s in slots],
         )
         self._closed_idx = torch.tensor(
             [i for i, s in enumerate(slots) if s.closed], dtype=torch.long, device=dev

@@ -14,8 +14,9 @@ pixel units, pixel ``(i, j)`` covers ``[i, i+1] x [j, j+1]`` (centre at
 round caps and joins, "over" compositing in stroke order (index 0 at the bottom) onto
 an opaque background.
 
-A path may be *closed* and filled (nonzero winding) with its own RGBA fill colour,
-under its optional outline (see "Filled shapes" in :mod:`.torch_renderer`).
+A path may be *closed* and filled with its own RGBA fill colour, under its optional
+outline, by the nonzero or the even-odd rule, and may have several closed contours
+filled as one shape (holes; see "Filled shapes" in :mod:`.torch_renderer`).
 
 The scene is passed packed -- one flat ``points`` tensor plus a static
 :class:`StrokeLayout` -- so the optimiser holds three leaf tensors regardless of the
@@ -62,9 +63,11 @@ class StrokeLayout:
     ``seg_index [C, 4]`` (long) holds, for every cubic segment, the indices of its four
     control points in the flat points tensor; ``seg_stroke [C]`` (long) the stroke (paint
     order) it belongs to.  Consecutive segments of a stroke share their end point; the
-    last segment of a *closed* path ends at the path's first point.  ``closed [S]``
+    last segment of a *closed* path ends at the path's first point (of a compound
+    path: the last segment of each contour at that contour's first point).  ``closed [S]``
     marks closed (filled) paths and ``outlined [S]`` the paths whose stroke is drawn
-    (``None``: no closed paths / every path outlined).
+    (``None``: no closed paths / every path outlined); ``evenodd [S]`` the closed paths
+    filled by the even-odd rule (``None``: all nonzero).
     """
 
     seg_index: Tensor
@@ -72,6 +75,7 @@ class StrokeLayout:
     num_strokes: int
     closed: Tensor | None = None
     outlined: Tensor | None = None
+    evenodd: Tensor | None = None
 
     @classmethod
     def from_segment_counts(
@@ -80,20 +84,26 @@ class StrokeLayout:
         device: torch.device | str = "cpu",
         closed: Sequence[bool] | None = None,
         outlined: Sequence[bool] | None = None,
+        evenodd: Sequence[bool] | None = None,
+        subpaths: Sequence[Sequence[int]] | None = None,
     ) -> StrokeLayout:
         """Layout of strokes with ``counts[i]`` cubic segments each.
 
         Stroke ``i`` owns the flat points ``[off_i, off_i + n_i)`` with ``n_i = 3 * counts[i]
         + 1`` (open) or ``3 * counts[i]`` (closed: the last segment returns to the first
-        point) and ``off_i = sum_{j<i} n_j``.
+        point) and ``off_i = sum_{j<i} n_j``.  ``subpaths[i]`` (closed paths only; empty =
+        one contour) splits a closed path into contours of that many segments, each
+        closing on its own first point.
         """
         c = np.asarray(list(counts), dtype=np.int64).reshape(-1)
         if (c < 1).any():
             raise ConfigError("every stroke needs at least one cubic segment")
         shut = np.zeros(c.size, dtype=bool) if closed is None else np.asarray(list(closed), dtype=bool)
         drawn = np.ones(c.size, dtype=bool) if outlined is None else np.asarray(list(outlined), dtype=bool)
-        if shut.size != c.size or drawn.size != c.size:
-            raise ConfigError("closed/outlined flags must have one entry per stroke")
+        odd = np.zeros(c.size, dtype=bool) if evenodd is None else np.asarray(list(evenodd), dtype=bool)
+        if shut.size != c.size or drawn.size != c.size or odd.size != c.size:
+            raise ConfigError("closed/outlined/evenodd flags must have one entry per stroke")
+        odd &= shut
         n_pts = 3 * c + 1 - shut
         offsets = np.concatenate([[0], np.cumsum(n_pts)[:-1]]) if c.size else np.zeros(0, np.int64)
         seg_stroke = np.repeat(np.arange(c.size, dtype=np.int64), c)
@@ -103,6 +113,14 @@ class StrokeLayout:
         seg_index = first[:, None] + np.arange(4, dtype=np.int64)[None, :]
         wrap = shut[seg_stroke] & (local == c[seg_stroke] - 1)
         seg_index[wrap, 3] = offsets[seg_stroke[wrap]]
+        for i, parts in enumerate(subpaths or ()):
+            if len(parts) <= 1:
+                continue
+            if not shut[i] or sum(parts) != c[i] or min(parts) < 1:
+                raise ConfigError(f"subpaths {list(parts)} do not split closed path {i} of {c[i]} segments")
+            ends = np.cumsum(parts)  # local index after each contour's last segment
+            for start, end in zip(ends - np.asarray(parts), ends, strict=True):
+                seg_index[seg_start[i] + end - 1, 3] = offsets[i] + 3 * start
         special = bool(shut.any() or not drawn.all())
         return cls(
             seg_index=torch.as_tensor(seg_index.reshape(-1, 4), device=device),
@@ -110,6 +128,7 @@ class StrokeLayout:
             num_strokes=int(c.size),
             closed=torch.as_tensor(shut, device=device) if special else None,
             outlined=torch.as_tensor(drawn, device=device) if special else None,
+            evenodd=torch.as_tensor(odd, device=device) if odd.any() else None,
         )
 
     @property
@@ -132,6 +151,7 @@ class StrokeLayout:
             self.num_strokes,
             None if self.closed is None else self.closed.to(device),
             None if self.outlined is None else self.outlined.to(device),
+            None if self.evenodd is None else self.evenodd.to(device),
         )
 
 
@@ -162,7 +182,7 @@ def render(
     ``colors [S, 4]`` (straight RGBA) and ``fills [S, 4]`` (the fill colours of the
     layout's closed paths; rows of open paths are ignored).  ``samples=k`` supersamples
     ``k x k`` on top of the analytic box-filter coverage.  ``backend``: one of
-    :data:`RENDERERS` (diffvg draws open strokes only).  ``seed``
+    :data:`RENDERERS`.  ``seed``
     fixes the sample jitter of backends that jitter (diffvg; ``None``: derived from the
     inputs); the torch renderer is deterministic and ignores it.
     """
@@ -195,14 +215,10 @@ def render(
             fills,
             layout.closed,
             layout.outlined,
+            layout.evenodd,
         )
     if backend == "diffvg":
         from clipdraw_core.render import diffvg_backend
-
-        if layout.closed is not None:
-            raise ConfigError(
-                "the diffvg renderer draws open strokes only: use the torch renderer for shapes"
-            )
 
         return diffvg_backend.render_diffvg(
             points,
@@ -214,6 +230,7 @@ def render(
             background,
             samples=samples,
             seed=seed,
+            fills=fills if layout.closed is not None else None,
         )
     raise ConfigError(unknown_renderer_message(backend))
 
@@ -260,6 +277,8 @@ def pack_drawing(
         device=device,
         closed=[s.closed for s in strokes],
         outlined=[s.outlined for s in strokes],
+        evenodd=[s.fill_rule == "evenodd" for s in strokes],
+        subpaths=[s.subpaths for s in strokes],
     )
     tensors = (
         torch.tensor(pts, device=device),

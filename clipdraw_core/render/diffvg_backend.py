@@ -8,8 +8,11 @@ so everything here imports it lazily and :func:`render_diffvg` raises a
 
 Mapping of our packed scene onto diffvg: one open ``Path`` per stroke
 (``stroke_width`` = our half-width) with one ``ShapeGroup(fill_color=None,
-stroke_color=rgba)`` per stroke, in paint order.  Four things are ours to get right,
-because diffvg gets them wrong silently or fatally:
+stroke_color=rgba)`` per stroke, in paint order; a filled shape is one closed ``Path``
+per contour in a ``ShapeGroup(fill_color=rgba, use_even_odd_rule=...)`` (diffvg adds up
+the winding numbers of a group's paths, so a compound shape's holes and the fill rule
+come out as ours), followed by a stroke group of the same paths when it is outlined.
+Four things are ours to get right, because diffvg gets them wrong silently or fatally:
 
 * **Compositing.**  diffvg's output is *premultiplied* RGBA (an edge pixel of an opaque
   stroke comes back as ``coverage * rgb, coverage``), so compositing it as straight
@@ -54,7 +57,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from clipdraw_core.errors import ClipDrawError, NumericalError
+from clipdraw_core.errors import ClipDrawError, ConfigError, NumericalError
+from clipdraw_core.render.torch_renderer import _background_tensor
 
 if TYPE_CHECKING:
     from clipdraw_core.render import StrokeLayout
@@ -146,11 +150,16 @@ def input_seed(
     return crc % _SEED_MODULUS
 
 
-def _stroke_paths(points: Tensor, layout: StrokeLayout, device: torch.device) -> list[tuple[Tensor, Tensor]]:
-    """Per stroke: (diffvg control-point counts [n_seg] int32, its points [K, 2]).
+def _stroke_paths(
+    points: Tensor, layout: StrokeLayout, device: torch.device
+) -> list[tuple[int, Tensor, Tensor, bool]]:
+    """Per diffvg path, in paint order: (its stroke, control-point counts [n_seg], points [K, 2], closed).
 
-    Points are gathered from ``points`` plus one derived quadratic control point per
-    segment, so every output point stays differentiable w.r.t. the inputs.
+    An open stroke is one path ending on its last point; a closed shape is one closed
+    path per contour (several for a compound shape), each ending before the point it
+    closes on, as diffvg's closed paths do. Points are gathered from ``points`` plus one
+    derived quadratic control point per segment, so every output point stays
+    differentiable w.r.t. the inputs.
     """
     seg_index = layout.seg_index
     cubics = points[seg_index]  # [C, 4, 2]
@@ -163,11 +172,14 @@ def _stroke_paths(points: Tensor, layout: StrokeLayout, device: torch.device) ->
     idx = seg_index.cpu().numpy()
     deg = degrees.numpy()
     seg_stroke = layout.seg_stroke.cpu().numpy()
+    shut = np.zeros(layout.num_strokes, bool) if layout.closed is None else layout.closed.cpu().numpy()
     gather: list[int] = []
-    bounds: list[tuple[int, int, int, int]] = []  # (first gather slot, end slot, first seg, end seg)
+    # (stroke, first gather slot, end slot, first seg, end seg, closed) per diffvg path
+    bounds: list[tuple[int, int, int, int, int, bool]] = []
     s = 0
     n_seg_total = idx.shape[0]
     for stroke in range(layout.num_strokes):
+        closed = bool(shut[stroke])
         first_slot, first_seg = len(gather), s
         while s < n_seg_total and seg_stroke[s] == stroke:
             gather.append(int(idx[s, 0]))
@@ -176,8 +188,12 @@ def _stroke_paths(points: Tensor, layout: StrokeLayout, device: torch.device) ->
             elif deg[s] == CUBIC:
                 gather += [int(idx[s, 1]), int(idx[s, 2])]
             s += 1
-        gather.append(int(idx[s - 1, 3]))
-        bounds.append((first_slot, len(gather), first_seg, s))
+            if closed and idx[s - 1, 3] != idx[s - 1, 0] + 3:  # back to its contour's first point
+                bounds.append((stroke, first_slot, len(gather), first_seg, s, True))
+                first_slot, first_seg = len(gather), s
+        if not closed:
+            gather.append(int(idx[s - 1, 3]))
+            bounds.append((stroke, first_slot, len(gather), first_seg, s, False))
     flat = extended[torch.as_tensor(gather, dtype=torch.long, device=points.device)].to(
         device=device, dtype=torch.float32
     )
@@ -186,14 +202,15 @@ def _stroke_paths(points: Tensor, layout: StrokeLayout, device: torch.device) ->
     # by ABS_TOL px: a dot to the eye, and the gradient is unchanged.
     host = points.detach().cpu().numpy()
     nudge = np.zeros((len(gather), 2), dtype=np.float32)
-    for _lo, hi, a, b in bounds:
+    for _stroke, _lo, hi, a, b, closed in bounds:
         first, last = int(idx[a, 0]), int(idx[b - 1, 3])
-        if np.abs(host[first : last + 1] - host[first]).max() <= ABS_TOL:
+        if not closed and np.abs(host[first : last + 1] - host[first]).max() <= ABS_TOL:
             nudge[hi - 1, 0] = 2 * ABS_TOL
     if nudge.any():
         flat = flat + torch.from_numpy(nudge).to(flat.device)
     return [
-        (torch.as_tensor(deg[a:b], dtype=torch.int32), flat[lo:hi].contiguous()) for lo, hi, a, b in bounds
+        (stroke, torch.as_tensor(deg[a:b], dtype=torch.int32), flat[lo:hi].contiguous(), closed)
+        for stroke, lo, hi, a, b, closed in bounds
     ]
 
 
@@ -208,44 +225,45 @@ def render_diffvg(
     *,
     samples: int = 1,
     seed: int | None = None,
+    fills: Tensor | None = None,
 ) -> Tensor:
     """Render with pydiffvg; returns ``[3, H, W]`` float32 in [0, 1], differentiable like ``render``.
 
-    ``seed`` fixes diffvg's sample jitter; ``None`` derives it from the inputs.  Raises
+    ``fills [S, 4]`` are the fill colours of the layout's closed paths (required when it
+    has any). ``seed`` fixes diffvg's sample jitter; ``None`` derives it from the inputs.  Raises
     :class:`~clipdraw_core.errors.NumericalError` for NaN/inf inputs and
     :class:`~clipdraw_core.errors.ClipDrawError` when pydiffvg does not import.
     """
     pydiffvg = _import_pydiffvg()
     device = points.device
-    if isinstance(background, Tensor):
-        bg = background.to(device=device, dtype=torch.float32).reshape(-1)[:3]
-    else:
-        bg = torch.tensor([float(c) for c in background][:3], dtype=torch.float32, device=device)
+    bg = _background_tensor(background, device)  # the torch renderer's reading of it: RGB, RGBA
     if layout.num_strokes == 0:
         zero = points[:0].sum() + half_widths[:0].sum() + colors[:0].sum()  # 0, keeps the graph
         return (bg[:, None, None].expand(3, height, width) + zero).contiguous()
-    _check_finite(points, half_widths, colors)
+    _check_finite(points, half_widths, colors if fills is None else torch.cat([colors, fills]))
     if not bool(torch.isfinite(bg).all()):
         raise NumericalError("cannot render with diffvg: the background colour is not a number")
     n = max(2, int(samples))
     if seed is None:
-        seed = input_seed(points, half_widths, colors, width, height, n, bg)
-    # CUDA tensors go to diffvg's GPU path; a CPU-only build refuses it (a RuntimeError,
-    # caught) and the scene is rendered on the CPU instead, the result moved back
-    if device.type == "cuda":
-        try:
-            img = _apply(pydiffvg, device, points, half_widths, colors, layout, width, height, bg, n, seed)
-        except RuntimeError as exc:
-            if "not compiled with GPU" not in str(exc):
-                raise
-            logger.info("pydiffvg has no GPU support here; rendering on the CPU")
-            img = _apply(
-                pydiffvg, torch.device("cpu"), points, half_widths, colors, layout, width, height, bg, n, seed
-            )
-    else:  # CPU, or a device diffvg has no path for (MPS): the CPU
-        img = _apply(
-            pydiffvg, torch.device("cpu"), points, half_widths, colors, layout, width, height, bg, n, seed
+        paint = colors if fills is None else torch.cat([colors, fills])
+        seed = input_seed(points, half_widths, paint, width, height, n, bg)
+
+    def on(run_device: torch.device) -> Tensor:
+        return _apply(
+            pydiffvg, run_device, points, half_widths, colors, fills, layout, width, height, bg, n, seed
         )
+
+    # CUDA tensors go to diffvg's GPU path; a CPU-only build refuses it (a RuntimeError,
+    # caught) and the scene is rendered on the CPU instead, the result moved back. Any
+    # other device diffvg has no path for (MPS) renders on the CPU.
+    cpu = torch.device("cpu")
+    try:
+        img = on(device if device.type == "cuda" else cpu)
+    except RuntimeError as exc:
+        if device.type != "cuda" or "not compiled with GPU" not in str(exc):
+            raise
+        logger.info("pydiffvg has no GPU support here; rendering on the CPU")
+        img = on(cpu)
     return img[:, :, :3].to(device=device, dtype=torch.float32).permute(2, 0, 1).contiguous()
 
 
@@ -255,6 +273,7 @@ def _apply(
     points: Tensor,
     half_widths: Tensor,
     colors: Tensor,
+    fills: Tensor | None,
     layout: StrokeLayout,
     width: int,
     height: int,
@@ -262,27 +281,58 @@ def _apply(
     n: int,
     seed: int,
 ) -> Tensor:
-    """One diffvg render on ``run_device``: ``[H, W, 4]`` composited over ``bg`` (alpha 1)."""
+    """One diffvg render on ``run_device``: ``[H, W, 4]`` composited over ``bg`` (alpha 1).
+
+    A closed shape is a fill group of its contours' paths (diffvg sums their winding
+    numbers, by the shape's rule: ``use_even_odd_rule``), then, when outlined, a second
+    group of the same paths for the outline: two layers, fill under outline, as the
+    torch renderer composites them.
+    """
     pydiffvg.set_use_gpu(run_device.type == "cuda")
     pydiffvg.set_device(run_device)
-    shapes = []
-    groups = []
-    for i, (counts, pts) in enumerate(_stroke_paths(points, layout, run_device)):
+
+    def on_device(t: Tensor) -> Tensor:
+        return t.to(device=run_device, dtype=torch.float32).contiguous()
+
+    shapes: list[Any] = []
+    paths_of: dict[int, list[int]] = {}
+    for i, counts, pts, closed_path in _stroke_paths(points, layout, run_device):
+        paths_of.setdefault(i, []).append(len(shapes))
         shapes.append(
             pydiffvg.Path(
                 num_control_points=counts,
                 points=pts,
-                stroke_width=half_widths[i].to(device=run_device, dtype=torch.float32),
-                is_closed=False,
+                stroke_width=on_device(half_widths[i]),
+                is_closed=closed_path,
             )
         )
-        groups.append(
-            pydiffvg.ShapeGroup(
-                shape_ids=torch.tensor([i]),
-                fill_color=None,
-                stroke_color=colors[i].to(device=run_device, dtype=torch.float32).contiguous(),
+
+    def flags(t: Tensor | None, default: bool) -> np.ndarray:  # one host copy, not one per stroke
+        return np.full(layout.num_strokes, default) if t is None else t.cpu().numpy()
+
+    closed, outlined, evenodd = (
+        flags(layout.closed, False),
+        flags(layout.outlined, True),
+        flags(layout.evenodd, False),
+    )
+    if closed.any() and fills is None:
+        raise ConfigError(f"a layout with closed paths needs fills [{layout.num_strokes}, 4]")
+    groups = []
+    for i in range(layout.num_strokes):
+        ids = torch.tensor(paths_of[i])
+        if closed[i]:
+            assert fills is not None
+            groups.append(
+                pydiffvg.ShapeGroup(
+                    shape_ids=ids,
+                    fill_color=on_device(fills[i]),
+                    stroke_color=None,
+                    use_even_odd_rule=bool(evenodd[i]),
+                )
             )
-        )
+        if not outlined[i]:
+            continue
+        groups.append(pydiffvg.ShapeGroup(shape_ids=ids, fill_color=None, stroke_color=on_device(colors[i])))
     scene_args = pydiffvg.RenderFunction.serialize_scene(width, height, shapes, groups)
     opaque = torch.ones(height, width, 1, dtype=torch.float32, device=run_device)
     background_image = torch.cat([bg.to(run_device)[None, None, :].expand(height, width, 3), opaque], dim=2)

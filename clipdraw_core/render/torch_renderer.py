@@ -63,16 +63,17 @@ above.  A fill's pairs are its **interior** plus its **edge band**:
 * interior, no grad: the boundary is flattened (chord error <= 0.02 px) and every
   pixel-centre row is intersected with the polyline (``repeat_interleave`` over the
   rows each edge spans, one sort by (path, row, x), a running sum of the crossing
-  directions = the winding number left to right); spans with a nonzero winding
+  directions = the winding number left to right); spans inside by the path's rule
   enumerate their pixels with their winding ``w``.  Cost: the pixels covered.
 * edge band: the same pair search as strokes with half-width 0 (radius 0.5 + chord
   error) gives every pixel within half a pixel of the boundary, its nearest cubic
   and ``t*``.  The side of the boundary (sign of the normal at ``t*``) says the
-  winding ``w'`` across the nearest edge (``w' = w - side``).  Where exactly one of
-  ``w``, ``w'`` is zero the edge is real and the coverage is the signed-distance
-  box filter ``clamp(0.5 +- d, 0, 1)`` (exact for a straight edge, like the stroke
-  coverage); where both are nonzero (an overlap of a self-intersecting path) the
-  pixel is simply inside.  ``d`` is differentiable at fixed ``t*`` as for strokes,
+  winding ``w'`` across the nearest edge (``w' = w - side``; a pixel left out of the
+  interior by the even-odd rule counts as ``w = 0``, which has the same parity).  Where
+  exactly one side is inside by the rule the edge is real and the coverage is the
+  signed-distance box filter ``clamp(0.5 +- d, 0, 1)`` (exact for a straight edge,
+  like the stroke coverage); where both are inside (an overlap of a self-intersecting
+  path under nonzero) the pixel is simply inside.  ``d`` is differentiable at fixed ``t*`` as for strokes,
   so boundary points get gradients on the band, fill colours on every covered pixel.
 
 Interior-only pairs carry coverage 1 and no distance work.  Scenes without fills
@@ -169,6 +170,22 @@ def _derivs(c: Tensor, t: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     return x1, y1, x2, y2
 
 
+def _expand(counts: Tensor, start: Tensor | None = None, total: int | None = None) -> tuple[Tensor, Tensor]:
+    """Enumerate variable-length runs of integers without a Python loop (no grad).
+
+    Run ``r`` has ``counts[r]`` elements.  Returns ``owner [T]``, the run of each element
+    (``repeat_interleave``), and ``value [T]``, its index inside its run (``arange``
+    minus the run's offset) plus ``start[owner]`` when ``start`` is given; ``T`` is
+    ``counts.sum()``, or ``total`` when the caller already knows it.  Every sparse
+    enumeration of the renderer (pixels of a box, pieces of a cubic, rows an edge
+    crosses, pixels of a span) is this.
+    """
+    owner = torch.repeat_interleave(counts, output_size=total)
+    offsets = torch.cumsum(counts, 0) - counts
+    value = torch.arange(owner.shape[0], device=counts.device) - offsets.index_select(0, owner)
+    return owner, value if start is None else start.index_select(0, owner) + value
+
+
 def _enumerate_chunk(
     params: Tensor, geo: Tensor, counts: Tensor, piece_stroke: Tensor, width: int, num_strokes: int
 ) -> tuple[Tensor, Tensor, Tensor]:
@@ -189,11 +206,8 @@ def _enumerate_chunk(
     finds them at a distance no larger (and keeps them even if they project past its
     own end).  This removes ~1/4 of the duplicate keys without changing the pairs.
     """
-    device = counts.device
     total = int(counts.sum().item())
-    cand = torch.repeat_interleave(counts)  # [T] chord of each candidate
-    offsets = torch.cumsum(counts, 0) - counts
-    local = torch.arange(total, device=device) - offsets.index_select(0, cand)
+    cand, local = _expand(counts, total=total)  # [T] chord of each candidate, index in its bbox
     # 1-D gathers per row: ~3x faster than index_select along dim 1 for int64 here
     cx, x0, y0 = (geo[i].index_select(0, cand) for i in range(3))
     row = torch.div(local, cx, rounding_mode="floor")
@@ -269,9 +283,7 @@ def _find_pairs(
     visible = finite & (grown_hi >= 0.5).all(dim=1) & (grown_lo <= size_c - 0.5).all(dim=1)
     n_pieces = torch.where(visible, n_pieces, torch.zeros_like(n_pieces))
 
-    piece_cubic = torch.repeat_interleave(torch.arange(num_cubics, device=device), n_pieces)
-    piece_start = torch.cumsum(n_pieces, 0) - n_pieces
-    k = torch.arange(piece_cubic.shape[0], device=device) - piece_start[piece_cubic]
+    piece_cubic, k = _expand(n_pieces)
     n_of_piece = n_pieces[piece_cubic].float()
     t0 = k.float() / n_of_piece
     t1 = (k + 1).float() / n_of_piece
@@ -400,14 +412,24 @@ def _find_pairs(
     return pair_pixel, pair_stroke, pair_cubic, pair_t
 
 
+def _inside(w: Tensor, evenodd: Tensor | None) -> Tensor:
+    """Whether winding numbers ``w`` are inside: ``w != 0``, or ``w`` odd where ``evenodd``."""
+    nonzero = w != 0
+    if evenodd is None:
+        return nonzero
+    return torch.where(evenodd, (w % 2) != 0, nonzero)
+
+
 def _fill_interior(
-    cubics: Tensor, cubic_path: Tensor, width: int, height: int
+    cubics: Tensor, cubic_path: Tensor, width: int, height: int, evenodd: Tensor | None = None
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Pixels whose centre a closed path covers (nonzero winding), no grad.
+    """Pixels whose centre a closed path covers (by its fill rule), no grad.
 
     ``cubics [C, 4, 2]`` are the segments of the filled paths, each path's segments
-    forming a closed loop; ``cubic_path [C]`` their path.  Returns ``pixel [N]``,
-    ``path [N]`` and the winding number ``w [N]`` (nonzero) of each covered pixel centre.
+    forming closed loops (one, or several for a compound path); ``cubic_path [C]`` their
+    path; ``evenodd [S]`` (per path, ``None`` = all nonzero) the paths filled by the
+    even-odd rule.  Returns ``pixel [N]``, ``path [N]`` and the winding number ``w [N]``
+    (inside by the rule) of each covered pixel centre.
     """
     device = cubics.device
     empty = (
@@ -422,9 +444,7 @@ def _fill_interior(
         (cubics[:, 1] - 2 * cubics[:, 2] + cubics[:, 3]).norm(dim=1),
     )
     n = torch.sqrt(0.75 * dd / _FILL_CHORD_TOL).nan_to_num(nan=1.0).ceil().clamp(1, _FILL_MAX_PIECES).long()
-    edge_cubic = torch.repeat_interleave(torch.arange(cubics.shape[0], device=device), n)
-    start = torch.cumsum(n, 0) - n
-    k = torch.arange(edge_cubic.shape[0], device=device) - start.index_select(0, edge_cubic)
+    edge_cubic, k = _expand(n)
     nf = n.index_select(0, edge_cubic).to(cubics.dtype)
     coef = _power_rows(cubics).index_select(1, edge_cubic)
     x0, y0 = _point(coef, k.to(cubics.dtype) / nf)
@@ -438,9 +458,7 @@ def _fill_interior(
     total = int(counts.sum().item())
     if total == 0:
         return empty
-    edge = torch.repeat_interleave(counts)
-    offsets = torch.cumsum(counts, 0) - counts
-    row = lo.index_select(0, edge) + torch.arange(total, device=device) - offsets.index_select(0, edge)
+    edge, row = _expand(counts, lo, total)
     ex0, ey0, ex1, ey1 = (v.index_select(0, edge) for v in (x0, y0, x1, y1))
     yc = row.to(cubics.dtype) + 0.5
     x = ex0 + (yc - ey0) * (ex1 - ex0) / (ey1 - ey0)
@@ -463,7 +481,10 @@ def _fill_interior(
     # spans between consecutive crossings of a (path, row) with nonzero winding
     same = torch.zeros_like(first)
     same[:-1] = ~first[1:]
-    span = torch.nonzero(same & (w != 0)).squeeze(1)
+    span_odd = None
+    if evenodd is not None:
+        span_odd = evenodd.index_select(0, torch.div(group, height, rounding_mode="floor"))
+    span = torch.nonzero(same & _inside(w, span_odd)).squeeze(1)
     if span.numel() == 0:
         return empty
     xa = x.index_select(0, span).clamp(-1.0, width + 1.0)
@@ -474,9 +495,7 @@ def _fill_interior(
     total = int(lengths.sum().item())
     if total == 0:
         return empty
-    which = torch.repeat_interleave(lengths)
-    offsets = torch.cumsum(lengths, 0) - lengths
-    col = i0.index_select(0, which) + torch.arange(total, device=device) - offsets.index_select(0, which)
+    which, col = _expand(lengths, i0, total)
     g = group.index_select(0, span).index_select(0, which)
     path = torch.div(g, height, rounding_mode="floor")
     pixel = (g - path * height) * width + col
@@ -542,12 +561,14 @@ def render_torch(
     fills: Tensor | None = None,
     filled: Tensor | None = None,
     outlined: Tensor | None = None,
+    evenodd: Tensor | None = None,
 ) -> Tensor:
     """Render to ``[3, H, W]`` in [0, 1]; see the module docstring for the method.
 
     ``filled [S]`` (bool) marks closed paths painted with ``fills [S, 4]`` (straight
     RGBA) under their outline; ``outlined [S]`` (bool, default all) says which paths
-    also get their stroke of ``colors``/``half_widths``.
+    also get their stroke of ``colors``/``half_widths``; ``evenodd [S]`` (bool, default
+    none) which filled paths use the even-odd rule instead of nonzero winding.
     """
     device = points.device
     bg = _background_tensor(background, device)
@@ -569,6 +590,7 @@ def render_torch(
             fills,
             filled,
             outlined,
+            evenodd,
         )
         return torch.nn.functional.avg_pool2d(hi[None], samples)[0]
 
@@ -600,6 +622,7 @@ def render_torch(
             width,
             height,
             bg,
+            evenodd,
         ).reshape(3, height, width)
 
     with torch.no_grad():
@@ -653,6 +676,7 @@ def _render_layers(
     width: int,
     height: int,
     bg: Tensor,
+    evenodd: Tensor | None = None,
 ) -> Tensor:
     """Paths with fills and/or without outlines: layers ``2i`` (fill), ``2i + 1`` (outline).
 
@@ -681,8 +705,10 @@ def _render_layers(
             cubics_all.index_select(0, seg_all), seg_layer, hw_layers, num_layers, width, height
         )
         b_cubic = seg_all.index_select(0, b_cubic)  # back to indices into seg_index
+        if evenodd is not None and not bool(evenodd.any()):
+            evenodd = None
         i_pixel, i_path, i_w = _fill_interior(
-            cubics_all.index_select(0, seg_f), seg_stroke.index_select(0, seg_f), width, height
+            cubics_all.index_select(0, seg_f), seg_stroke.index_select(0, seg_f), width, height, evenodd
         )
         nb = b_pixel.shape[0]
         keys = torch.cat([b_pixel * num_layers + b_layer, i_pixel * num_layers + 2 * i_path])
@@ -701,9 +727,11 @@ def _render_layers(
         side = _edge_side(cubics_all, b_cubic, b_t, px, py)
         w_here = winding.index_select(0, band_slot)
         w_across = w_here - side
-        # 0: a real edge with the pixel centre inside, 1: outside, 2: overlap (inside both ways)
-        inside = w_here != 0
-        both = inside & (w_across != 0)
+        # a real edge with the pixel centre inside or outside, or an overlap (inside both ways)
+        band_path = torch.div(b_layer, 2, rounding_mode="floor")
+        band_odd = None if evenodd is None else evenodd.index_select(0, band_path)
+        inside = _inside(w_here, band_odd)
+        both = inside & _inside(w_across, band_odd)
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug(
             "render %dx%d: %d paths (%d filled), %d pairs (%d on edges)",

@@ -52,3 +52,26 @@ def test_title_and_actions_follow_the_app_state(qtbot, window, tmp_path):
     window.new_drawing()
     assert state.selection == [] and state.project_path is None and not state.dirty
     assert window.windowTitle().startswith("Untitled — ")
+
+
+def test_draw_shortcut_is_ctrl_return_and_keypad_ctrl_enter(qtbot, window):
+    """The README's Ctrl+Enter: the main keyboard's Return and the keypad's Enter both start Draw."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    wanted = {"Ctrl+Return", "Ctrl+Enter"}
+    assert {s.toString() for s in window.actions_.draw.shortcuts()} == wanted
+    window.canvas.setFocus()
+    qtbot.waitUntil(window.canvas.hasFocus, timeout=2000)
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    keypad = Qt.KeyboardModifier.KeypadModifier
+    QTest.keyClick(window.canvas, Qt.Key.Key_Enter, ctrl | keypad)
+    wait_for(qtbot, window, lambda s: s.step >= 1)  # a real run started from the keypad key
+    window.controller.stop()
+    qtbot.waitUntil(lambda: not window.controller.is_active(), timeout=10000)
+    runs = []
+    window.start_drawing = lambda: runs.append("draw")  # the handler looks it up at trigger time
+    QTest.keyClick(window.canvas, Qt.Key.Key_Return, ctrl)
+    QTest.keyClick(window.canvas, Qt.Key.Key_Enter, ctrl | keypad)
+    QTest.keyClick(window.canvas, Qt.Key.Key_Enter, Qt.KeyboardModifier.NoModifier)  # plain Enter: no run
+    assert runs == ["draw", "draw"]

@@ -147,3 +147,21 @@ def test_layer_paints_filled_shapes_like_the_engine():
     assert layer.shape == ours.shape
     psnr = 10 * math.log10(255**2 / float(np.mean((layer.astype(float) - ours) ** 2)))
     assert psnr > 30.0
+
+
+def test_canvas_paints_holes_and_fill_rules_as_the_engine_renders_them(qtbot):
+    """A donut (two contours) and an evenodd star: the layer painter leaves the holes as paper."""
+    from clipdraw_core.render import render_drawing
+    from tests.test_fill_rules import donut, star
+
+    drawing = Drawing(64, 64, (1, 1, 1), (
+        donut(20, 20, 16, 7, rule="evenodd", same_way=True),
+        Stroke(1, star(44, 44, 18), fill=(0.0, 0.0, 0.0, 1.0), outlined=False, fill_rule="evenodd"),
+    ))  # fmt: skip
+    layer = image_to_rgb_array(render_layer(drawing, 1.0, mark_frozen=False)).astype(int)
+    engine = render_drawing(drawing).astype(int)
+    for y, x in ((20, 20), (45, 44)):  # the donut's hole, the star's centre
+        assert (layer[y, x] == 255).all() and (engine[y, x] == 255).all()
+    for y, x in ((20, 8), (31, 44)):  # the ring, a point of the star
+        assert (layer[y, x] < 40).all() and (engine[y, x] < 40).all()
+    assert np.abs(layer - engine).mean() < 4.0
