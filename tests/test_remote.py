@@ -322,8 +322,10 @@ def test_remote_run_with_image_prompt_region_and_style_gives_the_local_drawing(s
 
     Not bit for bit, unlike the plain run: the server's VGG-16 is a second network in
     another thread, and oneDNN's CPU convolutions do not promise the same summation
-    order from one call to the next (one run in many differed by 6e-6 px). Anything a
-    lost or misread picture would change moves points by far more than the tolerance.
+    order from one call to the next, and Adam divides each update by the gradient's own
+    size, so a 1e-7 difference in a feature became 2e-4 px after four steps in one run.
+    Measured on this scene: leaving out the style moves points by 5 px, leaving out the
+    second image prompt by 0.4 px, so 0.01 px still catches a lost or misread picture.
     """
     from clipdraw_core.cli_guidance import constant
     from clipdraw_core.optim.style import load_style_network
@@ -361,11 +363,11 @@ def test_remote_run_with_image_prompt_region_and_style_gives_the_local_drawing(s
     remote = asyncio.run(scenario())
     assert remote.step == expected.step == 4
     for a, b in zip(remote.drawing.strokes, expected.drawing.strokes, strict=True):
-        np.testing.assert_allclose(a.points, b.points, atol=1e-4, rtol=0)
-        np.testing.assert_allclose(a.color, b.color, atol=1e-5, rtol=0)
-        assert a.half_width == pytest.approx(b.half_width, abs=1e-5)
-    assert remote.loss == pytest.approx(expected.loss, rel=1e-5)
-    assert remote.scores == pytest.approx(dict(expected.scores), rel=1e-4, abs=1e-6)
+        np.testing.assert_allclose(a.points, b.points, atol=1e-2, rtol=0)
+        np.testing.assert_allclose(a.color, b.color, atol=1e-3, rtol=0)
+        assert a.half_width == pytest.approx(b.half_width, abs=1e-3)
+    assert remote.loss == pytest.approx(expected.loss, rel=1e-3)
+    assert remote.scores == pytest.approx(dict(expected.scores), rel=1e-3, abs=1e-5)
     # the guidance comes back (sent once, then "the same" on later snapshots)
     assert [i.name for i in remote.guidance.images] == ["noise.png", "more.png"]
     assert remote.guidance.style is not None and remote.guidance.style.name == "stripes.png"
