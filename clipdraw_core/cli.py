@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import re
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EXIT_ERROR = 1
+#: Seconds between progress-bar loss/score updates (each reads a snapshot off the device).
+_POSTFIX_INTERVAL = 0.5
 EXIT_INTERRUPTED = 130
 
 
@@ -405,12 +409,17 @@ def _optimise(args: argparse.Namespace, session: Session, plan: RunPlan, total: 
             from tqdm import tqdm
 
             bar = tqdm(total=total, desc=label or None, unit="step", dynamic_ncols=True, file=sys.stderr)
+        shown = -math.inf
         for snap in run_with_plan(session, plan):
             if bar is not None:
-                bar.set_postfix(
-                    loss=f"{snap.loss:.4f}" if snap.loss is not None else "nan",
-                    score=f"{snap.score:.4f}" if snap.score is not None else "nan",
-                )
+                # reading a snapshot's numbers waits for a GPU: a few times a second is enough
+                now = time.monotonic()
+                if now - shown >= _POSTFIX_INTERVAL or snap.done:
+                    shown = now
+                    bar.set_postfix(
+                        loss=f"{snap.loss:.4f}" if snap.loss is not None else "nan",
+                        score=f"{snap.score:.4f}" if snap.score is not None else "nan",
+                    )
                 bar.update(1)
     except KeyboardInterrupt:
         return True

@@ -24,7 +24,9 @@ def stub_constant_score(monkeypatch: pytest.MonkeyPatch, score: float) -> iterto
     def loss(self, *args, **kwargs):
         out = real(self, *args, **kwargs)
         next(calls)
-        return dataclasses.replace(out, loss=out.loss * 0.0, score=score)
+        values = out.values.clone()
+        values[0] = score  # the main prompt's score (see StepObjective.has_score)
+        return dataclasses.replace(out, loss=out.loss * 0.0, values=values)
 
     monkeypatch.setattr(steering.Steering, "loss", loss)
     return calls

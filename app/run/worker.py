@@ -9,6 +9,10 @@ delivered on the GUI thread:
   :class:`~app.background.Mailbox` and emits once until the GUI calls
   :meth:`SessionWorker.take_latest`, so a fast loop cannot flood the event queue; the
   score history is logged in the same mailbox meanwhile so the plot loses no points.
+  The log holds the snapshots themselves, and their numbers are read on the GUI
+  thread when it takes them: a snapshot's numbers may still be on the GPU
+  (:class:`~clipdraw_core.optim.snapshot.Snapshot`), and reading them on the worker
+  thread would make every step wait for the device.
 * ``errorOccurred`` carries any exception from creating or stepping the session
   (missing weights, NaN, out of memory...). The worker then pauses instead of dying:
   the artist can change something and resume, save, or reset.
@@ -92,8 +96,8 @@ class SessionWorker(QObject):
         self._paused = start_paused
         self._edits_pending = False
         self._early_commands: list[Command] = []
-        # newest snapshot, plus the (step, loss, score) points since the GUI last looked
-        self._mailbox: Mailbox[Snapshot] = Mailbox(log_key=lambda point: point[0])
+        # newest snapshot, plus the snapshots since the GUI last looked (read there)
+        self._mailbox: Mailbox[Snapshot] = Mailbox(log_key=lambda snap: snap.step)
         self._state = RunState.STARTING
         self._min_interval = min_step_interval
         self.steps_done = 0
@@ -138,13 +142,13 @@ class SessionWorker(QObject):
 
     def take_latest(self) -> tuple[Snapshot | None, list[HistoryPoint]]:
         """GUI thread: the newest snapshot and the (step, loss, score) points since last call."""
-        return self._mailbox.take()
+        snap, log = self._mailbox.take()
+        points = [(s.step, s.loss, s.score) for s in log]
+        return snap, [p for p in points if p[1] is not None or p[2] is not None]
 
     # ------------------------------------------------------------ worker thread
     def _publish(self, snap: Snapshot) -> None:
-        has_numbers = snap.loss is not None or snap.score is not None
-        log = [(snap.step, snap.loss, snap.score)] if has_numbers else []
-        if self._mailbox.put(snap, log):
+        if self._mailbox.put(snap, [snap]):
             self.snapshotReady.emit()
 
     def _set_state(self, state: RunState) -> None:

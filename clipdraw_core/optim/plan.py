@@ -165,7 +165,10 @@ class RunPlan:
         come are part of the drawing the artist asked for.
         """
         if self.recorder is not None:
-            self.recorder.offer(snap.drawing, snap.step, snap.score)
+            # the drawing is read (off the device) only for a frame that is due
+            self.recorder.tick(snap.step)
+            if self.recorder.due(snap.step):
+                self.recorder.offer(snap.drawing, snap.step, snap.score)
         self.eta.update(snap.step)
         stages_pending = self.stages is not None and self.stages.current_stage < self.stages.stages
         if (

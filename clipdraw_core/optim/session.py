@@ -10,7 +10,22 @@ three learning-rate groups, and a queue of edit commands. Each :meth:`Session.st
 2. renders, augments, encodes with CLIP and computes the loss;
 3. back-propagates, updates with Adam, clamps widths/colours as the original does
    (the width range is the settings' ``min/max_half_width``);
-4. returns an immutable :class:`~clipdraw_core.optim.snapshot.Snapshot` (numpy copies).
+4. returns an immutable :class:`~clipdraw_core.optim.snapshot.Snapshot` whose numbers
+   are copied to the host only when it is read.
+
+**No host-device syncs in a step** (beyond the sparse renderer's, which size its
+buffers): on a GPU, reading a number on the host (``float(loss)``, ``bool(mask.any())``)
+waits for every queued kernel, so the step never does. The loss, the scores, the new
+parameters and a status word (loss finite? gradients finite? update finite? the
+NaN streak) go into one :class:`~clipdraw_core.optim.host_copy.HostCopy` per step,
+queued behind the step's kernels, and the snapshot reads it when a front end asks.
+A non-finite step is skipped *on the device*: ``torch.where`` keeps the old
+parameters and Adam moments (and step counter: Adam runs ``capturable`` on CUDA so
+the counter is a device tensor too) where the step's finite flag is false. The
+session reads a step's status word once the device has finished it (asked without
+waiting: at once on the CPU, typically a step later on a GPU), logs its note and
+raises :class:`~clipdraw_core.errors.NumericalError` after ``MAX_NAN_STEPS`` in a row;
+the snapshot of a skipped step carries the note among its messages.
 
 Structural edits (add/delete/resize) rebuild the packed tensors and carry the Adam
 moments of surviving strokes over, so an edit never resets the rest of the drawing's
@@ -36,7 +51,8 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -70,8 +86,9 @@ from clipdraw_core.drawing.strokes import (
 from clipdraw_core.errors import ClipDrawError, ConfigError, NumericalError
 from clipdraw_core.optim.augment import coverage_views
 from clipdraw_core.optim.config import SessionConfig
+from clipdraw_core.optim.host_copy import HostCopy
 from clipdraw_core.optim.losses import diversity_penalty, l2_penalty, smoothness_penalty
-from clipdraw_core.optim.snapshot import Snapshot
+from clipdraw_core.optim.snapshot import Snapshot, StepResults
 from clipdraw_core.optim.softlock import LockTensors, pack_locks, pull_to_anchors
 from clipdraw_core.optim.steering import Steering, StepObjective, StepViews, StyleNetworkLoader
 from clipdraw_core.render import StrokeLayout, render
@@ -82,9 +99,13 @@ logger = logging.getLogger(__name__)
 MAX_NAN_STEPS = 5
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class _Slot:
-    """Bookkeeping for one stroke in paint order (the tensors hold its numbers)."""
+    """Bookkeeping for one stroke in paint order (the tensors hold its numbers).
+
+    Frozen, and the session's list of slots is replaced, never changed in place, so a
+    pending snapshot can keep the list it was taken with for free.
+    """
 
     id: int
     num_segments: int
@@ -139,6 +160,141 @@ def lr_factor(schedule: str, step: int, total: int) -> float:
     return 1.0
 
 
+def _build_drawing(
+    slots: Sequence[_Slot],
+    size: tuple[int, int],
+    background: tuple[float, float, float],
+    points: np.ndarray,
+    widths: list[float],
+    colors: list[list[float]],
+    fills: list[list[float]] | None,
+) -> Drawing:
+    """The drawing of host copies of the packed parameters (colours as drawn)."""
+    strokes = []
+    offset = 0
+    for i, slot in enumerate(slots):
+        n = slot.num_points
+        fill = tuple(fills[i]) if fills is not None and slot.closed else None
+        strokes.append(
+            trusted_stroke(
+                slot.id,
+                points[offset : offset + n].copy(),
+                widths[i],
+                tuple(colors[i]),
+                slot.frozen,
+                slot.respect,
+                slot.anchor,
+                fill=fill,
+                outlined=slot.outlined,
+                fill_rule=slot.fill_rule,
+                subpaths=slot.subpaths,
+            )
+        )
+        offset += n
+    return Drawing(size[0], size[1], background, tuple(strokes))
+
+
+#: Index of each entry of a step's status word (see :class:`_StepRecord`).
+_LOSS_OK, _ADAM_OK, _STEP_OK, _STREAK = range(4)
+
+
+class _StepRecord:
+    """One step's results on their way to the host (see the module docstring).
+
+    Holds the :class:`HostCopy` of the new parameters (colours as drawn), the loss and
+    scores (``values``: the loss, then one score per label) and the status word
+    ``[loss finite, gradients finite, update finite, NaN streak]``, plus the host-side
+    facts needed to turn them into a :class:`StepResults`.
+    """
+
+    def __init__(
+        self,
+        step: int,
+        copy: HostCopy,
+        labels: tuple[str, ...],
+        has_score: bool,
+        slots: Sequence[_Slot],
+        size: tuple[int, int],
+        background: tuple[float, float, float],
+        messages: tuple[str, ...],
+    ) -> None:
+        self.step = step
+        self.copy = copy
+        self.labels = labels
+        self.has_score = has_score
+        self.slots = slots
+        self.size = size
+        self.background = background
+        self.messages = messages
+
+    def ready(self) -> bool:
+        return self.copy.ready()
+
+    def status(self) -> tuple[bool, bool, bool, int]:
+        word = self.copy.read()["status"]
+        return bool(word[_LOSS_OK]), bool(word[_ADAM_OK]), bool(word[_STEP_OK]), int(word[_STREAK])
+
+    def note(self) -> str | None:
+        """The message of a skipped step (``None`` for a step that was taken)."""
+        loss_ok, adam_ok, step_ok, _ = self.status()
+        if not loss_ok:
+            return f"step {self.step}: the loss was not a number; the update was skipped"
+        if not adam_ok:
+            return f"step {self.step}: the gradient was not a number; the update was skipped"
+        if not step_ok:
+            return f"step {self.step}: the update produced NaN/Inf and was undone"
+        return None
+
+    def error(self) -> NumericalError | None:
+        """The error to raise when this step ends ``MAX_NAN_STEPS`` non-finite steps in a row."""
+        loss_ok, adam_ok, _, streak = self.status()
+        if streak < MAX_NAN_STEPS:
+            return None
+        if not loss_ok:
+            return NumericalError(
+                f"the loss was NaN/Inf for {MAX_NAN_STEPS} steps in a row; the drawing so far is kept. "
+                "Try a lower learning rate or fewer extreme settings."
+            )
+        if not adam_ok:
+            return NumericalError(f"gradients were NaN/Inf for {MAX_NAN_STEPS} steps in a row")
+        return NumericalError(f"updates produced NaN/Inf for {MAX_NAN_STEPS} steps in a row")
+
+    def results(
+        self,
+        drawing: Drawing | None = None,
+        messages: tuple[str, ...] | None = None,
+        include_note: bool = True,
+    ) -> StepResults:
+        """The host side of this step: waits for the copy if the device is not done yet."""
+        arrays = self.copy.read()
+        values = arrays["values"].tolist()
+        loss = values[0]
+        scores = dict(zip(self.labels, values[1:], strict=True))
+        score = values[1] if self.has_score else math.nan
+        if drawing is None:
+            fills = arrays["fills"].tolist() if "fills" in arrays else None
+            drawing = _build_drawing(
+                self.slots,
+                self.size,
+                self.background,
+                arrays["points"],
+                arrays["widths"].tolist(),
+                arrays["colors"].tolist(),
+                fills,
+            )
+        notes = self.messages if messages is None else messages
+        note = self.note() if include_note else None
+        if note is not None and note not in notes:
+            notes = (*notes, note)
+        return StepResults(
+            drawing,
+            loss if math.isfinite(loss) else None,
+            score if math.isfinite(score) else None,
+            scores,
+            tuple(notes),
+        )
+
+
 class Session:
     """One drawing being optimised towards a prompt (see the module docstring)."""
 
@@ -163,12 +319,22 @@ class Session:
         self._queue: queue.Queue[Command] = queue.Queue()
         self._id_lock = threading.Lock()
         self._step = int(start_step)
-        self._nan_streak = 0
+        #: Non-finite steps in a row, on the device (read through each step's record).
+        self._nan_streak = torch.zeros((), dtype=torch.int32, device=self.device)
         self._messages: list[str] = []
-        self._last_loss: float | None = None
-        self._last_score: float | None = None
-        self._scores: dict[str, float] = {}
+        #: The last step's results (``None`` before the first step) and whether the
+        #: messages since are still that step's (``apply_pending`` starts new ones).
+        self._last: _StepRecord | None = None
+        self._last_is_current = False
+        #: Steps whose status the session has not read yet (oldest first).
+        self._unchecked: deque[_StepRecord] = deque()
         self._timings: dict[str, float] = {}
+        # Adam's step counter on the device, so a skipped step can put it back without a sync.
+        self._capturable = self.device.type == "cuda"
+        #: Strokes may be waiting for their fresh-Adam first step (see _first_steps),
+        #: since the step numbered ``_fresh_since``; cleared once such a step is known taken.
+        self._any_fresh = False
+        self._fresh_since = 0
         self._guidance = guidance or Guidance()
         self._lock: LockTensors | None = None
         if drawing is None:
@@ -245,53 +411,50 @@ class Session:
         return len(self._slots)
 
     def drawing(self) -> Drawing:
-        """The current drawing as immutable data (copies of the tensors)."""
+        """The current drawing as immutable data (copies of the tensors; reads the device now)."""
         pts = self._points.detach().cpu().numpy()
         widths = self._widths.detach().cpu().tolist()
         with torch.no_grad():
             colors = self._look(self._colors).cpu().tolist()
-            fills = self._look(self._fills).cpu().tolist() if self._layout.has_fills else None
-        strokes = []
-        offset = 0
-        for i, slot in enumerate(self._slots):
-            n = slot.num_points
-            points = pts[offset : offset + n].copy()
-            fill = tuple(fills[i]) if fills is not None and slot.closed else None
-            strokes.append(
-                trusted_stroke(
-                    slot.id,
-                    points,
-                    widths[i],
-                    tuple(colors[i]),
-                    slot.frozen,
-                    slot.respect,
-                    slot.anchor,
-                    fill=fill,
-                    outlined=slot.outlined,
-                    fill_rule=slot.fill_rule,
-                    subpaths=slot.subpaths,
-                )
-            )
-            offset += n
-        return Drawing(self._config.width, self._config.height, self._background, tuple(strokes))
+            fills = self._look(self._fills).cpu().tolist() if self._has_fills else None
+        size = (self._config.width, self._config.height)
+        return _build_drawing(self._slots, size, self._background, pts, widths, colors, fills)
 
     def snapshot(self) -> Snapshot:
-        """The current state, without stepping."""
-        return Snapshot(
-            step=self._step,
-            total_steps=self._config.num_steps,
-            drawing=self.drawing(),
-            prompt=self._config.prompt,
-            config=self._config,
-            loss=self._last_loss,
-            score=self._last_score,
-            scores=dict(self._scores),
-            guidance=self._guidance,
-            timings=dict(self._timings),
-            messages=tuple(self._messages),
-            device=str(self.device),
-            precision=self.precision.describe(),
-        )
+        """The current state, without stepping.
+
+        The drawing is read now (edits applied since the last step included); the
+        loss, scores and notes are the last step's, read when the snapshot is.
+        """
+        drawing = self.drawing()
+        messages = tuple(self._messages)
+        record = self._last
+        cfg = self._config
+
+        def make(pending: Callable[[], StepResults] | None) -> Snapshot:
+            return Snapshot(
+                step=self._step,
+                total_steps=cfg.num_steps,
+                drawing=None if pending is not None else drawing,
+                prompt=cfg.prompt,
+                config=cfg,
+                guidance=self._guidance,
+                timings=dict(self._timings),
+                messages=messages,
+                device=str(self.device),
+                precision=self.precision.describe(),
+                pending=pending,
+            )
+
+        if record is None:
+            return make(None)
+        include_note = self._last_is_current
+
+        def pending() -> StepResults:
+            assert record is not None
+            return record.results(drawing, messages, include_note)
+
+        return make(pending)
 
     def render_image(self, samples: int | None = None) -> torch.Tensor:
         """The drawing rendered at canvas size, ``[3, H, W]`` in [0, 1] (no grad)."""
@@ -302,6 +465,7 @@ class Session:
     def apply_pending(self) -> Snapshot:
         """Apply queued edits without optimising (e.g. while paused) and snapshot."""
         self._messages = []
+        self._last_is_current = False
         self._drain()
         return self.snapshot()
 
@@ -313,7 +477,13 @@ class Session:
             taken += 1
 
     def step(self) -> Snapshot:
-        """Apply pending edits, then take one optimisation step."""
+        """Apply pending edits, then take one optimisation step.
+
+        Never reads the device (see the module docstring): the returned snapshot's
+        numbers and drawing are copied when it is read, and a non-finite step's note
+        reaches the log and :class:`NumericalError` is raised once the device has
+        finished that step (at once on the CPU).
+        """
         start = self._begin_step()
         with torch.set_grad_enabled(start.trainable):
             image = self._step_render(start)
@@ -339,7 +509,8 @@ class Session:
             group_widths["lr"] = cfg.lr_width * factor
             group_colors["lr"] = cfg.lr_color * factor
             group_fills["lr"] = cfg.lr_color * factor
-        return _StepStart(t_start, free_points, free_strokes, bool(free_strokes.any()), {})
+        # whether anything is free is known on the host: no device read
+        return _StepStart(t_start, free_points, free_strokes, self._trainable, {})
 
     def _step_render(self, start: _StepStart) -> torch.Tensor:
         """Render the canvas (call under ``torch.set_grad_enabled(start.trainable)``)."""
@@ -366,39 +537,113 @@ class Session:
     def _end_step(
         self, start: _StepStart, loss: torch.Tensor, objective: StepObjective, *, backward: bool = True
     ) -> Snapshot:
-        """Back-propagate (unless the caller did: ``backward=False``), update, count the step."""
+        """Back-propagate (unless the caller did: ``backward=False``), update, count the step.
+
+        The NaN skip is decided on the device whoever back-propagated (a caller that
+        left a non-finite loss out of its backward leaves stale gradients, which the
+        skip throws away with the rest). Earlier steps' status is read at the end, so
+        :class:`NumericalError` comes from here, never from :meth:`_begin_step`.
+        """
+        cfg = self._config
         timings = start.timings
         timings.update(objective.timings)
-        loss_value = float(loss.detach())
-        score_value = math.nan if objective.score is None else objective.score
-        self._scores = objective.scores
         trainable = start.trainable
         assert self._optimizer is not None
-        if trainable and math.isfinite(loss_value):
-            if backward:
+        loss_ok = torch.isfinite(loss.detach())
+        if trainable:
+            # a loss cut off the parameters has nothing to give (and is skipped)
+            if backward and loss.requires_grad:
                 t = time.perf_counter()
                 self._optimizer.zero_grad(set_to_none=False)
                 loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
                 timings["backward"] = time.perf_counter() - t
             t = time.perf_counter()
-            self._update(start.free_points, start.free_strokes)
+            adam_ok, step_ok = self._update(start.free_points, start.free_strokes, loss_ok)
             timings["update"] = time.perf_counter() - t
-        elif not math.isfinite(loss_value):
-            self._nan_streak += 1
-            self._note(f"step {self._step + 1}: the loss was not a number; the update was skipped")
-            if self._nan_streak >= MAX_NAN_STEPS:
-                raise NumericalError(
-                    f"the loss was NaN/Inf for {MAX_NAN_STEPS} steps in a row; the drawing so far is kept. "
-                    "Try a lower learning rate or fewer extreme settings."
-                )
-        if not trainable:
+        else:
+            # nothing to update; a non-finite loss still counts towards the streak
+            adam_ok = step_ok = loss_ok
             self._note("every stroke is frozen: nothing to optimise")
+        with torch.no_grad():
+            self._nan_streak = torch.where(step_ok, torch.zeros_like(self._nan_streak), self._nan_streak + 1)
         self._step += 1
-        self._last_loss = loss_value if math.isfinite(loss_value) else None
-        self._last_score = score_value if math.isfinite(score_value) else None
         timings["total"] = time.perf_counter() - start.t_start
         self._timings = timings
-        return self.snapshot()
+        record = self._record(loss, objective, loss_ok, adam_ok, step_ok)
+        self._last = record
+        self._last_is_current = True
+        self._unchecked.append(record)
+        self._check_records()
+        return Snapshot(
+            step=self._step,
+            total_steps=cfg.num_steps,
+            prompt=cfg.prompt,
+            config=cfg,
+            guidance=self._guidance,
+            timings=dict(timings),
+            device=str(self.device),
+            precision=self.precision.describe(),
+            pending=record.results,
+        )
+
+    def _record(
+        self,
+        loss: torch.Tensor,
+        objective: StepObjective,
+        loss_ok: torch.Tensor,
+        adam_ok: torch.Tensor,
+        step_ok: torch.Tensor,
+    ) -> _StepRecord:
+        """Queue this step's results to the host (no wait) as a :class:`_StepRecord`."""
+        with torch.no_grad():
+            parts = [loss.detach().float().reshape(1)]
+            if objective.values is not None:
+                parts.append(objective.values.float())
+            status = torch.stack(
+                [loss_ok.int(), adam_ok.int(), step_ok.int(), self._nan_streak.int()]
+            )
+            tensors = {
+                "points": self._points,
+                "widths": self._widths,
+                "colors": self._look(self._colors),
+                "values": torch.cat(parts),
+                "status": status,
+            }
+            if self._has_fills:
+                tensors["fills"] = self._look(self._fills)
+            copy = HostCopy(tensors)
+        return _StepRecord(
+            self._step,
+            copy,
+            objective.labels,
+            objective.has_score,
+            self._slots,
+            (self._config.width, self._config.height),
+            self._background,
+            tuple(self._messages),
+        )
+
+    def _check_records(self) -> None:
+        """Read the status of the steps the device has finished (never waits, but see below).
+
+        Logs each skipped step's note and raises :class:`NumericalError` at the end of
+        a streak of ``MAX_NAN_STEPS``. A device whose copies cannot be asked without
+        waiting (MPS) is read ``MAX_NAN_STEPS`` steps behind, so it still stops.
+        """
+        while self._unchecked:
+            record = self._unchecked[0]
+            if not record.ready() and len(self._unchecked) <= MAX_NAN_STEPS:
+                return
+            self._unchecked.popleft()
+            note = record.note()
+            if note is not None:
+                logger.info(note)
+            elif self._any_fresh and record.step > self._fresh_since:
+                self._any_fresh = False  # that step took the fresh strokes' first update
+            error = record.error()
+            if error is not None:
+                self._unchecked.clear()
+                raise error
 
     # ------------------------------------------------------------------ internals
     def _render(self, samples: int) -> torch.Tensor:
@@ -416,7 +661,7 @@ class Session:
             # diffvg jitters its samples: a seed from the session's seed and step makes
             # equal sessions render equally (the torch renderer ignores it)
             seed=(cfg.seed * 1_000_003 + self._step) % (2**31 - 1),
-            fills=self._look(self._fills) if self._layout.has_fills else None,
+            fills=self._look(self._fills) if self._has_fills else None,
         )
 
     def _set_look(self) -> None:
@@ -464,52 +709,61 @@ class Session:
             parts.append(self._fills[:, :3].index_select(0, self._closed_idx))
         return torch.cat(parts) if parts else self._colors[:0, :3]
 
-    def _update(self, free_points: torch.Tensor, free_strokes: torch.Tensor) -> None:
+    def _update(
+        self, free_points: torch.Tensor, free_strokes: torch.Tensor, loss_ok: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Adam, clamps and soft locks, with the NaN skip decided on the device.
+
+        Returns ``(adam_ok, step_ok)`` as device booleans: the loss and the gradients
+        were finite (else the parameters, Adam's moments and its step counter are put
+        back as if the step had not been taken), and the updated values are finite too
+        (else the parameters are put back; the moments, from finite gradients, stay,
+        as they always did). Frozen entries are put back exactly: Adam's momentum
+        moves them otherwise.
+        """
         cfg = self._config
         params = (self._points, self._widths, self._colors, self._fills)
         masks = (free_points, free_strokes, free_strokes, free_strokes)
-        grads_ok = True
+        assert self._optimizer is not None
+        finite = [loss_ok]
         for p, m in zip(params, masks, strict=True):
             if p.grad is None:
                 continue
             p.grad.mul_(m.view(-1, *([1] * (p.dim() - 1))).to(p.grad.dtype))
-            grads_ok = grads_ok and bool(torch.isfinite(p.grad).all())
-        if not grads_ok:
-            self._nan_streak += 1
-            self._note(f"step {self._step + 1}: the gradient was not a number; the update was skipped")
-            if self._nan_streak >= MAX_NAN_STEPS:
-                raise NumericalError(f"gradients were NaN/Inf for {MAX_NAN_STEPS} steps in a row")
-            return
+            finite.append(torch.isfinite(p.grad).all())
+        adam_ok = torch.stack(finite).all()
         if cfg.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         before = [p.detach().clone() for p in params]
-        assert self._optimizer is not None
+        moments = {
+            p: {key: value.clone() for key, value in state.items() if isinstance(value, torch.Tensor)}
+            for p, state in self._optimizer.state.items()
+        }
         self._optimizer.step()
-        self._first_steps(before)
+        self._first_steps(before, adam_ok)
         with torch.no_grad():
             self._widths.clamp_(cfg.min_half_width, cfg.max_half_width)
             self._colors.clamp_(0.0, 1.0)
             if self._lock is not None:
                 pull_to_anchors(self._points, self._widths, self._colors, self._lock)
             self._fills.clamp_(0.0, 1.0)
-            finite = all(bool(torch.isfinite(p).all()) for p in params)
+            step_ok = adam_ok & torch.stack([torch.isfinite(p).all() for p in params]).all()
             for p, old, m in zip(params, before, masks, strict=True):
-                if not finite:
-                    p.copy_(old)
-                else:
-                    # Frozen entries are put back exactly: Adam's momentum moves them otherwise.
-                    frozen = ~m
-                    if bool(frozen.any()):
-                        p[frozen] = old[frozen]
-        if not finite:
-            self._nan_streak += 1
-            self._note(f"step {self._step + 1}: the update produced NaN/Inf and was undone")
-            if self._nan_streak >= MAX_NAN_STEPS:
-                raise NumericalError(f"updates produced NaN/Inf for {MAX_NAN_STEPS} steps in a row")
-        else:
-            self._nan_streak = 0
+                keep = step_ok & m.view(-1, *([1] * (p.dim() - 1)))
+                p.copy_(torch.where(keep, p, old))
+            for p, state in self._optimizer.state.items():
+                saved = moments.get(p, {})
+                for key, value in state.items():
+                    if not isinstance(value, torch.Tensor):
+                        continue
+                    # a state the skipped step created starts from zero (a fresh Adam's)
+                    old_value = saved.get(key)
+                    if old_value is None:
+                        old_value = torch.zeros_like(value)
+                    value.copy_(torch.where(adam_ok.to(value.device), value, old_value))
+        return adam_ok, step_ok
 
-    def _first_steps(self, before: Sequence[torch.Tensor]) -> None:
+    def _first_steps(self, before: Sequence[torch.Tensor], adam_ok: torch.Tensor) -> None:
         """Give strokes that joined mid-run the step a fresh Adam takes first.
 
         Torch's Adam keeps one step counter per tensor, so zeroed moments at a late
@@ -517,19 +771,23 @@ class Session:
         or recoloured stroke would be about 3x the learning rate, and a stroke the
         artist put somewhere would visibly jump. A fresh Adam's first step is
         ``lr * g / (|g| + eps)`` (at most ``lr`` per coordinate), so the optimiser
-        starts from where the artist left the stroke.
+        starts from where the artist left the stroke. Selected with ``torch.where``
+        (no host sync); the entries stay marked until a step with finite gradients.
         """
+        if not self._any_fresh:
+            return
         assert self._optimizer is not None
         params = (self._points, self._widths, self._colors, self._fills)
         masks = (self._fresh_points, self._fresh_strokes, self._fresh_strokes, self._fresh_strokes)
         with torch.no_grad():
             for p, old, m, group in zip(params, before, masks, self._optimizer.param_groups, strict=True):
-                if p.grad is None or not bool(m.any()):
+                if p.grad is None:
                     continue
-                g = p.grad[m]
-                p[m] = old[m] - group["lr"] * g / (g.abs() + group["eps"])
-        self._fresh_points = torch.zeros_like(self._fresh_points)
-        self._fresh_strokes = torch.zeros_like(self._fresh_strokes)
+                g = p.grad
+                fresh = m.view(-1, *([1] * (p.dim() - 1)))
+                p.copy_(torch.where(fresh, old - group["lr"] * g / (g.abs() + group["eps"]), p))
+            self._fresh_points = self._fresh_points & ~adam_ok
+            self._fresh_strokes = self._fresh_strokes & ~adam_ok
 
     def _random_strokes(self, count: int, first_id: int) -> list[Stroke]:
         """CLIPDraw's random-walk strokes with this session's settings and RNG."""
@@ -627,8 +885,8 @@ class Session:
         return [index[i] for i in ids if i in index]
 
     def _set_frozen(self, ids: Sequence[int], frozen: bool) -> None:
-        for i in self._known(ids):
-            self._slots[i].frozen = frozen
+        chosen = set(self._known(ids))
+        self._slots = [replace(s, frozen=frozen) if i in chosen else s for i, s in enumerate(self._slots)]
         self._refresh_masks()
         if frozen:
             self._forget_momentum()
@@ -674,18 +932,18 @@ class Session:
         if unknown:
             self._note(f"no stroke with id {', '.join(map(str, unknown))} (already deleted?)")
         current = self.drawing()
+        slots = list(self._slots)
         for stroke_id, anchor in zip(command.ids, anchors, strict=True):
             if stroke_id not in index:
                 continue
-            slot = self._slots[index[stroke_id]]
+            slot = slots[index[stroke_id]]
             stroke = current.strokes[index[stroke_id]]
             if anchor is not None and anchor.points.shape != stroke.points.shape:
                 self._note(f"stroke {stroke_id}: the anchor does not fit the stroke; soft lock unchanged")
                 continue
-            slot.respect = strength
-            slot.anchor = (
-                (anchor or Anchor(stroke.points, stroke.half_width, stroke.color)) if strength > 0 else None
-            )
+            kept = anchor or Anchor(stroke.points, stroke.half_width, stroke.color)
+            slots[index[stroke_id]] = replace(slot, respect=strength, anchor=kept if strength > 0 else None)
+        self._slots = slots
         self._refresh_masks()
         if strength >= 1.0:
             self._forget_momentum()
@@ -729,6 +987,8 @@ class Session:
             [s.frozen or s.respect >= 1.0 for s in self._slots], dtype=torch.bool, device=self.device
         )
         self._lock = pack_locks(self._slots, self.device)
+        # known on the host, so a step never asks the device whether anything is free
+        self._trainable = any(not (s.frozen or s.respect >= 1.0) for s in self._slots)
         self._stroke_frozen = frozen
         self._point_frozen = frozen[self._point_owner] if self._point_owner.numel() else frozen.new_zeros(0)
 
@@ -816,6 +1076,9 @@ class Session:
         # zero moments) take their first update as a fresh Adam would (see _first_steps).
         mid_run = self._optimizer is not None and bool(self._optimizer.state)
         n_new_pts, n_new = add_pts.shape[0], add_w.shape[0]
+        if mid_run and n_new:
+            self._any_fresh = True
+            self._fresh_since = self._step
         self._fresh_points = take(
             self._fresh_points,
             torch.full((n_new_pts,), mid_run, dtype=torch.bool, device=dev),
@@ -847,6 +1110,7 @@ class Session:
         self._colors = colors.requires_grad_(True)
         self._fills = fills.requires_grad_(True)
         self._slots = slots
+        self._has_fills = any(s.closed for s in slots)
         counts = [s.num_segments for s in slots]
         self._layout = StrokeLayout.from_segment_counts(
             counts,
@@ -872,7 +1136,8 @@ class Session:
                 {"params": [self._widths], "lr": cfg.lr_width},
                 {"params": [self._colors], "lr": cfg.lr_color},
                 {"params": [self._fills], "lr": cfg.lr_color},
-            ]
+            ],
+            capturable=self._capturable,
         )
         if self._optimizer is not None:
             groups = zip(self._optimizer.param_groups, optimizer.param_groups, strict=True)

@@ -38,9 +38,12 @@ from clipdraw_core.drawing.strokes import Anchor
 
 
 class _LockedSlot(Protocol):
-    respect: float
-    anchor: Anchor | None
-    num_segments: int
+    @property
+    def respect(self) -> float: ...
+    @property
+    def anchor(self) -> Anchor | None: ...
+    @property
+    def num_segments(self) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -47,14 +47,36 @@ StyleNetworkLoader = Callable[[], StyleNetwork]
 
 @dataclass
 class StepObjective:
-    """The loss of one step with what the artist sees of it."""
+    """The loss of one step with what the artist sees of it.
+
+    The scores stay on the compute device (``values``, one detached entry per label)
+    so that computing them never waits for a GPU; a session copies them to the host
+    with its snapshot. :attr:`score` and :attr:`scores` read them (a device sync) for
+    callers that want numbers now.
+    """
 
     loss: Tensor
-    #: Mean cosine of the canvas views to the main prompt (``None`` if no canvas views).
-    score: float | None
-    #: Current score of every prompt (text, ``image: NAME``, ``region NAME: PROMPT``, ``style``).
-    scores: dict[str, float] = field(default_factory=dict)
+    #: Labels of ``values``: every prompt (text, ``image: NAME``, ``region NAME: PROMPT``, ``style``).
+    labels: tuple[str, ...] = ()
+    #: ``[len(labels)]`` detached scores, on the device.
+    values: Tensor | None = None
+    #: Whether ``values[0]`` is the main prompt's canvas score (no canvas views: no score).
+    has_score: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float | None:
+        """Mean cosine of the canvas views to the main prompt (``None`` if no canvas views)."""
+        if not self.has_score or self.values is None:
+            return None
+        return float(self.values[0])
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """Current score of every prompt, read from the device."""
+        if self.values is None or not self.labels:
+            return {}
+        return dict(zip(self.labels, self.values.tolist(), strict=True))
 
 
 @dataclass(frozen=True)
@@ -114,7 +136,7 @@ class Steering:
         self._style_key: tuple[str, tuple[int, int]] | None = None
         self._style_weight = 0.0
         self._style_every = 1
-        self._last_region_scores: dict[str, float] = {}
+        self._last_region_scores: dict[str, Tensor] = {}
 
     # ------------------------------------------------------------------ targets
     def prepare(self, config: SessionConfig, guidance: Guidance, background: tuple[float, ...]) -> None:
@@ -267,14 +289,13 @@ class Steering:
             loss = weighted_clip_loss(canvas, self._active, self._active_weights, cfg.temperature)
         else:
             loss = features.sum() * 0.0  # keeps the graph: regularisers or regions may still pull
-        scores: dict[str, float] = {}
-        score: float | None = None
+        # scores stay on the device, as 0-d views stacked once (no host sync per step)
+        scores: dict[str, Tensor] = {}
         if n_canvas:
             with torch.no_grad():
-                means = (canvas.detach() @ self._all_targets.T).mean(0).tolist()
-            for label, value in zip(self._labels, means, strict=True):
-                scores.setdefault(label, float(value))
-            score = float(means[0])
+                means = (canvas.detach() @ self._all_targets.T).mean(0)
+            for k, label in enumerate(self._labels):
+                scores.setdefault(label, means[k])
         offset = n_canvas
         for target, count in zip(self._regions, counts, strict=True):
             if not count:
@@ -283,16 +304,18 @@ class Steering:
             offset += count
             weight = target.region.weight * cfg.num_augs / count
             loss = loss - weight * (cos / cfg.temperature).sum()
-            self._last_region_scores[target.region.label] = float(cos.detach().mean())
+            self._last_region_scores[target.region.label] = cos.detach().mean()
         scores.update(self._last_region_scores)
         timings["clip"] = time.perf_counter() - t
         if self._style is not None and step % self._style_every == 0:
             t = time.perf_counter()
             style_loss = self._style(image)
             loss = loss + self._style_weight * style_loss
-            scores["style"] = float(style_loss.detach())
+            scores["style"] = style_loss.detach().reshape(())
             timings["style"] = time.perf_counter() - t
-        return StepObjective(loss, score, scores, timings)
+        values = torch.stack([v.float() for v in scores.values()]) if scores else None
+        has_score = bool(n_canvas) and bool(self._labels)
+        return StepObjective(loss, tuple(scores), values, has_score, timings)
 
     def region_view_batch(
         self, image: Tensor, config: SessionConfig, gen: torch.Generator, step: int

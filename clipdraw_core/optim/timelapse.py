@@ -337,10 +337,18 @@ class TimelapseRecorder:
     def last_step(self) -> int:
         return self._frames[-1].step if self._frames else -1
 
-    def offer(self, drawing: Drawing, step: int, score: float | None = None) -> bool:
-        """Record ``drawing`` if ``step`` is due; returns whether a frame was kept."""
+    def tick(self, step: int) -> None:
+        """Note that ``step`` was reached (what :meth:`offer` does first, without a drawing).
+
+        A caller holding a snapshot calls this and :meth:`offer` only when :meth:`due`,
+        so a step off the grid never reads the snapshot's drawing off the device.
+        """
         if self._closing is not None and step > self._closing.step:
             self._closing = None
+
+    def offer(self, drawing: Drawing, step: int, score: float | None = None) -> bool:
+        """Record ``drawing`` if ``step`` is due; returns whether a frame was kept."""
+        self.tick(step)
         if not self.due(step):
             return False
         if self._origin is None:

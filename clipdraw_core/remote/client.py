@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -289,7 +289,7 @@ class RemoteClient:
         except (ClipDrawError, KeyError, TypeError, ValueError) as exc:
             raise RemoteError(f"the server sent an unreadable snapshot: {exc}") from exc
         if msg.get("guidance_same"):
-            return replace(snap, guidance=self._guidance)
+            return snap.replace(guidance=self._guidance)
         self._guidance = snap.guidance
         return snap
 

@@ -42,7 +42,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import replace
 from typing import Any, TypeVar
 
 from clipdraw_core.drawing.commands import Command, apply_to_drawing
@@ -114,7 +113,7 @@ class RemoteSessionProxy:
         from urllib.parse import urlsplit
 
         self._where = urlsplit(self._client.url).netloc
-        self._latest: Snapshot = replace(first, device=f"{first.device} @ {self._where}")
+        self._latest: Snapshot = first.replace(device=f"{first.device} @ {self._where}")
         self._returned_step = first.step
         self._next_id = itertools.count(first.drawing.next_id())
         self._top_id = first.drawing.next_id() - 1
@@ -181,7 +180,7 @@ class RemoteSessionProxy:
                 drawing, _ = apply_to_drawing(drawing, command)
             except Exception as exc:  # the server says the same when it applies it
                 logger.info("edit not shown while disconnected: %s", exc)
-        return snap if drawing is snap.drawing else replace(snap, drawing=drawing)
+        return snap if drawing is snap.drawing else snap.replace(drawing=drawing)
 
     def allocate_ids(self, n: int = 1) -> list[int]:
         with self._id_lock:
@@ -207,7 +206,7 @@ class RemoteSessionProxy:
         snap = self._with_notes(snap)
         if not self._connected:
             note = "the connection to the server is down; reconnecting"
-            return replace(snap, messages=(*snap.messages, note))
+            return snap.replace(messages=(*snap.messages, note))
         return snap
 
     def apply_pending(self) -> Snapshot:
@@ -233,7 +232,7 @@ class RemoteSessionProxy:
     def _with_notes(self, snap: Snapshot) -> Snapshot:
         with self._cond:
             notes, self._notes = self._notes, []
-        return replace(snap, messages=(*snap.messages, *notes)) if notes else snap
+        return snap.replace(messages=(*snap.messages, *notes)) if notes else snap
 
     def close(self) -> None:
         """Stop the server's session and the client thread."""
@@ -275,7 +274,7 @@ class RemoteSessionProxy:
                         # The status bar shows where it runs: "cuda @ gpu-box:8765".
                         snap = event.snapshot
                         self._acked = max(self._acked, event.seq)
-                        snap = replace(snap, device=f"{snap.device} @ {self._where}")
+                        snap = snap.replace(device=f"{snap.device} @ {self._where}")
                         self._latest = self._with_offline(snap) if self._offline else snap
                         top = max((s.id for s in event.snapshot.drawing.strokes), default=-1)
                         if top > self._top_id:

@@ -48,7 +48,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -664,7 +664,7 @@ class RemoteServer:
             }
             if snap.guidance is conn.sent_guidance or snap.guidance == conn.sent_guidance:
                 message["guidance_same"] = True  # pictures are sent once, not every step
-                snap = replace(snap, guidance=_NO_GUIDANCE)
+                snap = snap.replace(guidance=_NO_GUIDANCE)
             else:
                 conn.sent_guidance = snap.guidance
             message["snapshot"] = snap.to_plain()
