@@ -12,7 +12,7 @@ what a leak looks like (caches growing per step, snapshots or autograd graphs ke
 alive); the allocator settling shows up as a small step early on.
 
 Usage: python benchmarks/bench_memory.py [--steps N] [--model NAME] [--weights W]
-       [--threads T] [--every K]
+       [--threads T] [--every K] [--precision P]
 Last line: ``peak_rss_mb=X growth_after_100_mb=Y steps=N``
 """
 
@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="ViT-B-32")
     parser.add_argument("--weights", default="random")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
     args = parser.parse_args(argv)
     os.environ.pop("CLIPDRAW_AUTO_PRECISION", None)  # the real auto, as a user gets
 
@@ -62,7 +63,10 @@ def main(argv: list[str] | None = None) -> int:
 
     clip = load_clip(args.model, args.weights, device="cpu")
     config = SessionConfig(
-        prompt="Watercolor painting of an underwater submarine.", num_steps=args.steps, model_name=args.model
+        prompt="Watercolor painting of an underwater submarine.",
+        num_steps=args.steps,
+        model_name=args.model,
+        precision=args.precision,
     )
     session = Session(config, clip)
     print(f"model={args.model} threads={torch.get_num_threads()} precision {session.precision.describe()}")
