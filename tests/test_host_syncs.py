@@ -70,7 +70,8 @@ class SyncCounter:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: Counter[tuple[str, str, str]] = Counter()
         self.active = False
-        for name in ("item", "tolist", "__bool__", "__float__", "__int__", "__index__", "cpu", "numpy", "nonzero"):
+        reads = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__", "cpu", "numpy", "nonzero")
+        for name in reads:
             self._wrap_method(monkeypatch, name, lambda *a, **k: True)
         self._wrap_method(monkeypatch, "__getitem__", self._bool_index)
         self._wrap_method(monkeypatch, "__setitem__", self._bool_index)
@@ -141,7 +142,7 @@ def _config(**kw) -> SessionConfig:
 
 def _warm(session: Session) -> None:
     for _ in range(2):  # first calls measure kernels, build caches
-        session.step().drawing
+        _ = session.step().drawing
 
 
 def test_a_step_reads_the_device_only_to_size_the_render(tiny_clip, monkeypatch, busy_device):
@@ -184,7 +185,8 @@ def test_the_counter_catches_a_read_added_to_the_step(tiny_clip, monkeypatch, bu
 def test_nan_steps_on_a_busy_device_are_skipped_reported_and_stop(tiny_clip, monkeypatch, busy_device):
     session = Session(_config(), tiny_clip)
     good = session.step().drawing
-    monkeypatch.setattr(tiny_clip, "encode_image", lambda images: torch.full((images.shape[0], 64), float("nan")))
+    nan = float("nan")
+    monkeypatch.setattr(tiny_clip, "encode_image", lambda images: torch.full((images.shape[0], 64), nan))
     snaps = []
     with pytest.raises(NumericalError, match="NaN"):
         for _ in range(3 * MAX_NAN_STEPS):

@@ -88,6 +88,7 @@ from clipdraw_core.optim.augment import coverage_views
 from clipdraw_core.optim.config import SessionConfig
 from clipdraw_core.optim.host_copy import HostCopy
 from clipdraw_core.optim.losses import diversity_penalty, l2_penalty, smoothness_penalty
+from clipdraw_core.optim.memory import TRIM_EVERY, trim_heap
 from clipdraw_core.optim.snapshot import Snapshot, StepResults
 from clipdraw_core.optim.softlock import LockTensors, pack_locks, pull_to_anchors
 from clipdraw_core.optim.steering import Steering, StepObjective, StepViews, StyleNetworkLoader
@@ -567,6 +568,8 @@ class Session:
         with torch.no_grad():
             self._nan_streak = torch.where(step_ok, torch.zeros_like(self._nan_streak), self._nan_streak + 1)
         self._step += 1
+        if self._step % TRIM_EVERY == 0:
+            trim_heap()  # a long run's resident memory stays flat (see optim.memory)
         timings["total"] = time.perf_counter() - start.t_start
         self._timings = timings
         record = self._record(loss, objective, loss_ok, adam_ok, step_ok)
