@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ALLOWED = {
     # the sparse renderer sizes its buffers from the data (candidates, pairs, fill spans)
     ("clipdraw_core/render/torch_renderer.py", "_enumerate_chunk"),
+    ("clipdraw_core/render/torch_renderer.py", "_expand"),
     ("clipdraw_core/render/torch_renderer.py", "_find_pairs"),
     ("clipdraw_core/render/torch_renderer.py", "_fill_interior"),
     ("clipdraw_core/render/torch_renderer.py", "_render_layers"),

@@ -20,6 +20,7 @@ import threading
 
 from clipdraw_core.drawing.strokes import Drawing
 from clipdraw_core.io.project_history import MAX_BRANCHES, ProjectHistory
+from clipdraw_core.optim.snapshot import Snapshot
 from clipdraw_core.optim.timelapse import Frame, TimelapseRecorder
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,15 @@ class History:
     def offer(self, drawing: Drawing, step: int, score: float | None) -> None:
         with self._lock:
             if self._recorder is not None and self._recorder.offer(drawing, step, score):
+                self._changed()
+
+    def offer_snapshot(self, snap: Snapshot) -> None:
+        """Record a step's snapshot if its step is due; its drawing is read (off a GPU) only then."""
+        with self._lock:
+            if self._recorder is None:
+                return
+            self._recorder.tick(snap.step)
+            if self._recorder.due(snap.step) and self._recorder.offer(snap.drawing, snap.step, snap.score):
                 self._changed()
 
     def finish(self, drawing: Drawing, step: int, score: float | None) -> None:

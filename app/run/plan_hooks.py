@@ -173,7 +173,7 @@ class PlanHooks:
     def after_step(self, session: SteppableSession, snap: Snapshot) -> bool:
         """Record and time the step; ``True`` when auto-stop ends the run."""
         if self.history is not None:
-            self.history.offer(snap.drawing, snap.step, snap.score)
+            self.history.offer_snapshot(snap)
         stop = self.plan.after_step(cast("Session", _Watched(session)), snap)
         self._seconds_left = None if stop else self.plan.seconds_left(snap.step, snap.total_steps)
         return stop
