@@ -278,8 +278,8 @@ class NodeEditCommand(QUndoCommand):
     A soft lock is dropped with a node edit (its anchor no longer fits the points).
     """
 
-    def __init__(self, target: EditTarget, old: Stroke, new: Stroke) -> None:
-        super().__init__("Edit nodes")
+    def __init__(self, target: EditTarget, old: Stroke, new: Stroke, text: str = "Edit nodes") -> None:
+        super().__init__(text)
         self.target, self.old, self.new = target, old, new
 
     def redo(self) -> None:

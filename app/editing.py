@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
-import numpy as np
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QColor, QGuiApplication, QUndoStack
 from PySide6.QtWidgets import QColorDialog, QInputDialog, QWidget
@@ -37,7 +36,7 @@ from clipdraw_core.drawing.commands import (
     scaling_about,
     translation,
 )
-from clipdraw_core.drawing.nodes import join_end_to_end, split_at_node
+from clipdraw_core.drawing.nodes import join_strokes, split_stroke
 from clipdraw_core.drawing.strokes import Drawing, Stroke
 from clipdraw_core.errors import ClipDrawError
 from clipdraw_core.io.svg_export import drawing_to_svg
@@ -139,21 +138,30 @@ class StrokeEditor:
         if held:
             self.controller.submit(SetFrozen(held, False))
 
-    def set_points(self, stroke_id: int, points: object) -> None:
-        """A node edit: the stroke gets new control points (same id, style and flags)."""
+    def set_nodes(self, stroke_id: int, edited: object) -> None:
+        """A node edit: the stroke gets the edited stroke's points and contour counts (same id, style, flags).
+
+        Only the geometry is taken, so a colour the optimiser changed mid-drag is kept.
+        """
         drawing = self.controller.drawing()
         if drawing is None:
             return
         try:
+            if not isinstance(edited, Stroke):
+                raise TypeError(f"a node edit carries a stroke, got {type(edited).__name__}")
             old = drawing.stroke(int(stroke_id))
-            new = replace(old, points=np.asarray(points, dtype=np.float64), anchor=None, respect=0.0)
-        except (KeyError, ClipDrawError) as exc:
+            new = replace(old, points=edited.points, subpaths=edited.subpaths, anchor=None, respect=0.0)
+        except (KeyError, TypeError, ClipDrawError) as exc:
             self.host.show_error(f"Cannot edit the nodes: {exc}", exc)
             return
         self.host.undo_stack.push(NodeEditCommand(self.controller, old, new))
 
     def split_at_node(self) -> None:
-        """Break the node tool's stroke at its picked inner anchor into two strokes."""
+        """Break the node tool's stroke at its picked node (Inkscape's Break Path).
+
+        An open stroke is cut in two at an inner node; a one-contour shape is opened there
+        into an open stroke (the fill goes, the outline stays); a compound shape is refused.
+        """
         nodes = getattr(self.canvas, "nodes", None)
         drawing = self.controller.drawing()
         if nodes is None or nodes.stroke_id is None or nodes.selected is None or drawing is None:
@@ -163,21 +171,24 @@ class StrokeEditor:
             return
         try:
             old = drawing.stroke(nodes.stroke_id)
-            first, second = split_at_node(old.points, nodes.selected // 3)
+            head, second = split_stroke(old, nodes.selected // 3)
         except (KeyError, ClipDrawError) as exc:
-            self.host.show_status(str(exc), 3000)
+            self.host.show_status(f"Cannot split: {exc}", 4000)
+            return
+        stack = self.host.undo_stack
+        if second is None:  # a shape opened at the node: one stroke, one step
+            stack.push(NodeEditCommand(self.controller, old, head, "Open shape"))
+            self.host.show_status("Opened the shape at the node: it is an open stroke now (no fill)", 4000)
             return
         (new_id,) = self.controller.allocate_ids(1)
-        head = replace(old, points=first, anchor=None, respect=0.0)
         tail = replace(old, id=new_id, points=second, anchor=None, respect=0.0)
-        stack = self.host.undo_stack
         stack.beginMacro("Split stroke")
         stack.push(NodeEditCommand(self.controller, old, head))
         stack.push(AddStrokesCommand(self.controller, [tail], "Split stroke"))
         stack.endMacro()
 
     def join(self) -> None:
-        """Join two selected strokes end to end (the first selected keeps its id and style)."""
+        """Join two selected open strokes end to end (the first selected keeps its id and style)."""
         ids = self.canvas.selected_ids()
         drawing = self.controller.drawing()
         if drawing is None or len(ids) != 2:
@@ -185,9 +196,9 @@ class StrokeEditor:
             return
         try:
             a, b = drawing.stroke(ids[0]), drawing.stroke(ids[1])
-            joined = replace(a, points=join_end_to_end(a.points, b.points), anchor=None, respect=0.0)
+            joined = join_strokes(a, b)
         except (KeyError, ClipDrawError) as exc:
-            self.host.show_status(str(exc), 3000)
+            self.host.show_status(f"Cannot join: {exc}", 4000)
             return
         stack = self.host.undo_stack
         stack.beginMacro("Join strokes")

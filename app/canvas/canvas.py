@@ -45,6 +45,7 @@ from app.canvas.transform_tool import (
 )
 from app.state import AppState
 from clipdraw_core.drawing.strokes import Drawing
+from clipdraw_core.errors import ClipDrawError
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,8 @@ class Canvas(QWidget):
     filesDropped = Signal(list)
     zoomChanged = Signal(float)
     layerUpdated = Signal()
-    nodesEdited = Signal(int, object)  # stroke id, new control points (N x 2): a node edit ended
+    nodesEdited = Signal(int, object)  # stroke id, the edited Stroke (points, contours): an edit ended
+    nodeEditRefused = Signal(str)  # why a node edit was not made (a shape's contour keeps its minimum)
     selectionDragStarted = Signal()  # the selection is being dragged (the window holds it still)
     selectionMoved = Signal(float, float)  # dx, dy in canvas px: a started drag of the selection ended
     colourPicked = Signal(object)  # (r, g, b) in 0..1: the eyedropper's click
@@ -597,9 +599,9 @@ class Canvas(QWidget):
         mode, self._drag_mode = self._drag_mode, None
         if mode == "node":
             self.nodes.drag(self.widget_to_canvas(event.position()))
-            points = self.nodes.release()
-            if points is not None and self.nodes.stroke_id is not None:
-                self.nodesEdited.emit(self.nodes.stroke_id, points)
+            edited = self.nodes.release()
+            if edited is not None and self.nodes.stroke_id is not None:
+                self.nodesEdited.emit(self.nodes.stroke_id, edited)
         elif mode == "handle" and self._handle is not None:
             shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
             self._handle.update(self.widget_to_canvas(event.position()), shift)
@@ -641,18 +643,22 @@ class Canvas(QWidget):
             return super().mouseDoubleClickEvent(event)
         cpos = self.widget_to_canvas(event.position())
         if self.stroke_at(cpos) == self.nodes.stroke_id and self.nodes.stroke_id is not None:
-            points = self.nodes.add_node_at(cpos)
-            if points is not None:
-                self.nodesEdited.emit(self.nodes.stroke_id, points)
+            edited = self.nodes.add_node_at(cpos)
+            if edited is not None:
+                self.nodesEdited.emit(self.nodes.stroke_id, edited)
 
     def remove_picked_node(self) -> bool:
         """Delete with the node tool: remove the picked anchor (True if one was removed)."""
         if self._tool != TOOL_NODE or self.nodes.stroke_id is None:
             return False
-        points = self.nodes.remove_selected()
-        if points is None:
+        try:
+            edited = self.nodes.remove_selected()
+        except ClipDrawError as exc:  # a closed contour at its minimum: say so, delete nothing
+            self.nodeEditRefused.emit(f"Cannot delete the node: {exc}")
+            return True
+        if edited is None:
             return False
-        self.nodesEdited.emit(self.nodes.stroke_id, points)
+        self.nodesEdited.emit(self.nodes.stroke_id, edited)
         return True
 
     def tabletEvent(self, event: QTabletEvent) -> None:

@@ -2,20 +2,26 @@
 
 Kept out of :mod:`app.canvas.canvas`, which only forwards mouse events here while the
 tool is active. The tool edits a local copy of one stroke's control points while the
-mouse is down and, on release, reports the new points (``Canvas.nodesEdited``); the
-window turns that into one undoable ``UpdateStrokes`` of the same stroke id. The
-geometry of adding and removing a node is the engine's
-(:mod:`clipdraw_core.drawing.nodes`). Anchors are ``points[0::3]``; the two points
-next to an anchor are its handles.
+mouse is down and, on release, reports the edited stroke (``Canvas.nodesEdited``); the
+window turns its points and contour counts into one undoable ``UpdateStrokes`` of the
+same stroke id. The geometry of adding and removing a node is the engine's
+(:mod:`clipdraw_core.drawing.nodes`), which knows filled closed shapes: a closed
+contour's start/end node is one node whose handles are its second point and the
+contour's last, and adding or removing a node updates that contour's count. Anchors are
+``points[0::3]``; the two points next to an anchor along its contour are its handles.
+An edit the engine refuses (a contour's last two nodes) raises its ``ClipDrawError``
+for the canvas to show.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
-from clipdraw_core.drawing.nodes import remove_node, split_segment
+from clipdraw_core.drawing.nodes import add_node, anchor_handles, delete_node, segment_controls
 from clipdraw_core.drawing.strokes import Stroke
 from clipdraw_core.errors import ClipDrawError
 
@@ -28,6 +34,8 @@ class NodeTool:
 
     def __init__(self) -> None:
         self.stroke_id: int | None = None
+        #: The stroke as last shown (its kind, contours and style); ``points`` may be ahead of it mid-drag.
+        self.stroke: Stroke | None = None
         self.points: np.ndarray | None = None
         #: Index into ``points`` of the picked point (an anchor, or a handle).
         self.selected: int | None = None
@@ -36,12 +44,15 @@ class NodeTool:
     def show(self, stroke: Stroke | None) -> None:
         """Edit this stroke (or none); a new stroke forgets the picked point."""
         if stroke is None:
-            self.stroke_id, self.points, self.selected = None, None, None
+            self.stroke_id, self.stroke, self.points, self.selected = None, None, None, None
             return
         if stroke.id != self.stroke_id:
             self.selected = None
         if not self._dragging:
-            self.stroke_id, self.points = stroke.id, np.array(stroke.points, dtype=np.float64)
+            self.stroke_id, self.stroke = stroke.id, stroke
+            self.points = np.array(stroke.points, dtype=np.float64)
+            if self.selected is not None and self.selected >= len(self.points):
+                self.selected = None
 
     def pick(self, pos: QPointF, scale: float) -> int | None:
         if self.points is None:
@@ -57,30 +68,35 @@ class NodeTool:
         return self._dragging
 
     def drag(self, pos: QPointF) -> None:
-        """Move the picked point; dragging an anchor carries its handles along (Inkscape)."""
-        if not self._dragging or self.points is None or self.selected is None:
+        """Move the picked point; dragging an anchor carries its handles along (Inkscape).
+
+        On a closed contour the start node carries the closing segment's handle too, so
+        the closure point moves and the contour stays closed.
+        """
+        if not self._dragging or self.points is None or self.selected is None or self.stroke is None:
             return
         i = self.selected
         delta = np.array([pos.x(), pos.y()]) - self.points[i]
-        if i % 3 == 0:
-            lo, hi = max(0, i - 1), min(len(self.points) - 1, i + 1)
-            self.points[lo : hi + 1] += delta
-        else:
-            self.points[i] += delta
+        moved = [i, *anchor_handles(self.stroke, i)] if i % 3 == 0 else [i]
+        self.points[moved] += delta
 
-    def release(self) -> np.ndarray | None:
-        """End a drag: the edited points, or ``None`` if nothing moved."""
+    def release(self) -> Stroke | None:
+        """End a drag: the stroke with the edited points, or ``None`` if nothing was picked."""
         was, self._dragging = self._dragging, False
-        return None if not was or self.points is None else self.points.copy()
+        if not was or self.points is None or self.stroke is None:
+            return None
+        return replace(self.stroke, points=self.points.copy())
 
-    def add_node_at(self, pos: QPointF) -> np.ndarray | None:
-        """Points with a node added on the segment nearest ``pos`` (the curve is unchanged)."""
-        if self.points is None:
+    def add_node_at(self, pos: QPointF) -> Stroke | None:
+        """The stroke with a node added on the segment nearest ``pos`` (the curve is unchanged).
+
+        Any segment of any contour of a shape, its closing segment included.
+        """
+        if self.stroke is None:
             return None
         u = np.linspace(0.02, 0.98, 49)
         best: tuple[float, int, float] | None = None
-        for k in range((len(self.points) - 1) // 3):
-            p0, p1, p2, p3 = self.points[3 * k : 3 * k + 4]
+        for k, (p0, p1, p2, p3) in enumerate(segment_controls(self.stroke)):
             v = (1 - u)[:, None]
             w = u[:, None]
             curve = v**3 * p0 + 3 * v * v * w * p1 + 3 * v * w * w * p2 + w**3 * p3
@@ -91,30 +107,36 @@ class NodeTool:
         if best is None:
             return None
         try:
-            return split_segment(self.points, best[1], best[2])
-        except ClipDrawError:
+            return add_node(self.stroke, best[1], best[2])
+        except ClipDrawError:  # a stroke at its segment limit
             return None
 
-    def remove_selected(self) -> np.ndarray | None:
-        """Points without the picked anchor, or ``None`` (no anchor picked, or it must stay)."""
-        if self.points is None or self.selected is None or self.selected % 3:
+    def remove_selected(self) -> Stroke | None:
+        """The stroke without the picked anchor; ``None``: no anchor picked, or an open stroke's must stay.
+
+        Raises the engine's ``ClipDrawError`` when a closed contour would drop below its
+        minimum: the canvas shows why instead of deleting the whole shape.
+        """
+        if self.stroke is None or self.selected is None or self.selected % 3:
             return None
         try:
-            points = remove_node(self.points, self.selected // 3)
+            edited = delete_node(self.stroke, self.selected // 3)
         except ClipDrawError:
-            return None
+            if self.stroke.closed:
+                raise
+            return None  # an open stroke's last segment: Delete then removes the stroke
         self.selected = None
-        return points
+        return edited
 
     def paint(self, painter: QPainter, px: float, highlight: QColor) -> None:
         """Handle lines, square anchors and round handles; ``px`` is one screen pixel."""
-        if self.points is None:
+        if self.points is None or self.stroke is None:
             return
         p = self.points
         painter.setPen(QPen(QColor(90, 90, 90), px))
-        for i in range(0, len(p) - 1, 3):
-            painter.drawLine(QPointF(*p[i]), QPointF(*p[i + 1]))
-            painter.drawLine(QPointF(*p[i + 3]), QPointF(*p[i + 2]))
+        for i in range(0, len(p), 3):
+            for h in anchor_handles(self.stroke, i):
+                painter.drawLine(QPointF(*p[i]), QPointF(*p[h]))
         size = 4 * px
         for i, (x, y) in enumerate(p):
             picked = i == self.selected

@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPainterPathStroker, QPen
 
+from clipdraw_core.drawing.nodes import segment_controls
 from clipdraw_core.drawing.strokes import Drawing, Stroke
 
 logger = logging.getLogger(__name__)
@@ -213,10 +214,7 @@ def sample_strokes(drawing: Drawing, samples_per_segment: int = 12) -> list[np.n
     basis = np.stack([(1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3], axis=0)
     out = []
     for stroke in drawing.strokes:
-        p = stroke.points.astype(np.float64)
-        k = (p.shape[0] - 1) // 3
-        idx = np.arange(k)[:, None] * 3 + np.arange(4)[None, :]
-        seg = p[idx]  # (k, 4, 2)
+        seg = np.stack(segment_controls(stroke))  # (k, 4, 2): a shape's closing segments too
         pts = np.einsum("jt,kjd->ktd", basis[..., 0], seg)
         out.append(pts.reshape(-1, 2))
     return out

@@ -8,13 +8,22 @@ squares (end points and the outer tangent directions kept, Schneider's method fr
 :mod:`clipdraw_core.drawing.fitting`), so the shape is kept as far as one cubic can hold
 it. Written here (a few lines of numpy) rather than taken from a library because they
 work on our packed ``3k + 1`` point layout directly.
+
+Filled closed shapes (``Stroke.closed``; a compound shape has several contours, see
+:mod:`clipdraw_core.drawing.strokes`) are edited through the Stroke-level functions at
+the end (:func:`add_node`, :func:`delete_node`, :func:`split_stroke`,
+:func:`join_strokes`), which keep every contour closed and its segment count in
+``subpaths`` right, as Inkscape does: a closed contour's start/end node is one node.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from clipdraw_core.drawing.fitting import _bezier, _chord_params, _generate_bezier, _reparameterize
+from clipdraw_core.drawing.strokes import Stroke
 from clipdraw_core.errors import ConfigError
 
 
@@ -80,3 +89,142 @@ def join_end_to_end(first: np.ndarray, second: np.ndarray) -> np.ndarray:
         return np.concatenate([a, b[1:]])
     bridge = [a[-1] + (b[0] - a[-1]) / 3, a[-1] + 2 * (b[0] - a[-1]) / 3]
     return np.concatenate([a, bridge, b])
+
+
+# --------------------------------------------------------------------------- strokes and shapes
+# The functions below take a whole Stroke, so they know whether it is an open path or a
+# filled closed shape (one contour, or several for a compound shape such as a donut).
+# A closed contour of ``k`` segments stores ``3k`` points and its last segment returns
+# to its own first point, so its start/end node is stored once and is one node here.
+# Nodes are numbered as for open strokes, anchors ``points[0::3]`` of the whole stroke
+# (contour after contour); segments likewise, contour after contour.
+
+#: Fewest nodes a closed contour keeps when a node is deleted (two make a lens or a
+#: circle; one would leave a loop on a single point).
+MIN_CONTOUR_NODES = 2
+
+
+def _contour_spans(stroke: Stroke) -> list[tuple[int, int]]:
+    """``(first point, segment count)`` of each closed contour, in point order."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for k in stroke.contours:
+        spans.append((start, k))
+        start += 3 * k
+    return spans
+
+
+def _locate(stroke: Stroke, index: int) -> tuple[int, int, int]:
+    """Contour number, its first point and its segment count for node/segment ``index``."""
+    first = 0
+    for c, (start, k) in enumerate(_contour_spans(stroke)):
+        if index < first + k:
+            return c, start, k
+        first += k
+    raise ConfigError(f"the shape has no node or segment {index}")
+
+
+def _edited(stroke: Stroke, points: np.ndarray, contours: list[int] | None = None) -> Stroke:
+    """The stroke with new geometry; a node edit drops the soft lock (its anchor no longer fits)."""
+    subpaths = tuple(contours) if contours is not None and len(contours) > 1 else ()
+    return replace(stroke, points=points, subpaths=subpaths, anchor=None, respect=0.0)
+
+
+def segment_controls(stroke: Stroke) -> list[np.ndarray]:
+    """Each segment's four control points, contour after contour (closing segments included)."""
+    p = np.asarray(stroke.points, dtype=np.float64)
+    if not stroke.closed:
+        return [p[3 * k : 3 * k + 4] for k in range(_segments(p))]
+    out: list[np.ndarray] = []
+    for start, k in _contour_spans(stroke):
+        ring = np.concatenate([p[start : start + 3 * k], p[start : start + 1]])
+        out.extend(ring[3 * j : 3 * j + 4] for j in range(k))
+    return out
+
+
+def anchor_handles(stroke: Stroke, point: int) -> list[int]:
+    """Indices of the handles next to anchor ``point`` (a point index, multiple of 3).
+
+    On a closed contour the start node's handles are its second point and the contour's
+    last point (the closing segment's second handle), not a neighbouring contour's.
+    """
+    n = int(stroke.points.shape[0])
+    if not stroke.closed:
+        return [i for i in (point - 1, point + 1) if 0 <= i < n]
+    _, start, k = _locate(stroke, point // 3)
+    local = point - start
+    return [start + (local - 1) % (3 * k), start + (local + 1) % (3 * k)]
+
+
+def add_node(stroke: Stroke, segment: int, t: float = 0.5) -> Stroke:
+    """Add a node at ``t`` of ``segment`` (any contour's, closing segments too); the curve is kept."""
+    if not stroke.closed:
+        return _edited(stroke, split_segment(stroke.points, segment, t))
+    if not 0 <= segment < stroke.num_segments:
+        raise ConfigError(f"the shape has no segment {segment}")
+    c, start, k = _locate(stroke, segment)
+    p = np.asarray(stroke.points, dtype=np.float64)
+    ring = np.concatenate([p[start : start + 3 * k], p[start : start + 1]])  # opened at its start
+    local = segment - start // 3
+    ring = split_segment(ring, local, t)[:-1]  # closed again: 3(k + 1) points
+    contours = list(stroke.contours)
+    contours[c] += 1
+    return _edited(stroke, np.concatenate([p[:start], ring, p[start + 3 * k :]]), contours)
+
+
+def delete_node(stroke: Stroke, node: int) -> Stroke:
+    """Remove node ``node``; on a closed contour its two segments become one and the contour stays closed."""
+    if not stroke.closed:
+        return _edited(stroke, remove_node(stroke.points, node))
+    if not 0 <= node < stroke.num_segments:
+        raise ConfigError(f"the shape has no node {node}")
+    c, start, k = _locate(stroke, node)
+    if k <= MIN_CONTOUR_NODES:
+        raise ConfigError(f"a closed contour keeps at least {MIN_CONTOUR_NODES} nodes")
+    p = np.asarray(stroke.points, dtype=np.float64)
+    contour, local = p[start : start + 3 * k], node - start // 3
+    if local == 0:  # the start node goes: the next node becomes the contour's start
+        contour, local = np.roll(contour, -3, axis=0), k - 1
+    ring = remove_node(np.concatenate([contour, contour[:1]]), local)[:-1]
+    contours = list(stroke.contours)
+    contours[c] -= 1
+    return _edited(stroke, np.concatenate([p[:start], ring, p[start + 3 * k :]]), contours)
+
+
+def split_stroke(stroke: Stroke, node: int) -> tuple[Stroke, np.ndarray | None]:
+    """Break a stroke at ``node``: ``(edited stroke, points of the new second stroke or None)``.
+
+    An open stroke is cut in two at an inner node. A one-contour shape is *opened* at the
+    node: it becomes an open stroke from that node round to itself (Inkscape's Break Path),
+    keeping its outline colour and width (a zero width becomes a visible 1.0 half-width);
+    we draw no fill on open strokes, so the fill goes. A compound shape is refused: opening
+    one contour of a donut would leave a shape that is half filled, half not.
+    """
+    if not stroke.closed:
+        first, second = split_at_node(stroke.points, node)
+        return _edited(stroke, first), second
+    if len(stroke.contours) > 1:
+        raise ConfigError("cannot split a compound shape (several contours) at a node")
+    k = stroke.num_segments
+    if not 0 <= node < k:
+        raise ConfigError(f"the shape has no node {node}")
+    ring = np.roll(np.asarray(stroke.points, dtype=np.float64), -3 * node, axis=0)
+    opened = replace(
+        stroke,
+        points=np.concatenate([ring, ring[:1]]),
+        fill=None,
+        outlined=True,
+        fill_rule="nonzero",
+        subpaths=(),
+        half_width=stroke.half_width or 1.0,
+        anchor=None,
+        respect=0.0,
+    )
+    return opened, None
+
+
+def join_strokes(first: Stroke, second: Stroke) -> Stroke:
+    """``first`` joined end to end with ``second`` (its id and style); closed shapes are refused."""
+    if first.closed or second.closed:
+        raise ConfigError("closed shapes cannot be joined end to end; only open strokes join")
+    return _edited(first, join_end_to_end(first.points, second.points))

@@ -270,7 +270,7 @@ def test_split_at_a_node_and_join_end_to_end(qtbot, window):
     canvas.setFocus()
     qtbot.keyClick(canvas, Qt.Key.Key_N)
     canvas.nodes.selected = 0
-    window.editor.set_points(1, canvas.nodes.add_node_at(QPointF(50, 42)))  # a node at y ~42
+    window.editor.set_nodes(1, canvas.nodes.add_node_at(QPointF(50, 42)))  # a node at y ~42
     canvas.nodes.selected = 3
     qtbot.keyClick(canvas, Qt.Key.Key_B, Qt.KeyboardModifier.ShiftModifier)
     drawing = window.controller.drawing()
