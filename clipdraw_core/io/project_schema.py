@@ -37,6 +37,7 @@ from clipdraw_core.errors import ClipDrawError, FileFormatError
 from clipdraw_core.io.project_history import MAX_BRANCHES, MAX_HISTORY_FRAMES
 from clipdraw_core.optim.config import MAX_STEPS, SessionConfig
 from clipdraw_core.optim.setting import check_value
+from clipdraw_core.optim.timelapse import SHAPE_ARRAYS
 from clipdraw_core.validation import (
     MAX_COORDINATE,
     MAX_HALF_WIDTH,
@@ -411,6 +412,8 @@ def _check_drawing(drawing: Any, problems: _Problems) -> None:
 #: points (2 float32 each), 4/3 for base64, plus padding.
 _MAX_FRAME_FIELD_CHARS = (MAX_STROKES * _MAX_POINTS * 8 * 4) // 3 + 8
 _FRAME_ARRAYS = ("ids", "segments", "frozen", "points", "half_widths", "colors")
+#: Written only by frames holding filled shapes (all or none of them; older frames have none).
+_FRAME_SHAPE_ARRAYS = SHAPE_ARRAYS
 
 
 def _check_frame(frame: Any, where: str, problems: _Problems) -> None:
@@ -431,7 +434,11 @@ def _check_frame(frame: Any, where: str, problems: _Problems) -> None:
         else:
             problems.check(int_value, frame[key], f"{where}.{key}", low=16, high=4096)
     _check_colour(frame.get("background"), f"{where}.background", problems, (3,))
-    for key in _FRAME_ARRAYS:
+    shape_keys = [key for key in _FRAME_SHAPE_ARRAYS if key in frame]
+    if shape_keys and len(shape_keys) != len(_FRAME_SHAPE_ARRAYS):
+        missing = ", ".join(key for key in _FRAME_SHAPE_ARRAYS if key not in frame)
+        problems.add(f"{where} has filled shapes but lacks {missing}")
+    for key in (*_FRAME_ARRAYS, *shape_keys):
         value = frame.get(key)
         if not isinstance(value, str):
             problems.add(f"{where}.{key} must be base64 text, got {type(value).__name__}")

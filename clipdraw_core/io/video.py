@@ -38,7 +38,7 @@ import torch
 from clipdraw_core.drawing.strokes import Drawing
 from clipdraw_core.errors import Cancelled, ConfigError, OutputError
 from clipdraw_core.optim.timelapse import Frame
-from clipdraw_core.render import StrokeLayout, render
+from clipdraw_core.render import pack_drawing, render
 
 logger = logging.getLogger(__name__)
 
@@ -103,46 +103,29 @@ def video_format(path: str | os.PathLike[str]) -> str:
 
 
 @dataclass(frozen=True)
-class _Packed:
-    """A drawing as the renderer wants it (CPU float32 arrays), plus the step to caption."""
+class _Clip:
+    """One video frame to render: the drawing, plus the step to caption."""
 
-    points: np.ndarray
-    half_widths: np.ndarray
-    colors: np.ndarray
-    segments: np.ndarray
-    width: int
-    height: int
-    background: tuple[float, float, float]
+    drawing: Drawing
     step: int | None = None
 
-    @classmethod
-    def of_frame(cls, frame: Frame) -> _Packed:
-        s = frame.structure
-        return cls(
-            frame.points,
-            frame.half_widths,
-            frame.colors,
-            s.segments,
-            frame.width,
-            frame.height,
-            frame.background,
-            frame.step,
-        )
+    @property
+    def width(self) -> int:
+        return self.drawing.width
+
+    @property
+    def height(self) -> int:
+        return self.drawing.height
 
     @classmethod
-    def of_drawing(cls, drawing: Drawing, count: int | None = None, step: int | None = None) -> _Packed:
-        strokes = drawing.strokes[:count] if count is not None else drawing.strokes
-        points = np.concatenate([s.points for s in strokes]) if strokes else np.zeros((0, 2), np.float32)
-        return cls(
-            points,
-            np.array([s.half_width for s in strokes], np.float32),
-            np.array([s.color for s in strokes], np.float32).reshape(-1, 4),
-            np.array([s.num_segments for s in strokes], np.int64),
-            drawing.width,
-            drawing.height,
-            tuple(drawing.background),  # type: ignore[arg-type]
-            step,
-        )
+    def of_frame(cls, frame: Frame) -> _Clip:
+        return cls(frame.to_drawing(), frame.step)
+
+    @classmethod
+    def of_drawing(cls, drawing: Drawing, count: int | None = None, step: int | None = None) -> _Clip:
+        if count is not None:
+            drawing = drawing.with_strokes(drawing.strokes[:count])
+        return cls(drawing, step)
 
 
 def output_size(width: int, height: int, size: int | None, fmt: str) -> tuple[int, int]:
@@ -154,16 +137,30 @@ def output_size(width: int, height: int, size: int | None, fmt: str) -> tuple[in
     return w, h
 
 
-def _render(packed: _Packed, size: tuple[int, int], samples: int, device: str) -> np.ndarray:
-    """Render at ``size`` by scaling the geometry (widths by the mean scale)."""
+def _render(clip: _Clip, size: tuple[int, int], samples: int, device: str) -> np.ndarray:
+    """Render at ``size`` by scaling the geometry (widths by the mean scale).
+
+    Packed by :func:`~clipdraw_core.render.pack_drawing`, as the session and the PNG
+    export pack it, so filled shapes (fill rule, holes, outline or not) look the same.
+    """
     w, h = size
-    sx, sy = w / packed.width, h / packed.height
+    drawing = clip.drawing
+    sx, sy = w / drawing.width, h / drawing.height
+    points, widths, colors, fills, layout = pack_drawing(drawing, device=device, with_fills=True)
     with torch.no_grad():
-        points = torch.tensor(packed.points, device=device) * torch.tensor([sx, sy], device=device)
-        widths = torch.tensor(packed.half_widths, device=device) * (0.5 * (sx + sy))
-        colors = torch.tensor(packed.colors, device=device)
-        layout = StrokeLayout.from_segment_counts(packed.segments.tolist(), device=device)
-        image = render(points, widths, colors, layout, w, h, packed.background, samples=samples)
+        points = points * torch.tensor([sx, sy], device=device)
+        widths = widths * (0.5 * (sx + sy))
+        image = render(
+            points,
+            widths,
+            colors,
+            layout,
+            w,
+            h,
+            drawing.background,
+            samples=samples,
+            fills=fills if layout.has_fills else None,
+        )
     arr = (image.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).contiguous()
     return arr.cpu().numpy()
 
@@ -210,7 +207,7 @@ def _cancelled(cancel: CancelFlag | None) -> bool:
 
 def _export(
     path: str | os.PathLike[str],
-    get: Callable[[int], _Packed],
+    get: Callable[[int], _Clip],
     count: int,
     options: VideoOptions,
     progress: ProgressCallback | None,
@@ -237,9 +234,9 @@ def _export(
         for i in range(count):
             if _cancelled(cancel):
                 raise Cancelled(f"export of {target.name} cancelled; nothing written")
-            packed = first if i == 0 else get(i)
-            pixels = _render(packed, size, options.samples, options.device)
-            text, corner = _caption_for(options, packed.step)
+            clip = first if i == 0 else get(i)
+            pixels = _render(clip, size, options.samples, options.device)
+            text, corner = _caption_for(options, clip.step)
             yield _draw_caption(pixels, text, corner) if text or corner else pixels
             if progress is not None:
                 progress(i + 1, count)
@@ -326,7 +323,7 @@ def export_timelapse(
     """Write the recorded frames as a clip (one video frame per recorded frame)."""
     frames = list(frames)
     return _export(
-        path, lambda i: _Packed.of_frame(frames[i]), len(frames), options or VideoOptions(), progress, cancel
+        path, lambda i: _Clip.of_frame(frames[i]), len(frames), options or VideoOptions(), progress, cancel
     )
 
 
@@ -355,7 +352,7 @@ def export_replay(
     counts = replay_counts(len(drawing.strokes), max_frames)
     return _export(
         path,
-        lambda i: _Packed.of_drawing(drawing, counts[i]),
+        lambda i: _Clip.of_drawing(drawing, counts[i]),
         len(counts),
         options or VideoOptions(),
         progress,

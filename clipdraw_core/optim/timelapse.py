@@ -2,14 +2,18 @@
 
 A run of thousands of steps must not grow memory without bound, and a frame must give
 back *exactly* the drawing it recorded so that "continue from here" (branching) starts
-from that very drawing. So a :class:`Frame` stores the drawing as five packed numpy
-arrays -- stroke ids (int32), segments per stroke (uint16), frozen flags (bool),
-control points (float32), half-widths (float32) and RGBA colours (float32) -- the
-same float32 values the engine holds, so :meth:`Frame.to_drawing` is bit-exact. The
-id/segment/frozen arrays are shared between consecutive frames whose structure did
-not change, so in a plain run only the float arrays cost memory per frame: for the
-default 256 strokes (~2 segments each) that is about 20 KB, i.e. ~20 MB per 1000
-frames (measured by :meth:`TimelapseRecorder.nbytes`, see the README).
+from that very drawing. So a :class:`Frame` stores the drawing as packed numpy arrays:
+per frame the control points, half-widths, RGBA colours and the closed shapes' fill
+colours (float32, the values the engine holds, so :meth:`Frame.to_drawing` is
+bit-exact); in a shared :class:`_Structure` what only structural edits change -- stroke
+ids (int32), segments per stroke (uint16), the frozen / closed / outlined / even-odd
+flags (bool) and the compound shapes' contour segment counts (uint16). Consecutive
+frames whose structure did not change share one structure, so in a plain run only the
+float arrays cost memory per frame: for the default 256 strokes (~2 segments each) that
+is about 20 KB, i.e. ~20 MB per 1000 frames; a filled shape adds its fill colour (16
+bytes) per frame, so the shapes scene (64 shapes of ~4 segments under 128 strokes) takes
+about 18 KB, ~18 MB per 1000 frames (measured by :meth:`TimelapseRecorder.nbytes`,
+see the README).
 
 The :class:`TimelapseRecorder` keeps at most ``max_frames`` frames and at most
 ``max_bytes`` bytes: when a new frame would exceed either, every other frame is
@@ -22,7 +26,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
@@ -41,29 +45,77 @@ DEFAULT_MAX_FRAMES = 1000
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
 
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+_NO_CONTOURS = _readonly(np.zeros(0, np.uint16))
+
+
 @dataclass(frozen=True, eq=False)
 class _Structure:
-    """What changes only on structural edits: ids, segment counts, frozen flags (shared)."""
+    """What changes only on structural edits (shared between frames).
+
+    Ids, segment counts and frozen flags of every stroke; ``closed`` (a filled shape),
+    ``outlined`` and ``evenodd`` (its fill rule) flags; ``contours[i]``, how many
+    contours stroke ``i`` has when it is a compound shape (0 for one contour or an open
+    stroke), and ``subpaths``, those contours' segment counts one stroke after the other.
+    Frames recorded before shapes were kept have no shape arrays: all open, outlined.
+    """
 
     ids: np.ndarray
     segments: np.ndarray
     frozen: np.ndarray
+    closed: np.ndarray
+    outlined: np.ndarray
+    evenodd: np.ndarray
+    contours: np.ndarray
+    subpaths: np.ndarray
+
+    @classmethod
+    def open_strokes(cls, ids: np.ndarray, segments: np.ndarray, frozen: np.ndarray) -> _Structure:
+        """The structure of open strokes only (a frame of a file written before shapes)."""
+        n = ids.shape[0]
+        return cls(
+            ids,
+            segments,
+            frozen,
+            _readonly(np.zeros(n, bool)),
+            _readonly(np.ones(n, bool)),
+            _readonly(np.zeros(n, bool)),
+            _readonly(np.zeros(n, np.uint16)),
+            _NO_CONTOURS,
+        )
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return (
+            self.ids,
+            self.segments,
+            self.frozen,
+            self.closed,
+            self.outlined,
+            self.evenodd,
+            self.contours,
+            self.subpaths,
+        )
+
+    @property
+    def has_shapes(self) -> bool:
+        return bool(self.closed.any())
+
+    @property
+    def point_counts(self) -> np.ndarray:
+        """Control points per stroke: ``3k + 1`` open, ``3k`` closed (int64)."""
+        return 3 * self.segments.astype(np.int64) + 1 - self.closed.astype(np.int64)
 
     @property
     def nbytes(self) -> int:
-        return int(self.ids.nbytes + self.segments.nbytes + self.frozen.nbytes)
+        return int(sum(a.nbytes for a in self.arrays))
 
     def same_as(self, other: _Structure) -> bool:
-        return (
-            np.array_equal(self.ids, other.ids)
-            and np.array_equal(self.segments, other.segments)
-            and np.array_equal(self.frozen, other.frozen)
-        )
-
-
-def _readonly(array: np.ndarray) -> np.ndarray:
-    array.setflags(write=False)
-    return array
+        return all(np.array_equal(a, b) for a, b in zip(self.arrays, other.arrays, strict=True))
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,6 +131,8 @@ class Frame:
     points: np.ndarray
     half_widths: np.ndarray
     colors: np.ndarray
+    #: Fill colours (RGBA) of the closed shapes only, in paint order: ``[closed.sum(), 4]``.
+    fills: np.ndarray = field(default_factory=lambda: _readonly(np.zeros((0, 4), np.float32)))
 
     @classmethod
     def from_drawing(
@@ -86,10 +140,16 @@ class Frame:
     ) -> Frame:
         """Pack ``drawing``; share ``previous``'s structure arrays when they are equal."""
         strokes = drawing.strokes
+        subpaths = [k for s in strokes for k in s.subpaths]
         structure = _Structure(
             _readonly(np.array([s.id for s in strokes], dtype=np.int32)),
             _readonly(np.array([s.num_segments for s in strokes], dtype=np.uint16)),
             _readonly(np.array([s.frozen for s in strokes], dtype=bool)),
+            _readonly(np.array([s.fill is not None for s in strokes], dtype=bool)),
+            _readonly(np.array([s.outlined for s in strokes], dtype=bool)),
+            _readonly(np.array([s.fill_rule == "evenodd" for s in strokes], dtype=bool)),
+            _readonly(np.array([len(s.subpaths) for s in strokes], dtype=np.uint16)),
+            _readonly(np.array(subpaths, dtype=np.uint16)) if subpaths else _NO_CONTOURS,
         )
         if previous is not None and previous.structure.same_as(structure):
             structure = previous.structure
@@ -107,6 +167,9 @@ class Frame:
             points=_readonly(points),
             half_widths=_readonly(np.array([s.half_width for s in strokes], dtype=np.float32)),
             colors=_readonly(np.array([s.color for s in strokes], dtype=np.float32).reshape(-1, 4)),
+            fills=_readonly(
+                np.array([s.fill for s in strokes if s.fill is not None], dtype=np.float32).reshape(-1, 4)
+            ),
         )
 
     @property
@@ -116,19 +179,33 @@ class Frame:
     @property
     def own_nbytes(self) -> int:
         """Bytes of the per-frame arrays (the shared structure is counted by the recorder)."""
-        return int(self.points.nbytes + self.half_widths.nbytes + self.colors.nbytes)
+        return int(self.points.nbytes + self.half_widths.nbytes + self.colors.nbytes + self.fills.nbytes)
 
     def to_drawing(self) -> Drawing:
-        """The recorded drawing, exactly (same ids, order, float32 values, frozen flags)."""
+        """The recorded drawing, exactly (same ids, order, float32 values, flags, fills, contours)."""
         s = self.structure
-        counts = 3 * s.segments.astype(np.int64) + 1
+        counts = s.point_counts
         ends = np.cumsum(counts)
         widths = self.half_widths.tolist()
         colors = self.colors.tolist()
-        strokes = [
-            Stroke(int(s.ids[i]), self.points[end - n : end], widths[i], tuple(colors[i]), bool(s.frozen[i]))
-            for i, (n, end) in enumerate(zip(counts, ends, strict=True))
-        ]
+        frozen = s.frozen.tolist()
+        closed = s.closed.tolist()
+        fills = iter(self.fills.tolist())
+        contour_ends = np.cumsum(s.contours.astype(np.int64)).tolist()
+        subpaths = s.subpaths.tolist()
+        strokes = []
+        for i, (n, end) in enumerate(zip(counts.tolist(), ends.tolist(), strict=True)):
+            shape: dict[str, Any] = {}
+            if closed[i]:
+                stop = contour_ends[i]
+                shape = {
+                    "fill": tuple(next(fills)),
+                    "outlined": bool(s.outlined[i]),
+                    "fill_rule": "evenodd" if s.evenodd[i] else "nonzero",
+                    "subpaths": tuple(subpaths[stop - int(s.contours[i]) : stop]),
+                }
+            points = self.points[end - n : end]
+            strokes.append(Stroke(int(s.ids[i]), points, widths[i], tuple(colors[i]), frozen[i], **shape))
         return Drawing(self.width, self.height, self.background, tuple(strokes))
 
 
@@ -144,10 +221,15 @@ def _decode(text: Any, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
     return _readonly(array.reshape(shape))
 
 
+#: The shape arrays of a frame record, written only when the frame has a filled shape
+#: (so a frame of open strokes keeps the record older versions read).
+SHAPE_ARRAYS = ("closed", "outlined", "evenodd", "contours", "subpaths", "fills")
+
+
 def frame_to_dict(frame: Frame) -> dict[str, Any]:
     """A frame as JSON-ready data: the arrays as base64 little-endian bytes (exact, compact)."""
     s = frame.structure
-    return {
+    data = {
         "step": frame.step,
         "score": frame.score,
         "width": frame.width,
@@ -160,6 +242,42 @@ def frame_to_dict(frame: Frame) -> dict[str, Any]:
         "half_widths": _encode(frame.half_widths, "float32"),
         "colors": _encode(frame.colors, "float32"),
     }
+    if s.has_shapes:
+        data |= {
+            "closed": _encode(s.closed, "bool"),
+            "outlined": _encode(s.outlined, "bool"),
+            "evenodd": _encode(s.evenodd, "bool"),
+            "contours": _encode(s.contours, "uint16"),
+            "subpaths": _encode(s.subpaths, "uint16"),
+            "fills": _encode(frame.fills, "float32"),
+        }
+    return data
+
+
+def _structure_from_dict(data: Mapping[str, Any], ids: np.ndarray) -> _Structure:
+    n = ids.shape[0]
+    segments = _decode(data["segments"], "uint16", (n,))
+    frozen = _decode(data["frozen"], "bool", (n,))
+    present = [key for key in SHAPE_ARRAYS if key in data]
+    if not present:  # written before frames kept shapes: open strokes only
+        return _Structure.open_strokes(ids, segments, frozen)
+    if len(present) != len(SHAPE_ARRAYS):
+        missing = ", ".join(key for key in SHAPE_ARRAYS if key not in data)
+        raise ValueError(f"shape arrays missing: {missing}")
+    contours = _decode(data["contours"], "uint16", (n,))
+    subpaths = _decode(data["subpaths"], "uint16", (-1,))
+    if subpaths.shape[0] != int(contours.astype(np.int64).sum()):
+        raise ValueError("subpaths do not match the contour counts")
+    return _Structure(
+        ids,
+        segments,
+        frozen,
+        _decode(data["closed"], "bool", (n,)),
+        _decode(data["outlined"], "bool", (n,)),
+        _decode(data["evenodd"], "bool", (n,)),
+        contours,
+        subpaths if subpaths.size else _NO_CONTOURS,
+    )
 
 
 def frame_from_dict(data: Mapping[str, Any], previous: Frame | None = None) -> Frame:
@@ -167,21 +285,28 @@ def frame_from_dict(data: Mapping[str, Any], previous: Frame | None = None) -> F
     try:
         ids = _decode(data["ids"], "int32", (-1,))
         n = ids.shape[0]
-        segments = _decode(data["segments"], "uint16", (n,))
-        frozen = _decode(data["frozen"], "bool", (n,))
+        structure = _structure_from_dict(data, ids)
         points = _decode(data["points"], "float32", (-1, 2))
-        if points.shape[0] != int((3 * segments.astype(np.int64) + 1).sum()):
+        if points.shape[0] != int(structure.point_counts.sum()):
             raise ValueError("points do not match the segment counts")
+        fills = (
+            _decode(data["fills"], "float32", (-1, 4))
+            if "fills" in data
+            else _readonly(np.zeros((0, 4), np.float32))
+        )
+        if fills.shape[0] != int(structure.closed.sum()):
+            raise ValueError("fill colours do not match the closed shapes")
         frame = Frame(
             step=int(data["step"]),
             score=None if data.get("score") is None else float(data["score"]),
             width=int(data["width"]),
             height=int(data["height"]),
             background=tuple(float(c) for c in data["background"]),  # type: ignore[arg-type]
-            structure=_Structure(ids, segments, frozen),
+            structure=structure,
             points=points,
             half_widths=_decode(data["half_widths"], "float32", (n,)),
             colors=_decode(data["colors"], "float32", (n, 4)),
+            fills=fills,
         )
         frame.to_drawing()  # the full validation of strokes and canvas
     except (KeyError, TypeError, ValueError, ClipDrawError) as exc:
