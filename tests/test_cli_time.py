@@ -174,3 +174,30 @@ def test_variation_file_names():
 
     assert variation_path("out/drawing.svg", 2) == "out/drawing-2.svg"
     assert variation_path("a.b.png", 9) == "a.b-9.png"
+
+
+def test_timelapse_and_replay_of_a_run_with_shapes_show_the_fills(tmp_path, tiny_clip_files):
+    """--shapes frames keep their fills: the GIFs match the drawing rendered with its shapes."""
+    import numpy as np
+
+    from clipdraw_core.render import render_drawing
+
+    gif, replay, proj = tmp_path / "out.gif", tmp_path / "r.gif", tmp_path / "p.cdproj"
+    code = run_cli(
+        tiny_clip_files, "a cat", "-o", tmp_path / "a.svg", "--project", proj, "--steps", 3,
+        "--paths", 4, "--shapes", 3, "--timelapse", gif, "--replay", replay, "--fps", 5,
+    )  # fmt: skip
+    assert code == 0
+    drawing = load_project(proj).drawing
+    shapes = [s for s in drawing.strokes if s.closed]
+    assert len(shapes) == 3
+    with_fills = render_drawing(drawing).astype(int)
+    without = render_drawing(drawing.with_strokes(s for s in drawing.strokes if not s.closed)).astype(int)
+    filled = np.abs(with_fills - without).max(axis=2) > 40  # where the shapes' fills show
+    assert filled.sum() > 20
+    for path in (gif, replay):
+        with Image.open(path) as im:
+            last = np.asarray([f.convert("RGB") for f in ImageSequence.Iterator(im)][-1]).astype(int)
+        # the final frame shows the filled regions as the PNG export paints them
+        assert np.abs(last - with_fills).max(axis=2)[filled].mean() < 12
+        assert np.abs(last - without).max(axis=2)[filled].mean() > 40

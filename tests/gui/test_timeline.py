@@ -305,3 +305,47 @@ def test_final_prune_in_the_window_is_one_undo_step(qtbot, window, threshold):
     qtbot.waitUntil(lambda: len(window.controller.drawing().strokes) > len(kept.strokes), timeout=10_000)
     assert set(kept.ids) < set(window.controller.drawing().ids)
     window.controller.stop()
+
+
+def test_timeline_of_a_run_with_shapes_shows_frame_k_exactly(qtbot, window, tmp_path):
+    """Filled shapes survive the frames: scrubbing, continuing from a frame, exporting the clip."""
+    from PIL import Image, ImageSequence
+
+    from clipdraw_core.render import render_drawing
+
+    _record_every_step(window)
+    window.look.num_shapes.setValue(3)
+    start_run(qtbot, window, steps=5)
+    _pause(qtbot, window)
+    frames = _frames(window)
+    assert len(frames) >= 5
+    _scrub_to(qtbot, window, 3)
+    frame = window.timeline.shown_frame()
+    assert frame is frames[3]
+    shown = frame.to_drawing()
+    assert sum(s.closed for s in shown.strokes) == 3
+    assert window.canvas.drawing() == shown  # fills, outline flags, rules: all of frame 3
+    assert shown != frames[0].to_drawing()  # the run moved them
+    qtbot.mouseClick(window.timeline.continue_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.controller.drawing() == shown, timeout=10_000)
+    window.controller.stop()
+
+    window.actions_.export_timelapse.trigger()
+    dialog = window.timelapse_dialog
+    qtbot.addWidget(dialog)
+    dialog.format.setCurrentIndex(dialog.format.findData("gif"))
+    dialog.size.setValue(shown.width)
+    dialog.path.clear()
+    qtbot.keyClicks(dialog.path, str(tmp_path / "shapes"))
+    dialog.caption.setChecked(False)
+    with qtbot.waitSignal(dialog.exported, timeout=60_000) as blocker:
+        qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    with Image.open(blocker.args[0]) as gif:
+        assert gif.n_frames == len(_frames(window))
+        pixels = np.asarray([f.convert("RGB") for f in ImageSequence.Iterator(gif)][-1]).astype(int)
+    last = _frames(window)[-1].to_drawing()
+    with_fills = render_drawing(last).astype(int)
+    without = render_drawing(last.with_strokes(s for s in last.strokes if not s.closed)).astype(int)
+    filled = np.abs(with_fills - without).max(axis=2) > 40
+    assert filled.sum() > 20 and pixels.shape == with_fills.shape
+    assert np.abs(pixels - with_fills).max(axis=2)[filled].mean() < 12  # the fills are in the clip
