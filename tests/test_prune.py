@@ -100,3 +100,36 @@ def test_a_prune_lands_in_a_running_session(tiny_clip):
 def test_bad_thresholds_are_clear_errors():
     with pytest.raises(ConfigError, match="between 0 and 1"):
         prune(Drawing(32, 32), min_opacity=1.5)
+
+
+def square(stroke_id, x0, y0, size, fill_alpha, *, outlined=False, line_alpha=1.0) -> Stroke:
+    """A closed square shape: four straight cubic segments, filled."""
+    corners = [(x0, y0), (x0 + size, y0), (x0 + size, y0 + size), (x0, y0 + size)]
+    points = []
+    for (ax, ay), (bx, by) in zip(corners, corners[1:] + corners[:1], strict=True):
+        dx, dy = (bx - ax) / 3, (by - ay) / 3
+        points += [[ax, ay], [ax + dx, ay + dy], [ax + 2 * dx, ay + 2 * dy]]
+    return Stroke(
+        stroke_id, points, 1.0, (0.1, 0.1, 0.1, line_alpha),
+        fill=(0.9, 0.2, 0.1, fill_alpha), outlined=outlined,
+    )
+
+
+def test_filled_shapes_are_pruned_by_their_fill_and_hide_what_is_under_them():
+    """Shapes count by what they paint: their fill's alpha fades them, and an opaque fill covers."""
+    under = bar(0, 20, 1.0, hw=1.5, y0=20.0, y1=40.0)  # entirely under the opaque square
+    opaque = square(1, 10, 10, 40, 1.0)
+    faded = square(2, 52, 4, 8, 0.05)  # fill nearly clear, no outline: faded
+    outlined = square(3, 52, 40, 8, 0.05, outlined=True, line_alpha=0.9)  # its outline keeps it
+    drawing = Drawing(64, 64, (1, 1, 1), (under, opaque, faded, outlined))
+    fractions = visible_fractions(drawing)
+    assert fractions[0] == pytest.approx(0.0, abs=0.02)
+    assert fractions[1] == pytest.approx(1.0, abs=1e-3)
+    assert fractions[2] == pytest.approx(1.0, abs=1e-3)
+    result = prune(drawing, min_opacity=0.1)
+    assert result.faded == (2,) and result.covered == (0,)
+    pruned = apply_all(drawing, result.commands)
+    assert pruned.ids == [1, 3]
+    assert apply_all(pruned, result.undo) == drawing
+    refilled = prune(drawing, min_opacity=0.1, refill=True, rng=random.Random(1))
+    assert len(refilled.added) == 2

@@ -37,3 +37,20 @@ def test_variations_differ_and_rank_by_their_scores(tiny_clip):
     assert [v.score for v in ranked] == sorted((v.score for v in results), reverse=True)
     assert {v.seed for v in ranked} == {4, 5, 6}
     assert len({v.score for v in results}) == 3
+
+
+def test_variations_score_drawings_with_filled_shapes(tiny_clip):
+    """evaluate() renders fills: a drawing with shapes is scored, and the fill changes the score."""
+    import dataclasses
+    import random as _random
+
+    from clipdraw_core.drawing.strokes import Drawing, random_shapes
+    from clipdraw_core.optim.config import SessionConfig
+    from clipdraw_core.optim.variations import evaluate
+
+    config = SessionConfig(prompt="a red square", width=64, height=64, num_paths=0, num_shapes=3)
+    shapes = random_shapes(3, 64, 64, _random.Random(3))
+    drawing = Drawing(64, 64, (1.0, 1.0, 1.0), tuple(shapes))
+    clear = drawing.with_strokes([dataclasses.replace(s, fill=(*s.fill[:3], 0.0)) for s in shapes])
+    a, b = evaluate(tiny_clip, drawing, config), evaluate(tiny_clip, clear, config)
+    assert a == a and b == b and a != b

@@ -4,7 +4,8 @@ CLIPDraw's optimiser often drives a stroke's opacity towards zero or buries it u
 others; such strokes cost render and optimiser time and clutter the SVG. A prune
 removes
 
-* *faded* strokes: opacity (colour alpha) below ``min_opacity``;
+* *faded* strokes: opacity below ``min_opacity`` (an open stroke's colour alpha; a
+  filled shape's is the larger of its fill's alpha and, when outlined, its outline's);
 * *covered* strokes: at least ``max_covered`` of the stroke's own footprint is hidden
   by the strokes painted above it (a stroke with no pixel on the canvas counts as
   fully covered).
@@ -17,6 +18,8 @@ image's sum with respect to a stroke's RGB is ``sum_p alpha_i(p) T_i(p)`` (its
 coverage times the transmittance of everything above it), which one backward pass
 gives for all strokes at once. A second pass with every opacity set to a tiny value
 (``T ~ 1``) gives each stroke's own footprint; the ratio is the visible fraction.
+A filled shape paints with two colours (fill and outline): each part's gradient is
+divided by that part's own alpha and the parts are added, in both passes alike.
 
 With ``refill`` the removed strokes are replaced by as many new CLIPDraw random-walk
 strokes, each starting on a pixel where the canvas is still (nearly) empty.
@@ -68,6 +71,14 @@ class PruneResult:
         return text + (f", added {len(self.added)} new ones" if self.added else "")
 
 
+def opacity(stroke: Stroke) -> float:
+    """How opaque a stroke is drawn: its colour's alpha; a shape's most opaque part."""
+    if not stroke.closed or stroke.fill is None:
+        return float(stroke.color[3])
+    fill_alpha = float(stroke.fill[3])
+    return max(fill_alpha, float(stroke.color[3])) if stroke.outlined else fill_alpha
+
+
 def visible_fractions(drawing: Drawing, *, device: torch.device | str = "cpu") -> np.ndarray:
     """Per stroke (paint order), the fraction of its own footprint that is not hidden above.
 
@@ -76,31 +87,56 @@ def visible_fractions(drawing: Drawing, *, device: torch.device | str = "cpu") -
     n = len(drawing.strokes)
     if n == 0:
         return np.zeros(0)
-    points, widths, colors, layout = pack_drawing(drawing, device=device)
+    points, widths, colors, fills, layout = pack_drawing(drawing, device=device, with_fills=True)
+    has_fills = layout.has_fills
+    outline_alpha = colors[:, 3]
+    fill_alpha = fills[:, 3]
 
-    def rgb_gradient(alpha: torch.Tensor) -> torch.Tensor:
+    def footprint(line_alpha: torch.Tensor, shape_alpha: torch.Tensor) -> torch.Tensor:
+        """Per stroke, ``sum_p cov_i(p) T_i(p)`` over its parts (each part's gradient / its alpha)."""
         rgb = colors[:, :3].clone().requires_grad_(True)
-        rgba = torch.cat([rgb, alpha[:, None]], dim=1)
-        image = render(points, widths, rgba, layout, drawing.width, drawing.height, drawing.background)
-        (grad,) = torch.autograd.grad(image.sum(), rgb, allow_unused=True)
-        return torch.zeros(n, device=device) if grad is None else grad.sum(1) / 3.0
+        fill_rgb = fills[:, :3].clone().requires_grad_(True)
+        rgba = torch.cat([rgb, line_alpha[:, None]], dim=1)
+        fill_rgba = torch.cat([fill_rgb, shape_alpha[:, None]], dim=1)
+        image = render(
+            points,
+            widths,
+            rgba,
+            layout,
+            drawing.width,
+            drawing.height,
+            drawing.background,
+            fills=fill_rgba if has_fills else None,
+        )
+        grads = torch.autograd.grad(image.sum(), (rgb, fill_rgb), allow_unused=True)
+        total = torch.zeros(n, device=device)
+        for grad, alpha in zip(grads, (line_alpha, shape_alpha), strict=True):
+            if grad is not None:
+                total = total + torch.where(
+                    alpha > 0, grad.sum(1) / 3.0 / alpha.clamp(min=1e-12), torch.zeros_like(alpha)
+                )
+        return total
 
-    opacity = colors[:, 3]
-    visible = rgb_gradient(opacity)  # sum_p a_i cov_i T_i
-    own = rgb_gradient(torch.full_like(opacity, _PROBE_ALPHA)) / _PROBE_ALPHA  # sum_p cov_i
-    safe_opacity = opacity.clamp(min=1e-12)
-    fraction = torch.where(
-        (own > 1e-6) & (opacity > 0), visible / safe_opacity / own.clamp(min=1e-12), torch.zeros_like(own)
+    visible = footprint(outline_alpha, fill_alpha)  # sum_p cov_i T_i
+    probe = torch.full_like(outline_alpha, _PROBE_ALPHA)
+    own = footprint(  # T ~ 1: each part's own footprint (parts that paint nothing stay at 0)
+        torch.where(outline_alpha > 0, probe, outline_alpha), torch.where(fill_alpha > 0, probe, fill_alpha)
     )
+    fraction = torch.where(own > 1e-6, visible / own.clamp(min=1e-12), torch.zeros_like(own))
     return fraction.clamp(0.0, 1.0).detach().cpu().numpy()
 
 
 def empty_pixels(drawing: Drawing, *, device: torch.device | str = "cpu") -> np.ndarray:
     """``bool [H, W]``: pixels where the strokes let at least 95 % of the background through."""
-    points, widths, colors, layout = pack_drawing(drawing, device=device)
+    points, widths, colors, fills, layout = pack_drawing(drawing, device=device, with_fills=True)
+    shape_fills = fills if layout.has_fills else None
     with torch.no_grad():
-        on_black = render(points, widths, colors, layout, drawing.width, drawing.height, (0.0, 0.0, 0.0))
-        on_white = render(points, widths, colors, layout, drawing.width, drawing.height, (1.0, 1.0, 1.0))
+        on_black = render(
+            points, widths, colors, layout, drawing.width, drawing.height, (0.0, 0.0, 0.0), fills=shape_fills
+        )
+        on_white = render(
+            points, widths, colors, layout, drawing.width, drawing.height, (1.0, 1.0, 1.0), fills=shape_fills
+        )
     transmittance = (on_white - on_black)[0]
     return (transmittance >= EMPTY_TRANSMITTANCE).cpu().numpy()
 
@@ -161,7 +197,7 @@ def prune(
     if not 0 < max_covered:
         raise ConfigError("the covered fraction for pruning must be > 0")
     free = [(i, s) for i, s in enumerate(drawing.strokes) if not s.frozen]
-    faded = [s.id for _, s in free if s.color[3] < min_opacity]
+    faded = [s.id for _, s in free if opacity(s) < min_opacity]
     covered: list[int] = []
     if max_covered <= 1 and free:
         fractions = visible_fractions(drawing, device=device)

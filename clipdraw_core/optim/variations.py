@@ -60,7 +60,7 @@ def evaluate_many(
     batches = []
     with torch.no_grad():
         for drawing in drawings:
-            points, widths, colors, layout = pack_drawing(drawing, device=clip.device)
+            points, widths, colors, fills, layout = pack_drawing(drawing, device=clip.device, with_fills=True)
             gen = torch.Generator().manual_seed(0)
             image = render(
                 points,
@@ -72,6 +72,7 @@ def evaluate_many(
                 drawing.background,
                 samples=config.render_samples,
                 backend=config.renderer,
+                fills=fills if layout.has_fills else None,
             )
             plain = F.interpolate(image[None], size=clip.image_size, mode="bilinear", align_corners=False)
             warped = augment(
