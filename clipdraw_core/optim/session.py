@@ -742,6 +742,35 @@ class Session:
             p: {key: value.clone() for key, value in state.items() if isinstance(value, torch.Tensor)}
             for p, state in self._optimizer.state.items()
         }
+        try:
+            return self._apply_update(params, masks, before, moments, adam_ok)
+        except BaseException:
+            # Ctrl-C / SIGTERM (a KeyboardInterrupt) can land between Adam's step and the
+            # clamps; put the parameters and moments back, so the drawing the CLI saves
+            # "so far" is the last whole step's, never half-updated (colours above 1).
+            with torch.no_grad():
+                for p, old in zip(params, before, strict=True):
+                    p.copy_(old)
+                for p in list(self._optimizer.state):
+                    if p not in moments:  # created by the interrupted step: a fresh Adam again
+                        del self._optimizer.state[p]
+                        continue
+                    state = self._optimizer.state[p]
+                    for key, value in moments[p].items():
+                        state[key].copy_(value)
+            raise
+
+    def _apply_update(
+        self,
+        params: tuple[torch.Tensor, ...],
+        masks: tuple[torch.Tensor, ...],
+        before: list[torch.Tensor],
+        moments: dict[torch.Tensor, dict[str, torch.Tensor]],
+        adam_ok: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Adam's step, the first-step fix, clamps, soft locks and the NaN skip (see :meth:`_update`)."""
+        cfg = self._config
+        assert self._optimizer is not None
         self._optimizer.step()
         self._first_steps(before, adam_ok)
         with torch.no_grad():
