@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QThreadPool, Signal, Slot
 
@@ -294,3 +294,37 @@ def start_task(
         on_cancel=on_cancel,
     )
     return TASKS.start(task)
+
+
+class Loop(Protocol):
+    """A long-running loop (a session worker, a variations runner) that stops when asked."""
+
+    def run(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class LoopHandle(QObject):
+    """A loop and the background task that runs it, started and stopped together.
+
+    The session worker and the variations runner both run this way; one handle keeps
+    their start, stop-and-join and liveness rules the same.
+    """
+
+    def __init__(self, loop: Loop, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._loop = loop
+        self._name = name
+        self._task: Task | None = None
+
+    def start(self) -> None:
+        loop = self._loop
+        self._task = start_task(lambda _task: loop.run(), self._name, on_cancel=loop.abort)
+
+    def stop(self, wait_ms: int = -1) -> bool:
+        """Ask the loop to end after the current step and join it."""
+        self._loop.abort()
+        return True if self._task is None else self._task.wait(wait_ms)
+
+    def is_running(self) -> bool:
+        return self._task is not None and self._task.is_running()

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.background import Mailbox, Task, error_message, start_task
+from app.background import LoopHandle, Mailbox, error_message
 from clipdraw_core.drawing.commands import Command
 from clipdraw_core.optim.run_state import RunState
 from clipdraw_core.optim.snapshot import Snapshot
@@ -250,22 +250,9 @@ class SessionWorker(QObject):
         return self.plan.finish(session)
 
 
-class WorkerHandle(QObject):
-    """A worker and the background task that runs its loop, started and stopped together."""
+class WorkerHandle(LoopHandle):
+    """A SessionWorker and the background task that runs its loop (see :class:`LoopHandle`)."""
 
     def __init__(self, worker: SessionWorker, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(worker, "clipdraw-session", parent)
         self.worker = worker
-        self._task: Task | None = None
-
-    def start(self) -> None:
-        worker = self.worker
-        self._task = start_task(lambda _task: worker.run(), "clipdraw-session", on_cancel=worker.abort)
-
-    def stop(self, wait_ms: int = -1) -> bool:
-        """Ask the loop to end after the current step and join it."""
-        self.worker.abort()
-        return True if self._task is None else self._task.wait(wait_ms)
-
-    def is_running(self) -> bool:
-        return self._task is not None and self._task.is_running()

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.background import Mailbox, Task, error_message, start_task
+from app.background import LoopHandle, Mailbox, error_message
 from clipdraw_core.drawing.commands import Command
 from clipdraw_core.optim.run_state import RunState
 from clipdraw_core.optim.snapshot import Snapshot
@@ -273,22 +273,9 @@ class BatchRunner(QObject):
             self.updated.emit()
 
 
-class RunnerHandle(QObject):
-    """A runner and the background task that runs its loop, started and stopped together."""
+class RunnerHandle(LoopHandle):
+    """A BatchRunner and the background task that runs its loop (see :class:`LoopHandle`)."""
 
     def __init__(self, runner: BatchRunner, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(runner, "clipdraw-variations", parent)
         self.runner = runner
-        self._task: Task | None = None
-
-    def start(self) -> None:
-        runner = self.runner
-        self._task = start_task(lambda _task: runner.run(), "clipdraw-variations", on_cancel=runner.abort)
-
-    def stop(self, wait_ms: int = -1) -> bool:
-        """Ask the loop to end after the current step and join it."""
-        self.runner.abort()
-        return True if self._task is None else self._task.wait(wait_ms)
-
-    def is_running(self) -> bool:
-        return self._task is not None and self._task.is_running()
