@@ -208,3 +208,21 @@ def test_pending_snapshots_are_the_state_of_their_step(tiny_clip):
         np.testing.assert_array_equal(stroke.points, keep)
     assert first.drawing.strokes != second.drawing.strokes
     assert first.resolved and second.resolved
+
+
+def test_a_batch_of_variations_steps_without_reading_the_device(tiny_clip, monkeypatch, busy_device):
+    """VariationBatch.step: one CLIP pass and one backward for all, no host read of the losses."""
+    from clipdraw_core.optim.variation_batch import VariationBatch
+
+    batch = VariationBatch(tiny_clip, _config(num_shapes=0), 3)
+    for _ in range(2):
+        _ = [s.drawing for s in batch.step().values()]
+    busy_device.clear()
+    counter = SyncCounter(monkeypatch)
+    counter.active = True
+    steps = [batch.step() for _ in range(2)]
+    counter.active = False
+    assert counter.unexpected() == {}, f"a batch step reads the device here: {counter.unexpected()}"
+    assert busy_device["HostCopy.read"] == 0
+    assert [sorted(s) for s in steps] == [[0, 1, 2], [0, 1, 2]]
+    assert all(snap.loss is not None for step in steps for snap in step.values())

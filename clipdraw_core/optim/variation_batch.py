@@ -29,7 +29,6 @@ called from any thread; the rest belongs to the thread that steps the batch.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 
@@ -232,7 +231,12 @@ class VariationBatch:
                 loss, objective = m._step_loss(image, views, parts[i])
             objective.timings["clip"] += encode_seconds
             results[i] = (loss, objective)
-        backward = [i for i in alive if starts[i].trainable and math.isfinite(float(results[i][0].detach()))]
+        # Every trainable member goes into the one backward, a NaN loss too: no host read of
+        # the losses here (a GPU would wait for each). Each view's gradient depends only on
+        # its own member (CLIP's image pass is per sample; its weights take no gradient),
+        # so a NaN stays in its member's gradients, and that member's own device-side skip
+        # in ``_end_step`` drops the update exactly as a single session's would.
+        backward = [i for i in alive if starts[i].trainable]
         t = time.perf_counter()
         if backward:
             for i in backward:
