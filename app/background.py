@@ -33,6 +33,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QThreadPool, Signal, Slot
 
+from clipdraw_core.optim.run_state import RunState
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -328,3 +330,48 @@ class LoopHandle(QObject):
 
     def is_running(self) -> bool:
         return self._task is not None and self._task.is_running()
+
+
+class SteppedLoop(QObject):
+    """The control surface a stepping loop shares: pause, resume, abort and its run state.
+
+    The session worker and the variations runner are both driven from the GUI thread
+    while they step on a worker thread: the flags are plain attributes set from any
+    thread, ``_wake`` rouses an idle loop, ``_lock`` guards what the subclass hands
+    between threads, and ``stateChanged`` reports the state once per change.
+    """
+
+    stateChanged = Signal(object)  # RunState
+    errorOccurred = Signal(str, object)  # message, exception
+    finished = Signal()
+
+    def __init__(self, *, start_paused: bool = False) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._abort = False
+        self._paused = start_paused
+        self._state = RunState.STARTING
+
+    def pause(self) -> None:
+        self._paused = True
+        self._wake.set()
+
+    def resume(self) -> None:
+        self._paused = False
+        self._wake.set()
+
+    def abort(self) -> None:
+        self._abort = True
+        self._wake.set()
+
+    def is_paused(self) -> bool:
+        return self._paused
+
+    def state(self) -> RunState:
+        return self._state
+
+    def _set_state(self, state: RunState) -> None:
+        if state != self._state:
+            self._state = state
+            self.stateChanged.emit(state)

@@ -29,14 +29,13 @@ stopped improving; the session then stays steerable, as after its last step.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.background import LoopHandle, Mailbox, error_message
+from app.background import LoopHandle, Mailbox, SteppedLoop, error_message
 from clipdraw_core.drawing.commands import Command
 from clipdraw_core.optim.run_state import RunState
 from clipdraw_core.optim.snapshot import Snapshot
@@ -66,13 +65,10 @@ class SteppableSession(Protocol):
     def step(self) -> Snapshot: ...
 
 
-class SessionWorker(QObject):
+class SessionWorker(SteppedLoop):
     """Owns one engine ``Session`` (created in the worker thread) and steps it."""
 
     snapshotReady = Signal()
-    stateChanged = Signal(object)  # RunState
-    errorOccurred = Signal(str, object)  # message, exception
-    finished = Signal()
     engineEdited = Signal(object)  # EngineEdit (a stage or a prune the plan made)
     autoStopped = Signal(int)  # the step at which auto-stop ended the run
 
@@ -84,21 +80,16 @@ class SessionWorker(QObject):
         min_step_interval: float = 0.0,
         plan: PlanHooks | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(start_paused=start_paused)
         self._factory = session_factory
         #: The run's time extras (frames, stages, prunes, auto-stop, ETA), or None.
         self.plan = plan
         self._finished_plan = False
         self._session: SteppableSession | None = None
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._abort = False
-        self._paused = start_paused
         self._edits_pending = False
         self._early_commands: list[Command] = []
         # newest snapshot, plus the snapshots since the GUI last looked (read there)
         self._mailbox: Mailbox[Snapshot] = Mailbox(log_key=lambda snap: snap.step)
-        self._state = RunState.STARTING
         self._min_interval = min_step_interval
         self.steps_done = 0
 
@@ -119,24 +110,6 @@ class SessionWorker(QObject):
             session = self._session
         return None if session is None else list(session.allocate_ids(n))
 
-    def pause(self) -> None:
-        self._paused = True
-        self._wake.set()
-
-    def resume(self) -> None:
-        self._paused = False
-        self._wake.set()
-
-    def abort(self) -> None:
-        self._abort = True
-        self._wake.set()
-
-    def is_paused(self) -> bool:
-        return self._paused
-
-    def state(self) -> RunState:
-        return self._state
-
     def session(self) -> SteppableSession | None:
         return self._session
 
@@ -150,11 +123,6 @@ class SessionWorker(QObject):
     def _publish(self, snap: Snapshot) -> None:
         if self._mailbox.put(snap, [snap]):
             self.snapshotReady.emit()
-
-    def _set_state(self, state: RunState) -> None:
-        if state != self._state:
-            self._state = state
-            self.stateChanged.emit(state)
 
     @Slot()
     def run(self) -> None:

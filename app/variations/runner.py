@@ -22,7 +22,6 @@ Drop and Pick are *requests* the loop carries out between steps:
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.background import LoopHandle, Mailbox, error_message
+from app.background import LoopHandle, Mailbox, SteppedLoop, error_message
 from clipdraw_core.drawing.commands import Command
 from clipdraw_core.optim.run_state import RunState
 from clipdraw_core.optim.snapshot import Snapshot
@@ -83,30 +82,22 @@ def rank(scores: Mapping[int, float]) -> tuple[int, ...]:
     return tuple(sorted(scores, key=lambda i: (-scores[i], i)))
 
 
-class BatchRunner(QObject):
+class BatchRunner(SteppedLoop):
     """Owns one variation batch (created on the worker thread) and steps it."""
 
     updated = Signal()
-    stateChanged = Signal(object)  # RunState
-    errorOccurred = Signal(str, object)  # message, exception
     picked = Signal(int, object)  # index, the detached Session
-    finished = Signal()
 
     def __init__(
         self, batch_factory: Callable[[], Batch], *, rank_every: int = RANK_EVERY, start_paused: bool = False
     ) -> None:
-        super().__init__()
+        super().__init__(start_paused=start_paused)
         self._factory = batch_factory
         self._rank_every = max(1, int(rank_every))
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._abort = False
-        self._paused = start_paused
         self._requests: list[tuple[str, int]] = []
         self._early_commands: list[Command] = []
         self._batch: Batch | None = None
         self._mailbox: Mailbox[BatchUpdate] = Mailbox()
-        self._state = RunState.STARTING
         self._snapshots: dict[int, Snapshot] = {}
         self._scores: dict[int, float] = {}
         self._scored_step = -1
@@ -134,34 +125,11 @@ class BatchRunner(QObject):
             self._requests.append((kind, int(index)))
         self._wake.set()
 
-    def pause(self) -> None:
-        self._paused = True
-        self._wake.set()
-
-    def resume(self) -> None:
-        self._paused = False
-        self._wake.set()
-
-    def abort(self) -> None:
-        self._abort = True
-        self._wake.set()
-
-    def is_paused(self) -> bool:
-        return self._paused
-
-    def state(self) -> RunState:
-        return self._state
-
     def take_latest(self) -> BatchUpdate | None:
         """GUI thread: the newest update (None if none came since the last take)."""
         return self._mailbox.take()[0]
 
     # ------------------------------------------------------------ worker thread
-    def _set_state(self, state: RunState) -> None:
-        if state != self._state:
-            self._state = state
-            self.stateChanged.emit(state)
-
     def _fail(self, what: str, exc: Exception) -> None:
         logger.warning("variations: %s failed: %s", what, exc, exc_info=True)
         self._paused = True
