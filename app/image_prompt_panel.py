@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from app import settings
 from app.background import start_task
+from app.score_column import refresh_scores, score_text
 from clipdraw_core.drawing.guidance import ImagePrompt, StyleImage
 from clipdraw_core.errors import ClipDrawError
 
@@ -147,7 +148,7 @@ class ImagePromptPanel(QWidget):
                 weight.setFlags(
                     Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
                 )
-                score = QTableWidgetItem(self._score_text(image))
+                score = QTableWidgetItem(score_text(self._scores, image.label))
                 score.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
                 for col, item in enumerate((name, weight, score)):
                     table.setItem(r, col, item)
@@ -172,15 +173,8 @@ class ImagePromptPanel(QWidget):
 
     def update_scores(self, scores: Mapping[str, float]) -> None:
         self._scores = dict(scores)
-        for r, image in enumerate(self._images):
-            item = self.table.item(r, COL_SCORE)
-            if item is not None:
-                item.setText(self._score_text(image))
+        refresh_scores(self.table, COL_SCORE, [image.label for image in self._images], self._scores)
         self._show_style()
-
-    def _score_text(self, image: ImagePrompt) -> str:
-        value = self._scores.get(image.label)
-        return "" if value is None else f"{value:.3f}"
 
     # ------------------------------------------------------------ image prompts
     def choose_images(self) -> None:

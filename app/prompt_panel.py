@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.score_column import refresh_scores, score_text
 from clipdraw_core.drawing.commands import SetPrompt
 from clipdraw_core.optim.config import SessionConfig
 
@@ -300,14 +301,7 @@ class PromptListPanel(QWidget):
     def update_scores(self, scores: Mapping[str, float]) -> None:
         """Show each prompt's current score (Snapshot.scores: prompt text -> mean cosine)."""
         self._scores = dict(scores)
-        for row, entry in enumerate(self._entries):
-            item = self.table.item(row, COL_SCORE)
-            if item is not None:
-                item.setText(self._score_text(entry))
-
-    def _score_text(self, entry: PromptEntry) -> str:
-        value = self._scores.get(entry.text)
-        return "" if value is None else f"{value:.3f}"
+        refresh_scores(self.table, COL_SCORE, [entry.text for entry in self._entries], self._scores)
 
     # ------------------------------------------------------------ edits
     def _add_typed(self, negative: bool) -> None:
@@ -386,7 +380,7 @@ class PromptListPanel(QWidget):
                 text.setFlags(flags)
                 if entry.from_box:
                     text.setToolTip("Edit this text in the box above")
-                score = QTableWidgetItem(self._score_text(entry))
+                score = QTableWidgetItem(score_text(self._scores, entry.text))
                 score.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
                 score.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(row, COL_KIND, kind)

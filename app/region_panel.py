@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.prompt_panel import WEIGHT_MAX
+from app.score_column import refresh_scores, score_text
 from clipdraw_core.drawing.guidance import Region
 from clipdraw_core.errors import ClipDrawError
 
@@ -150,7 +151,7 @@ class RegionPanel(QWidget):
                 prompt.setFlags(editable)
                 weight = QTableWidgetItem(f"{region.weight:g}")
                 weight.setFlags(editable)
-                score = QTableWidgetItem(self._score_text(region))
+                score = QTableWidgetItem(score_text(self._scores, region.label))
                 score.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
                 for col, item in zip(range(5), (on, name, prompt, weight, score), strict=True):
                     table.setItem(r, col, item)
@@ -159,14 +160,7 @@ class RegionPanel(QWidget):
 
     def update_scores(self, scores: Mapping[str, float]) -> None:
         self._scores = dict(scores)
-        for r, region in enumerate(self._regions):
-            item = self.table.item(r, COL_SCORE)
-            if item is not None:
-                item.setText(self._score_text(region))
-
-    def _score_text(self, region: Region) -> str:
-        value = self._scores.get(region.label)
-        return "" if value is None else f"{value:.3f}"
+        refresh_scores(self.table, COL_SCORE, [region.label for region in self._regions], self._scores)
 
     # ------------------------------------------------------------ edits
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
